@@ -1,0 +1,14 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check opsbooks tests
+	$(VENV)/bin/mypy opsbooks
+	$(PY) -m pytest -q
+
+.PHONY: test

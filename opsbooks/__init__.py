@@ -1,0 +1,81 @@
+"""opsbooks: executable runbooks. One class runs the procedure and renders its docs."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from opsbooks.context import StepContext
+from opsbooks.errors import (
+    AnswersError,
+    BadInput,
+    ConfigError,
+    DefinitionError,
+    GateStopped,
+    Interrupted,
+    JournalError,
+    LockHeld,
+    OpsbooksError,
+    ParamsError,
+    RunFailed,
+    RunStopped,
+    StepFailed,
+    UnknownRunbook,
+)
+from opsbooks.params import NoParams, Params
+from opsbooks.plan import Plan, PlannedStep, plan
+from opsbooks.policies import Poll, Retry
+from opsbooks.runbook import Change, Runbook, Trouble
+from opsbooks.steps import (
+    Branch,
+    Command,
+    Gate,
+    Manual,
+    Notify,
+    PythonStep,
+    Remote,
+    Step,
+    Verify,
+    WaitUntil,
+    step,
+)
+
+__all__ = [
+    "AnswersError",
+    "BadInput",
+    "Branch",
+    "Change",
+    "Command",
+    "ConfigError",
+    "DefinitionError",
+    "Field",
+    "Gate",
+    "GateStopped",
+    "Interrupted",
+    "JournalError",
+    "LockHeld",
+    "Manual",
+    "NoParams",
+    "Notify",
+    "OpsbooksError",
+    "Params",
+    "ParamsError",
+    "Plan",
+    "PlannedStep",
+    "Poll",
+    "PythonStep",
+    "Remote",
+    "Retry",
+    "RunFailed",
+    "RunStopped",
+    "Runbook",
+    "SecretStr",
+    "Step",
+    "StepContext",
+    "StepFailed",
+    "Trouble",
+    "UnknownRunbook",
+    "Verify",
+    "WaitUntil",
+    "plan",
+    "step",
+]

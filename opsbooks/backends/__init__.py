@@ -1,0 +1,1 @@
+"""Backends run commands: local (invoke), remote (fabric), dry-run, and test fakes."""

@@ -1,0 +1,149 @@
+"""The opsbooks error tree.
+
+Every error an operator can meet is an ``OpsbooksError`` whose message says what
+happened and what to do next. The CLI maps the branches to exit codes::
+
+    OpsbooksError
+    ├── BadInput                      exit 2: nothing ran
+    │   ├── DefinitionError           a runbook class is malformed
+    │   ├── ParamsError               parameter values failed validation
+    │   ├── UnknownRunbook            no runbook by that name
+    │   ├── ConfigError               configuration file malformed
+    │   ├── AnswersError              answers file malformed or mismatched
+    │   └── JournalError              journal unreadable, newer schema, unknown run
+    │       └── LockHeld              another run of the runbook holds the lock
+    ├── RunFailed                     exit 1: a step failed (rollback may have run)
+    │   └── StepFailed                carries step id, exit code, output tail
+    └── RunStopped                    exit 3: resumable
+        ├── GateStopped               a gate had no answer, was declined or timed out
+        └── Interrupted               SIGINT / SIGTERM / SIGHUP at a step boundary
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_STOPPED = 3
+
+
+class OpsbooksError(Exception):
+    """Root of every error opsbooks raises on purpose."""
+
+    exit_code = EXIT_FAILED
+
+
+class BadInput(OpsbooksError):
+    """Input was wrong; nothing ran."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class DefinitionError(BadInput):
+    """A runbook class is malformed; raised when the class is defined."""
+
+    def __init__(self, runbook: str, message: str, *, step: str | None = None) -> None:
+        self.runbook = runbook
+        self.step = step
+        where = f"runbook {runbook}" + (f", step {step!r}" if step else "")
+        super().__init__(f"{where}: {message}")
+
+
+class ParamsError(BadInput):
+    """Parameter values failed validation; one line per field."""
+
+    def __init__(self, runbook: str, problems: list[str]) -> None:
+        self.runbook = runbook
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"invalid parameters for {runbook}; nothing was run:\n{lines}\n"
+            f"Run `opsbooks show {runbook}` to see every parameter."
+        )
+
+
+class UnknownRunbook(BadInput):
+    """No runbook by that name in the catalog."""
+
+    def __init__(self, name: str, suggestions: list[str]) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(
+            f"no runbook named {name!r}.{hint} Run `opsbooks list` to see the catalog."
+        )
+
+
+class ConfigError(BadInput):
+    """Configuration is malformed."""
+
+
+class AnswersError(BadInput):
+    """An answers file does not parse or does not fit the runbook's gates."""
+
+
+class JournalError(BadInput):
+    """The journal cannot be used as asked."""
+
+
+class LockHeld(JournalError):
+    """Another run of the same runbook is in progress."""
+
+    def __init__(self, runbook: str, run_id: str, pid: int, host: str) -> None:
+        self.runbook = runbook
+        self.run_id = run_id
+        self.pid = pid
+        super().__init__(
+            f"runbook {runbook} is already running as run {run_id} (pid {pid} on {host}). "
+            f"Wait for it, or if that process is gone after a crash, pass --force to "
+            f"take the lock."
+        )
+
+
+class RunFailed(OpsbooksError):
+    """The run failed; see the journal for what was rolled back."""
+
+    exit_code = EXIT_FAILED
+
+
+class StepFailed(RunFailed):
+    """A step did not succeed."""
+
+    def __init__(
+        self,
+        step: str,
+        reason: str,
+        *,
+        exit_code: int | None = None,
+        output_tail: str = "",
+        attempts: int = 1,
+    ) -> None:
+        self.step = step
+        self.reason = reason
+        self.returncode = exit_code
+        self.output_tail = output_tail
+        self.attempts = attempts
+        super().__init__(f"step {step!r} failed: {reason}")
+
+
+class RunStopped(OpsbooksError):
+    """The run stopped and can be resumed."""
+
+    exit_code = EXIT_STOPPED
+
+
+class GateStopped(RunStopped):
+    """A gate was not approved (no answer, declined, or timed out)."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__(f"stopped at gate {step!r}: {reason}")
+
+
+class Interrupted(RunStopped):
+    """A signal stopped the run between steps."""
+
+    def __init__(self, signal_name: str) -> None:
+        self.signal_name = signal_name
+        super().__init__(f"interrupted by {signal_name}")

@@ -1,0 +1,92 @@
+"""Typed runbook parameters: a frozen pydantic model per runbook."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from opsbooks.errors import ParamsError
+
+REDACTED = "*****"
+
+
+class Params(BaseModel):
+    """Base for every runbook's parameters: frozen, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NoParams(Params):
+    """Parameters of a runbook that takes none."""
+
+
+def validate_params(runbook: str, model: type[Params], values: dict[str, Any]) -> Params:
+    """Build ``model`` from raw values, rewriting pydantic's error as one line per field."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        raise ParamsError(runbook, describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> list[str]:
+    """Say per field what was wrong without ever echoing a secret's value."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(part) for part in err["loc"]) or "params"
+        flag = "--" + loc.replace("_", "-")
+        message = _friendly(err)
+        given = err.get("input")
+        if err["type"] == "missing":
+            problems.append(f"{flag}: is required")
+        elif isinstance(given, str | int | float | bool) and not _looks_secret(loc):
+            problems.append(f"{flag}: {message}, got {given!r}")
+        else:
+            problems.append(f"{flag}: {message}")
+    return problems
+
+
+def _friendly(err: Any) -> str:
+    if err["type"] == "string_pattern_mismatch":
+        return f"must match {err['ctx']['pattern']}"
+    if err["type"] == "extra_forbidden":
+        return "is not a parameter of this runbook"
+    message: str = err["msg"]
+    return message[0].lower() + message[1:] if message else message
+
+
+def _looks_secret(name: str) -> bool:
+    return bool(re.search(r"secret|password|token|key", name, re.IGNORECASE))
+
+
+def secret_fields(model: type[BaseModel]) -> set[str]:
+    """Names of the fields typed ``SecretStr`` (optional or not)."""
+    names = set()
+    for name, field in model.model_fields.items():
+        if "SecretStr" in repr(field.annotation):
+            names.add(name)
+    return names
+
+
+def secret_values(params: BaseModel | None) -> list[str]:
+    """The plain values of every secret in ``params``, for redaction."""
+    if params is None:
+        return []
+    found = []
+    for name in secret_fields(type(params)):
+        value = getattr(params, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
+            found.append(value.get_secret_value())
+    return found
+
+
+def redacted(params: BaseModel | None) -> dict[str, Any]:
+    """JSON-safe params with every secret replaced, for journals and reports."""
+    if params is None:
+        return {}
+    data: dict[str, Any] = params.model_dump(mode="json")
+    for name in secret_fields(type(params)):
+        if data.get(name) is not None:
+            data[name] = REDACTED
+    return data

@@ -1,0 +1,326 @@
+"""The ``Runbook`` base class: declares steps and doc sections, checked at class definition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from opsbooks.errors import DefinitionError
+from opsbooks.params import NoParams
+from opsbooks.params import Params as ParamsBase
+from opsbooks.steps import Branch, Gate, Remote, Step
+from opsbooks.template import TemplateError, quoted_fields, roots
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A troubleshooting entry: what you see, why, and what to do."""
+
+    symptom: str
+    cause: str
+    solution: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change-log entry of the procedure itself."""
+
+    date: str
+    summary: str
+    author: str = ""
+
+
+_WHEN = re.compile(r"^\s*(not\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(?:(==|!=)\s*(.+?))?\s*$")
+
+
+def parse_when(expr: str) -> tuple[bool, str, str | None, str | None]:
+    """Split ``"[not] name [== literal]"`` into (negate, name, operator, literal)."""
+    match = _WHEN.match(expr)
+    if not match:
+        raise ValueError(f"cannot read when={expr!r}; write 'name', 'not name', or 'name == value'")
+    negate, name, op, literal = match.groups()
+    if literal is not None:
+        literal = literal.strip().strip("'\"")
+    return bool(negate), name, op, literal
+
+
+class Runbook:
+    """Base of every runbook: subclass it, declare ``Params`` and steps as attributes.
+
+    The class docstring is the runbook's purpose. ``scope``, ``owner`` and
+    ``last_reviewed`` are required of every concrete runbook; pass ``abstract=True``
+    in the class statement for a base meant to be subclassed.
+    """
+
+    Params: ClassVar[type[ParamsBase]] = NoParams
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    owner: ClassVar[str] = ""
+    severity: ClassVar[str] = ""
+    scope: ClassVar[str] = ""
+    prerequisites: ClassVar[list[str]] = []
+    verification: ClassVar[list[str]] = []
+    troubleshooting: ClassVar[list[Trouble]] = []
+    recovery: ClassVar[str] = ""
+    related: ClassVar[list[str]] = []
+    last_reviewed: ClassVar[str | dt.date] = ""
+    review_every_days: ClassVar[int] = 90
+    changelog: ClassVar[list[Change]] = []
+    rto: ClassVar[str] = ""
+    rpo: ClassVar[str] = ""
+
+    abstract: ClassVar[bool] = True
+    steps: ClassVar[tuple[Step, ...]] = ()
+    compensations: ClassVar[dict[str, Step]] = {}
+
+    def __init__(self, params: ParamsBase) -> None:
+        self.params = params
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.abstract = abstract
+        if not cls.__dict__.get("name"):
+            cls.name = _default_name(cls)
+        if not cls.__dict__.get("category"):
+            cls.category = cls.name.split(".")[0]
+        if not cls.__dict__.get("title"):
+            cls.title = _words(cls.__name__)
+        _collect(cls)
+        if not abstract:
+            _validate(cls)
+
+    @classmethod
+    def purpose(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def reviewed_on(cls) -> dt.date | None:
+        if not cls.last_reviewed:
+            return None
+        if isinstance(cls.last_reviewed, dt.date):
+            return cls.last_reviewed
+        return dt.date.fromisoformat(cls.last_reviewed)
+
+    @classmethod
+    def next_review(cls) -> dt.date | None:
+        reviewed = cls.reviewed_on()
+        return None if reviewed is None else reviewed + dt.timedelta(days=cls.review_every_days)
+
+    @classmethod
+    def step(cls, step_id: str) -> Step:
+        for candidate in cls.steps:
+            if candidate.id == step_id:
+                return candidate
+        return cls.compensations[step_id]
+
+
+def _words(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).strip()
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _default_name(cls: type) -> str:
+    parts = cls.__module__.split(".")
+    if len(parts) >= 3:
+        return f"{parts[-2]}.{parts[-1]}"
+    category = cls.__dict__.get("category") or "general"
+    return f"{category}.{_snake(cls.__name__)}"
+
+
+def _collect(cls: type[Runbook]) -> None:
+    """Gather steps in definition order, parents first; an override keeps its place."""
+    found: dict[str, Step] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, Step):
+                if value.id != attr:
+                    value = _renamed(value, attr)
+                found[attr] = value
+    undo_targets = {s.undo for s in found.values() if isinstance(s.undo, str)}
+    inline: dict[str, Step] = {}
+    for owner in found.values():
+        if isinstance(owner.undo, Step):
+            inline_id = owner.undo.id or f"undo_{owner.id}"
+            inline[inline_id] = _renamed(owner.undo, inline_id)
+    cls.steps = tuple(s for sid, s in found.items() if sid not in undo_targets)
+    cls.compensations = {sid: s for sid, s in found.items() if sid in undo_targets} | inline
+
+
+def _renamed(step: Step, new_id: str) -> Step:
+    clone = object.__new__(type(step))
+    for key, value in vars(step).items():
+        object.__setattr__(clone, key, value)
+    object.__setattr__(clone, "id", new_id)
+    return clone
+
+
+def undo_id(step: Step) -> str | None:
+    """The id of the compensation step ``step`` names, if any."""
+    if step.undo is None:
+        return None
+    if isinstance(step.undo, str):
+        return step.undo
+    return step.undo.id or f"undo_{step.id}"
+
+
+def _validate(cls: type[Runbook]) -> None:
+    name = cls.name
+    if not isinstance(cls.Params, type) or not issubclass(cls.Params, ParamsBase):
+        raise DefinitionError(name, "Params must be a subclass of opsbooks.Params")
+    missing = [
+        section
+        for section, value in (
+            ("purpose (the class docstring)", cls.__doc__),
+            ("scope", cls.scope),
+            ("owner", cls.owner),
+            ("last_reviewed", cls.last_reviewed),
+        )
+        if not value
+    ]
+    if missing:
+        raise DefinitionError(
+            name,
+            f"missing required doc section(s): {', '.join(missing)}. Set them as class "
+            f"attributes (purpose is the class docstring).",
+        )
+    try:
+        cls.reviewed_on()
+    except ValueError:
+        raise DefinitionError(
+            name, f"last_reviewed={cls.last_reviewed!r} is not a date; write 'YYYY-MM-DD'"
+        ) from None
+    if not cls.steps:
+        raise DefinitionError(name, "has no steps; declare at least one step attribute")
+    _check_unique_ids(cls)
+    param_names = set(cls.Params.model_fields)
+    every = list(cls.steps) + list(cls.compensations.values())
+    gate_ids = {s.id for s in every if isinstance(s, Gate)}
+    ids = [s.id for s in cls.steps]
+    for item in every:
+        _check_templates(cls, item, param_names)
+        _check_undo(cls, item)
+        _check_when(cls, item, param_names | gate_ids)
+        if isinstance(item, Branch):
+            _check_branch(cls, item, ids, param_names | gate_ids)
+        if isinstance(item, Gate) and item.on_timeout == "default" and item.default is None:
+            raise DefinitionError(name, "on_timeout='default' needs a default answer", step=item.id)
+        if isinstance(item, Remote):
+            _check_remote(cls, item)
+
+
+def _check_unique_ids(cls: type[Runbook]) -> None:
+    seen: set[str] = set()
+    for item in list(cls.steps) + list(cls.compensations.values()):
+        if item.id in seen:
+            raise DefinitionError(
+                cls.name, "duplicate step id; give each step its own attribute name", step=item.id
+            )
+        seen.add(item.id)
+    if set(cls.Params.model_fields) & seen:
+        clash = sorted(set(cls.Params.model_fields) & seen)[0]
+        raise DefinitionError(
+            cls.name,
+            f"step id {clash!r} is also a parameter name; rename one of them",
+            step=clash,
+        )
+
+
+def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> None:
+    allowed = param_names | ({"host"} if isinstance(item, Remote) else set())
+    for template in item.templates():
+        try:
+            used = roots(template)
+        except TemplateError as exc:
+            raise DefinitionError(cls.name, str(exc), step=item.id) from None
+        unknown = sorted(used - allowed)
+        if unknown:
+            known = ", ".join(sorted(allowed)) or "none"
+            raise DefinitionError(
+                cls.name,
+                f"template {template!r} refers to unknown parameter {{{unknown[0]}}}; "
+                f"known parameters: {known}. Add it to Params or fix the name.",
+                step=item.id,
+            )
+        if item.kind in ("command", "wait", "verify", "remote") and quoted_fields(template):
+            field_name = quoted_fields(template)[0]
+            raise DefinitionError(
+                cls.name,
+                f"{{{field_name}}} sits inside quotes in {template!r}; opsbooks quotes "
+                f"every value itself, so remove the quotes around the placeholder.",
+                step=item.id,
+            )
+
+
+def _check_undo(cls: type[Runbook], item: Step) -> None:
+    target = undo_id(item)
+    if target is None:
+        return
+    if target not in cls.compensations:
+        raise DefinitionError(
+            cls.name,
+            f"undo={target!r} names no step; define a step with that attribute name "
+            f"or pass the undo step itself (undo=Command(...)).",
+            step=item.id,
+        )
+
+
+def _check_when(cls: type[Runbook], item: Step, names: set[str]) -> None:
+    if item.when is None or callable(item.when):
+        return
+    try:
+        _, ref, _, _ = parse_when(item.when)
+    except ValueError as exc:
+        raise DefinitionError(cls.name, str(exc), step=item.id) from None
+    if ref not in names:
+        raise DefinitionError(
+            cls.name,
+            f"when={item.when!r} refers to {ref!r}, which is neither a parameter nor a gate",
+            step=item.id,
+        )
+
+
+def _check_branch(cls: type[Runbook], item: Branch, ids: list[str], names: set[str]) -> None:
+    if item.on not in names:
+        raise DefinitionError(
+            cls.name,
+            f"branch on={item.on!r} is neither a parameter nor a gate of this runbook",
+            step=item.id,
+        )
+    here = ids.index(item.id)
+    for target in item.targets():
+        if target not in ids:
+            raise DefinitionError(
+                cls.name,
+                f"branch target {target!r} is not a step; route to one of: "
+                f"{', '.join(ids[here + 1 :]) or 'no later step'}",
+                step=item.id,
+            )
+        if ids.index(target) <= here:
+            raise DefinitionError(
+                cls.name,
+                f"branch target {target!r} comes before the branch; branches only jump forward",
+                step=item.id,
+            )
+
+
+def _check_remote(cls: type[Runbook], item: Remote) -> None:
+    if item.strategy not in ("parallel", "serial", "batches"):
+        raise DefinitionError(
+            cls.name, "strategy must be 'parallel', 'serial' or 'batches'", step=item.id
+        )
+    limit = item.max_failures
+    if isinstance(limit, str) and not re.fullmatch(r"\d+(\.\d+)?%", limit):
+        raise DefinitionError(
+            cls.name,
+            f"max_failures={limit!r}: give a count or a percentage like '25%'",
+            step=item.id,
+        )
+    if item.batch_size < 1:
+        raise DefinitionError(cls.name, "batch_size must be at least 1", step=item.id)
