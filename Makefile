@@ -7,7 +7,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed
-	$(VENV)/bin/ruff check opsbooks tests
+	$(VENV)/bin/ruff check opsbooks
 	$(VENV)/bin/mypy opsbooks
 	$(PY) -m pytest -q
 
