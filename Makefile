@@ -7,6 +7,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed
+	bash scripts/system-deps.sh
 	$(VENV)/bin/ruff check opsbooks
 	$(VENV)/bin/mypy opsbooks
 	$(PY) -m pytest -q

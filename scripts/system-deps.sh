@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install the Debian packages the test suite drives for real (sshd, PostgreSQL, git),
+# only when they are missing. Needs root (or sudo) the first time; a no-op afterwards.
+set -euo pipefail
+
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    need+=(postgresql)
+fi
+command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        sudo="sudo"
+    else
+        echo "system-deps: missing ${need[*]} and not root (no sudo); install them and rerun." >&2
+        exit 2
+    fi
+fi
+echo "system-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's postgresql package starts a cluster service; the tests start their own.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+    $sudo pg_ctlcluster --force 15 main stop >/dev/null 2>&1 || true
+fi
