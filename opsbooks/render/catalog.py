@@ -1,0 +1,140 @@
+"""Render the whole catalog into a docs tree, and compare that tree with what is on disk.
+
+``render_catalog`` is pure. ``check_docs`` and ``write_docs`` at the bottom are the
+only code in ``opsbooks.render`` that touches the file system, kept apart on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsbooks.config import Contacts
+from opsbooks.render.markdown import GENERATED_MARKER, page_path, render_runbook, table
+from opsbooks.runbook import Runbook
+
+INDEX = "index.md"
+
+
+def render_catalog(catalog: Iterable[type[Runbook]], contacts: Contacts) -> dict[str, str]:
+    """Return ``{relative path: page text}`` for every runbook plus ``index.md``."""
+    runbooks = sorted(catalog, key=lambda rb: rb.name)
+    known = {rb.name: rb for rb in runbooks}
+    pages = {page_path(rb): render_runbook(rb, contacts, known=known) for rb in runbooks}
+    pages[INDEX] = render_index(runbooks)
+    return dict(sorted(pages.items()))
+
+
+def automated_share(runbook: type[Runbook]) -> str:
+    """Share of the main (non-compensation) steps that a machine carries out."""
+    steps = runbook.steps
+    if not steps:
+        return "0%"
+    automated = sum(1 for s in steps if s.automated)
+    return f"{round(100 * automated / len(steps))}%"
+
+
+def render_index(runbooks: Iterable[type[Runbook]]) -> str:
+    """The catalog's front page: one table row per runbook."""
+    rows = []
+    for rb in sorted(runbooks, key=lambda r: r.name):
+        reviewed, upcoming = rb.reviewed_on(), rb.next_review()
+        rows.append(
+            [
+                f"[{rb.title}]({page_path(rb)}) (`{rb.name}`)",
+                rb.category,
+                rb.owner,
+                str(len(rb.steps)),
+                automated_share(rb),
+                reviewed.isoformat() if reviewed else "never",
+                upcoming.isoformat() if upcoming else "not scheduled",
+            ]
+        )
+    header = [
+        "Runbook",
+        "Category",
+        "Owner",
+        "Steps",
+        "Automated",
+        "Last reviewed",
+        "Next review",
+    ]
+    body = table(header, rows) if rows else "No runbooks found."
+    intro = (
+        "Every page here is generated from the runbook classes by `opsbooks docs`; "
+        "edit the class, not the page. `opsbooks docs --check` fails when they drift."
+    )
+    return f"{GENERATED_MARKER}\n\n# Runbooks\n\n{intro}\n\n{body}\n"
+
+
+# --- the file system side --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """How the docs dir differs from the rendered pages (paths relative to the docs dir).
+
+    ``orphans`` are generated pages no runbook produces any more; ``unmanaged`` are
+    hand-written pages, reported for information and never touched.
+    """
+
+    stale: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    orphans: tuple[str, ...] = ()
+    unmanaged: tuple[str, ...] = ()
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.stale or self.missing or self.orphans)
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What ``write_docs`` changed."""
+
+    written: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+
+
+def _is_generated(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return handle.readline().strip() == GENERATED_MARKER
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _on_disk(docs_dir: Path) -> list[str]:
+    if not docs_dir.is_dir():
+        return []
+    return sorted(p.relative_to(docs_dir).as_posix() for p in docs_dir.rglob("*.md"))
+
+
+def check_docs(docs_dir: Path, rendered: Mapping[str, str]) -> DriftReport:
+    """Compare ``docs_dir`` with ``rendered`` without writing anything."""
+    stale, missing = [], []
+    for relative, text in sorted(rendered.items()):
+        target = docs_dir / relative
+        if not target.is_file():
+            missing.append(relative)
+        elif target.read_text(encoding="utf-8") != text:
+            stale.append(relative)
+    extra = [rel for rel in _on_disk(docs_dir) if rel not in rendered]
+    orphans = [rel for rel in extra if _is_generated(docs_dir / rel)]
+    unmanaged = [rel for rel in extra if rel not in orphans]
+    return DriftReport(tuple(stale), tuple(missing), tuple(orphans), tuple(unmanaged))
+
+
+def write_docs(docs_dir: Path, rendered: Mapping[str, str]) -> WriteReport:
+    """Write changed pages only; remove generated orphans; never touch hand-written pages."""
+    drift = check_docs(docs_dir, rendered)
+    written = sorted(drift.stale + drift.missing)
+    for relative in written:
+        target = docs_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(rendered[relative], encoding="utf-8")
+    for relative in drift.orphans:
+        (docs_dir / relative).unlink()
+    return WriteReport(tuple(written), drift.orphans, len(rendered) - len(written))
