@@ -1,0 +1,1 @@
+"""Security runbooks: responding to incidents and vulnerabilities."""
