@@ -1,0 +1,172 @@
+"""Build a release's artifacts from its tag and checksum them in a ``SHA256SUMS`` manifest.
+
+Builds read the tagged tree, never the working tree, so what ships is what was
+tagged. The manifest is ``sha256sum`` format, so ``sha256sum -c SHA256SUMS`` works
+by hand too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import subprocess
+import tarfile
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from playbooks.actions import ActionError, command_line, execute, run, version_arg
+
+MANIFEST = "SHA256SUMS"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def project_name(repo: Path, version: str) -> str:
+    """The project name at tag v<version> (pyproject ``[project].name``), else the folder."""
+    try:
+        text = run(["git", "-C", str(repo), "show", f"v{version}:pyproject.toml"])
+        name = tomllib.loads(text).get("project", {}).get("name")
+    except (ActionError, tomllib.TOMLDecodeError):
+        name = None
+    return name if isinstance(name, str) and name else repo.resolve().name
+
+
+def read_manifest(folder: Path) -> dict[str, str]:
+    """Map file name to sha256 from ``folder/SHA256SUMS``."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ActionError(f"{path} does not exist; run the build step first")
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name or "/" in name:
+            raise ActionError(f"{path} line {number} is not '<sha256>  <file name>'")
+        entries[name] = digest
+    return entries
+
+
+def write_manifest(folder: Path) -> Path:
+    """Write ``SHA256SUMS`` for every file in ``folder``, sorted by name."""
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name != MANIFEST)
+    if not files:
+        raise ActionError(f"{folder} holds no files to checksum; the build produced nothing")
+    lines = "".join(f"{sha256_of(p)}  {p.name}\n" for p in files)
+    (folder / MANIFEST).write_text(lines, encoding="utf-8")
+    return folder / MANIFEST
+
+
+def verify_manifest(folder: Path) -> str:
+    """Fail if any file differs from, is missing from, or is not listed in ``SHA256SUMS``."""
+    entries = read_manifest(folder)
+    for name, digest in entries.items():
+        path = folder / name
+        if not path.is_file():
+            raise ActionError(f"{name} is listed in {MANIFEST} but missing from {folder}")
+        actual = sha256_of(path)
+        if actual != digest:
+            raise ActionError(
+                f"{name} has sha256 {actual[:12]}…, {MANIFEST} says {digest[:12]}…; "
+                f"the file changed after the build: rebuild it"
+            )
+    extra = sorted(
+        p.name for p in folder.iterdir() if p.is_file() and p.name not in {*entries, MANIFEST}
+    )
+    if extra:
+        raise ActionError(f"{folder} holds files not in {MANIFEST}: {', '.join(extra)}")
+    return f"{len(entries)} file(s) in {folder} match {MANIFEST}"
+
+
+def _prepare_out(out: Path) -> None:
+    """Make ``out`` empty, but only remove files a previous build listed in its manifest."""
+    out.mkdir(parents=True, exist_ok=True)
+    present = {p.name for p in out.iterdir()}
+    if not present:
+        return
+    listed = set(read_manifest(out)) | {MANIFEST} if MANIFEST in present else set()
+    strangers = sorted(present - listed)
+    if strangers:
+        raise ActionError(
+            f"{out} already holds {', '.join(strangers[:3])}; build into an empty folder"
+        )
+    for name in present:
+        (out / name).unlink()
+
+
+def _export_tree(repo: Path, version: str, into: Path) -> None:
+    """Extract the tree of tag v<version> into ``into`` (no .git, nothing untracked)."""
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "archive", "--format=tar", f"v{version}"],
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ActionError(f"cannot export v{version}: {proc.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as archive:
+        archive.extractall(into, filter="data")
+
+
+def build(repo: Path, version: str, out: Path, command: str = "") -> str:
+    """Build v<version> into ``out`` and write its manifest.
+
+    With no ``command``: a ``git archive`` tarball ``<name>-<version>.tar.gz``, which is
+    byte-for-byte reproducible. With one: it runs in ``sh`` inside a clean export of the
+    tag, with ``VERSION`` and ``OUT_DIR`` set, and must write its files to ``$OUT_DIR``.
+    """
+    tag = f"v{version}"
+    try:
+        run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"refs/tags/{tag}"])
+    except ActionError:
+        raise ActionError(f"tag {tag} does not exist in {repo}; tag the release first") from None
+    out = out.resolve()
+    _prepare_out(out)
+    if not command:
+        name = project_name(repo, version)
+        target = out / f"{name}-{version}.tar.gz"
+        run(
+            [
+                "git", "-C", str(repo), "archive", "--format=tar.gz",
+                f"--prefix={name}-{version}/", f"--output={target}", tag,
+            ]
+        )  # fmt: skip
+    else:
+        with tempfile.TemporaryDirectory(prefix="opsbooks-build-") as tree:
+            _export_tree(repo, version, Path(tree))
+            run(
+                ["sh", "-c", command], cwd=Path(tree), env={"VERSION": version, "OUT_DIR": str(out)}
+            )
+    manifest = write_manifest(out)
+    files = sorted(read_manifest(out))
+    return f"built {', '.join(files)} in {out}; checksums in {manifest.name}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser, sub = command_line("artifacts", __doc__)
+    p = sub.add("build", lambda a: build(a.repo, a.version, a.out, a.command or ""), build.__doc__)
+    p.add_argument("--repo", type=Path, required=True, help="path of the working clone")
+    p.add_argument("--version", type=version_arg, required=True, help="tag v<version> to build")
+    p.add_argument("--out", type=Path, required=True, help="empty folder for the artifacts")
+    p.add_argument(
+        "--command", default="", help="build command run in sh (default: git archive tarball)"
+    )
+    p = sub.add("verify-manifest", lambda a: verify_manifest(a.dir), verify_manifest.__doc__)
+    p.add_argument("--dir", type=Path, required=True, help="folder holding SHA256SUMS")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m playbooks.actions.artifacts``."""
+    return execute(_parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
