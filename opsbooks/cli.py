@@ -18,7 +18,11 @@ from opsbooks.commands import App
 from opsbooks.config import load_config
 from opsbooks.errors import EXIT_BAD_INPUT, OpsbooksError
 
-COMMAND_MODULES = ["opsbooks.commands.docs"]
+COMMAND_MODULES = [
+    "opsbooks.commands.docs",
+    "opsbooks.commands.run",
+    "opsbooks.commands.records",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

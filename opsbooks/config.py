@@ -55,11 +55,17 @@ class Config(BaseModel):
     release: dict[str, Any] = {}
     backup: dict[str, Any] = {}
     dr: dict[str, Any] = {}
+    params: dict[str, dict[str, Any]] = {}
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the directory of the config file."""
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else self.root / candidate
+
+    def param_defaults(self, runbook: str) -> dict[str, Any]:
+        """Defaults for a runbook's params: its category's table, then its own, winning."""
+        category = runbook.split(".", 1)[0]
+        return {**self.params.get(category, {}), **self.params.get(runbook, {})}
 
     @property
     def state_path(self) -> Path:

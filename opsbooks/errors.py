@@ -135,9 +135,10 @@ class RunStopped(OpsbooksError):
 class GateStopped(RunStopped):
     """A gate was not approved (no answer, declined, or timed out)."""
 
-    def __init__(self, step: str, reason: str) -> None:
+    def __init__(self, step: str, reason: str, *, rollback: bool = False) -> None:
         self.step = step
         self.reason = reason
+        self.rollback = rollback
         super().__init__(f"stopped at gate {step!r}: {reason}")
 
 

@@ -87,6 +87,9 @@ def redacted(params: BaseModel | None) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = params.model_dump(mode="json")
     for name in secret_fields(type(params)):
-        if data.get(name) is not None:
+        value = getattr(params, name)
+        if isinstance(value, SecretStr) and value.get_secret_value():
             data[name] = REDACTED
+        elif isinstance(value, SecretStr):
+            data[name] = ""
     return data

@@ -21,8 +21,10 @@ def seconds(value: float | int | str) -> float:
 
 def human(duration: float) -> str:
     """Write a duration the way a runbook reader expects (``90s``, ``15m``, ``1h 30m``)."""
+    if duration < 1 and duration != int(duration):
+        return f"{duration * 1000:.0f}ms"
     if duration < 60:
-        return f"{duration:g}s"
+        return f"{round(duration, 1):g}s"
     if duration < 3600:
         minutes, secs = divmod(int(duration), 60)
         return f"{minutes}m" + (f" {secs}s" if secs else "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,15 @@ class CommandResult:
         return "\n".join(text.splitlines()[-lines:])
 
 
+class Writer(Protocol):
+    """Where live output goes: the console, a buffer, or nowhere."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 class Backend(Protocol):
     """Runs one command and reports; never raises for a non-zero exit."""
 
-    def run(self, spec: CommandSpec, *, out: TextIO | None = None) -> CommandResult: ...
+    def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult: ...

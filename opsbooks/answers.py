@@ -1,0 +1,115 @@
+"""Gate questions built from a plan, and the answers file that answers them ahead of time."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from opsbooks.errors import AnswersError
+from opsbooks.gates import GateRequest, coerce
+from opsbooks.plan import Plan, PlannedStep
+from opsbooks.policies import seconds
+from opsbooks.steps import Gate, Manual
+
+RESUME_CHOICES = ("re-run", "mark-done", "abort")
+
+
+def request_for(planned: PlannedStep, context: tuple[str, ...] = ()) -> GateRequest | None:
+    """The question a gate or manual step asks; None for steps that ask nothing."""
+    item = planned.step
+    if isinstance(item, Manual):
+        return GateRequest(
+            step_id=planned.id, kind="manual", prompt=planned.text or "", title=planned.title,
+            context=context,
+        )
+    if not isinstance(item, Gate):
+        return None
+    return GateRequest(
+        step_id=planned.id,
+        kind=item.mode,
+        prompt=planned.text or item.prompt,
+        title=planned.title,
+        choices=tuple(item.choices),
+        answer_type=item.answer_type,
+        pattern=item.pattern,
+        phrase=item.phrase,
+        default=item.default,
+        timeout=None if item.gate_timeout is None else seconds(item.gate_timeout),
+        context=context,
+    )
+
+
+def resume_request(step_id: str, title: str) -> GateRequest:
+    """Asked on resume when a non-idempotent step was in flight at a crash."""
+    return GateRequest(
+        step_id=f"resume:{step_id}",
+        kind="resume",
+        title=f"Resume: {title}",
+        prompt=(
+            f"Step {step_id!r} was running when the previous attempt stopped, and it is not "
+            f"idempotent. Check whether it completed. Re-run it, mark it done, or abort?"
+        ),
+        choices=RESUME_CHOICES,
+    )
+
+
+def load_answers(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON mapping of gate id to answer; any problem is an AnswersError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AnswersError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        raise AnswersError(
+            f"answers file {path} does not parse{where}: "
+            f"{getattr(exc, 'problem', None) or exc}. It must be a YAML or JSON mapping of "
+            f"gate id to answer, for example `approve_release: yes`."
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise AnswersError(
+            f"answers file {path} must be a mapping of gate id to answer, "
+            f"got {type(data).__name__}."
+        )
+    return data
+
+
+def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> None:
+    """Refuse answers for unknown gates or of the wrong type before anything runs."""
+    askable = {p.id: p for p in plan.steps if request_for(p) is not None}
+    problems = []
+    for key, raw in answers.items():
+        if key.startswith("resume:"):
+            step = key.removeprefix("resume:")
+            if step not in plan.ids():
+                problems.append(f"{key}: {plan.name} has no step {step!r}")
+                continue
+            try:
+                coerce(resume_request(step, step), raw)
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+            continue
+        if key not in askable:
+            known = ", ".join(sorted(askable)) or "(none)"
+            problems.append(f"{key}: not a gate or manual step of {plan.name}; its gates: {known}")
+            continue
+        request = request_for(askable[key])
+        assert request is not None
+        try:
+            coerce(request, raw)
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise AnswersError(f"answers in {source} do not fit {plan.name}; nothing was run:\n{lines}")

@@ -1,0 +1,109 @@
+"""Run commands on this machine through invoke, killing the whole process group on timeout.
+
+invoke's ``Local`` runner kills only the shell it started; a grandchild that keeps
+the output pipe open then hangs the run. Starting each command in its own session
+and killing the group fixes that. Commands get ``/dev/null`` as stdin unless the
+step supplies input. This is the only module that imports invoke's runners.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from subprocess import DEVNULL, PIPE, Popen
+from typing import Any
+
+from invoke.config import Config
+from invoke.context import Context
+from invoke.exceptions import CommandTimedOut
+from invoke.runners import Local
+
+from opsbooks.backends.base import CommandResult, CommandSpec, Writer
+
+
+class GroupKillingLocal(Local):
+    """invoke's local runner, with its own process group and no inherited stdin."""
+
+    def start(self, command: str, shell: str, env: dict[str, Any]) -> None:
+        if self.using_pty:
+            super().start(command, shell, env)
+            return
+        wants_input = self.opts.get("in_stream") is not False
+        self.process = Popen(
+            command,
+            shell=True,
+            executable=shell,
+            env=env,
+            stdout=PIPE,
+            stderr=PIPE,
+            stdin=PIPE if wants_input else DEVNULL,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        pid = self.pid if self.using_pty else self.process.pid
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            super().kill()
+
+
+def tool_path(env: Mapping[str, str]) -> str:
+    """PATH with this interpreter's bin dir first, so ``python -m ...`` finds our venv."""
+    here = os.path.dirname(sys.executable)
+    rest = env.get("PATH", os.defpath)
+    return here if not rest else f"{here}{os.pathsep}{rest}"
+
+
+class LocalBackend:
+    """The real backend: ``sh -c`` through invoke, output streamed and captured."""
+
+    def __init__(self, *, base_env: Mapping[str, str] | None = None, shell: str = "/bin/sh"):
+        self._base_env = dict(os.environ if base_env is None else base_env)
+        self._shell = shell
+        self._context = Context(config=Config(overrides={"runners": {"local": GroupKillingLocal}}))
+
+    def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult:
+        env = {**self._base_env, **spec.env}
+        env["PATH"] = tool_path(env)
+        sink = out if out is not None else io.StringIO()
+        started = time.monotonic()
+        options: dict[str, Any] = {
+            "warn": True,
+            "hide": False,
+            "out_stream": sink,
+            "err_stream": sink,
+            "in_stream": io.StringIO(spec.stdin) if spec.stdin is not None else False,
+            "env": env,
+            "replace_env": True,
+            "shell": self._shell,
+            "timeout": spec.timeout,
+            "echo": False,
+        }
+        command = spec.command
+        if spec.cwd is not None:
+            command = f"cd {shlex.quote(spec.cwd)} && {command}"
+        try:
+            result = self._context.run(command, **options)
+        except CommandTimedOut as exc:
+            partial = exc.result
+            return CommandResult(
+                exit_code=-9 if partial is None or partial.exited is None else partial.exited,
+                stdout="" if partial is None else partial.stdout,
+                stderr="" if partial is None else partial.stderr,
+                duration=time.monotonic() - started,
+                timed_out=True,
+            )
+        if result is None:  # only with asynchronous=True, which we never pass
+            raise RuntimeError("invoke returned no result for a synchronous run")
+        return CommandResult(
+            exit_code=int(result.exited),
+            stdout=result.stdout,
+            stderr=result.stderr,
+            duration=time.monotonic() - started,
+        )

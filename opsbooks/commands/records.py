@@ -1,0 +1,82 @@
+"""``opsbooks history``, ``report`` and ``audit verify``: read what runs left behind."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from opsbooks.audit import verify
+from opsbooks.commands import App, Subparsers
+from opsbooks.entry import _journal_url
+from opsbooks.errors import EXIT_FAILED, BadInput
+from opsbooks.journal import Journal
+from opsbooks.plan import plan
+from opsbooks.policies import human
+from opsbooks.render.report import render_json, render_markdown, report_data
+
+
+def register(subparsers: Subparsers) -> None:
+    history = subparsers.add_parser("history", help="list runs, newest first")
+    history.add_argument("name", nargs="?", help="only runs of this runbook")
+    history.add_argument("--limit", type=int, default=30)
+    history.set_defaults(handler=history_command)
+
+    report = subparsers.add_parser("report", help="render one run as Markdown or JSON")
+    report.add_argument("run_id")
+    report.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    report.set_defaults(handler=report_command)
+
+    audit = subparsers.add_parser("audit", help="check a run's audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check = audit_sub.add_parser("verify", help="detect edited, dropped or reordered lines")
+    check.add_argument("run_id")
+    check.set_defaults(handler=audit_verify_command)
+
+
+def _journal(app: App) -> Journal:
+    return Journal.open(_journal_url(app.config))
+
+
+def history_command(args: argparse.Namespace, app: App) -> int:
+    runs = _journal(app).runs(args.name, limit=args.limit)
+    if not runs:
+        app.say("no runs recorded" + (f" for {args.name}" if args.name else ""))
+        return 0
+    rows = [("RUN", "RUNBOOK", "WHO", "STARTED (UTC)", "DURATION", "OUTCOME")]
+    for run in runs:
+        started = dt.datetime.fromtimestamp(run.started_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        took = human(run.duration) if run.duration is not None else "-"
+        outcome = run.outcome + (f" at {run.failed_step}" if run.failed_step else "")
+        rows.append((run.id, run.runbook, run.who, started, took, outcome))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        app.say("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5])
+    return 0
+
+
+def report_command(args: argparse.Namespace, app: App) -> int:
+    journal = _journal(app)
+    run = journal.get_run(args.run_id)
+    commands: dict[str, str] = {}
+    try:
+        runbook = app.catalog().get(run.runbook)
+        commands = {p.id: p.shown for p in plan(runbook).steps if p.shown}
+    except BadInput:
+        pass
+    data = report_data(run, journal.transitions(run.id), journal.gates(run.id),
+                       journal.host_results(run.id), commands)
+    app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
+    return 0
+
+
+def audit_verify_command(args: argparse.Namespace, app: App) -> int:
+    run = _journal(app).get_run(args.run_id)
+    path = app.config.state_path / "runs" / f"{run.id}.jsonl"
+    result = verify(path, run.audit_head)
+    if result.ok:
+        app.say(f"audit trail of run {run.id} verifies: {result.lines} lines, chain intact")
+        return 0
+    app.say(f"audit trail of run {run.id} does NOT verify ({path}):")
+    for problem in result.problems:
+        app.say(f"  {problem}")
+    return EXIT_FAILED

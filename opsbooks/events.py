@@ -1,0 +1,112 @@
+"""Typed, versioned events the runner emits; the audit log and console subscribe."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str] = "event"
+
+    def fields(self) -> dict[str, Any]:
+        return {"v": VERSION, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    name: ClassVar[str] = "run_started"
+    runbook: str
+    run_id: str
+    who: str
+    params: dict[str, Any]
+    fingerprint: str
+    resumed: bool
+    steps: int
+
+
+@dataclass(frozen=True)
+class StepStarted(Event):
+    name: ClassVar[str] = "step_started"
+    step: str
+    kind: str
+    title: str
+    index: int
+    total: int
+    command: str | None
+
+
+@dataclass(frozen=True)
+class AttemptFailed(Event):
+    name: ClassVar[str] = "attempt_failed"
+    step: str
+    attempt: int
+    reason: str
+    next_wait: float
+
+
+@dataclass(frozen=True)
+class GateAnswered(Event):
+    name: ClassVar[str] = "gate_answered"
+    step: str
+    kind: str
+    answer: Any
+    approver: str
+    source: str
+    waited: float
+
+
+@dataclass(frozen=True)
+class HostFinished(Event):
+    name: ClassVar[str] = "host_result"
+    step: str
+    host: str
+    ok: bool
+    exit_code: int | None
+    duration: float | None
+    error: str
+
+
+@dataclass(frozen=True)
+class StepFinished(Event):
+    name: ClassVar[str] = "step_finished"
+    step: str
+    status: str
+    duration: float
+    exit_code: int | None = None
+    reason: str = ""
+    output_tail: str = ""
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class Compensated(Event):
+    name: ClassVar[str] = "compensated"
+    step: str
+    undo: str
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    name: ClassVar[str] = "run_finished"
+    outcome: str
+    duration: float
+    failed_step: str | None = None
+    reason: str = ""
+    resume: str = ""
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    name: ClassVar[str] = "notice"
+    message: str
+    step: str | None = None
+
+
+class Observer(Protocol):
+    def __call__(self, event: Event) -> None: ...

@@ -1,0 +1,116 @@
+"""One run as a committable record (Markdown or JSON) for change tickets and postmortems.
+
+Pure: takes journal records, returns text. Secrets were redacted before they were
+journaled, so nothing here can reveal one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict
+from typing import Any
+
+from opsbooks.journal import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.policies import human
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", "<br>")
+
+
+def report_data(run: RunRecord, transitions: list[Transition], gates: list[GateRecord],
+                hosts: list[HostRecord], commands: dict[str, str]) -> dict[str, Any]:
+    steps: dict[str, dict[str, Any]] = {}
+    for t in transitions:
+        entry = steps.setdefault(t.step_id, {"step": t.step_id, "command": commands.get(t.step_id)})
+        if t.detail.get("command"):
+            entry["command"] = t.detail["command"]
+        entry.update(status=t.status.value, exit_code=t.exit_code, duration=t.duration,
+                     attempts=t.attempt, output_tail=t.output_tail, reason=t.reason)
+        if t.detail.get("undo"):
+            entry["undo"] = t.detail["undo"]
+        if t.detail.get("mark_done"):
+            entry["marked_done_by"] = t.who
+    return {
+        "run": asdict(run),
+        "steps": list(steps.values()),
+        "transitions": [asdict(t) | {"status": t.status.value} for t in transitions],
+        "gates": [asdict(g) | {"waited": g.answered_at - g.asked_at} for g in gates],
+        "hosts": [asdict(h) for h in hosts],
+    }
+
+
+def render_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    run = data["run"]
+    duration = human(run["ended_at"] - run["started_at"]) if run["ended_at"] else "-"
+    lines = [
+        f"# Run {run['id']}: {run['runbook']}",
+        "",
+        f"- Outcome: **{run['outcome']}**"
+        + (f" at step `{run['failed_step']}`" if run["failed_step"] else ""),
+        f"- Run by: {run['who']} on {run['host']}",
+        f"- Started: {_when(run['started_at'])}; ended: {_when(run['ended_at'])}; "
+        f"duration: {duration}",
+        f"- Definition: `{run['fingerprint']}`",
+    ]
+    if run["reason"]:
+        lines.append(f"- Reason: {run['reason']}")
+    if run["metrics"]:
+        lines.append("- Measured: " + ", ".join(f"{k} = {v}" for k, v in run["metrics"].items()))
+    lines += ["", "## Parameters", ""]
+    if run["params"]:
+        lines += ["| Parameter | Value |", "| --- | --- |"]
+        lines += [f"| `{k}` | {_cell(v)} |" for k, v in run["params"].items()]
+    else:
+        lines.append("None.")
+    lines += ["", "## Steps", "", "| Step | Status | Command | Exit | Duration | Attempts |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for step in data["steps"]:
+        command = f"`{_cell(step['command'])}`" if step.get("command") else ""
+        took = human(step["duration"]) if step.get("duration") is not None else ""
+        exit_code = "" if step.get("exit_code") is None else str(step["exit_code"])
+        lines.append(f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
+                     f"{took} | {step.get('attempts') or ''} |")
+    failures = [s for s in data["steps"] if s.get("reason") and s["status"] != "succeeded"]
+    if failures:
+        lines += ["", "### Details", ""]
+        for step in failures:
+            lines.append(f"- `{step['step']}`: {step.get('reason') or step['status']}")
+            if step.get("output_tail") and step["status"] != "succeeded":
+                lines += ["", "  ```", *[f"  {x}" for x in step["output_tail"].splitlines()],
+                          "  ```", ""]
+    lines += ["", "## Gate decisions", ""]
+    if data["gates"]:
+        lines += ["| Gate | Answer | Approver | Via | Answered | Waited |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for g in data["gates"]:
+            lines.append(f"| `{g['step_id']}` | {_cell(g['answer'])} | {g['approver']} | "
+                         f"{g['source']} | {_when(g['answered_at'])} | {human(g['waited'])} |")
+    else:
+        lines.append("None.")
+    undone = [s for s in data["steps"] if s.get("undo")]
+    lines += ["", "## Rollback", ""]
+    if undone:
+        lines += [f"- `{s['step']}` undone by `{s['undo']}`: {s['status']}" for s in undone]
+    else:
+        lines.append("No undo steps ran.")
+    if data["hosts"]:
+        lines += ["", "## Hosts", "", "| Step | Host | Result | Exit | Duration |",
+                  "| --- | --- | --- | --- | --- |"]
+        for h in data["hosts"]:
+            result = "ok" if h["ok"] else f"failed: {_cell(h['error'])}"
+            took = human(h["duration"]) if h["duration"] is not None else ""
+            lines.append(f"| `{h['step_id']}` | {h['host']} | {result} | "
+                         f"{'' if h['exit_code'] is None else h['exit_code']} | {took} |")
+    return "\n".join(lines) + "\n"
