@@ -1,0 +1,231 @@
+"""``python -m playbooks.actions.db``: the database actions as exact, copy-pasteable commands.
+
+Exit status: 0 ok; 1 the action or check failed (one line on stderr says why);
+2 bad usage. Passwords in URLs are starred in everything printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from opsbooks.policies import human, seconds
+from playbooks.actions import db
+from playbooks.actions.db.manifest import (
+    REDACTED,
+    DbError,
+    DbUsageError,
+    Manifest,
+    iso,
+    resolve,
+)
+
+PROG = "python -m playbooks.actions.db"
+Handler = Callable[[argparse.Namespace], str]
+
+
+def _emit(args: argparse.Namespace, text: str, data: dict[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True) if getattr(args, "json", False) else text
+
+
+def _summary(path: Path, manifest: Manifest) -> dict[str, Any]:
+    return {
+        "backup": str(path),
+        "engine": manifest.engine,
+        "source": manifest.source,
+        "created_at": manifest.created_at,
+        "last_write_at": manifest.last_write_at,
+        "recovery_point": iso(manifest.recovery_point),
+        "sha256": manifest.sha256,
+        "size": manifest.size,
+        "tables": manifest.tables,
+        "verified_at": manifest.verified_at,
+    }
+
+
+def _backup(args: argparse.Namespace) -> str:
+    path, manifest, pruned = db.backup(
+        args.db, Path(args.dest), keep=args.keep, watermark_sql=args.watermark_sql or None
+    )
+    rows = sum(manifest.tables.values())
+    text = (
+        f"backup {path} ({manifest.size} bytes, sha256 {manifest.sha256[:12]}, "
+        f"{len(manifest.tables)} tables, {rows} rows)"
+    )
+    if pruned:
+        text += f"; pruned {len(pruned)} older generation(s)"
+    return _emit(args, text, _summary(path, manifest) | {"pruned": [str(p) for p in pruned]})
+
+
+def _verify(args: argparse.Namespace) -> str:
+    path, manifest = db.verify(Path(args.backup), server=args.server or None)
+    rows = sum(manifest.tables.values())
+    text = (
+        f"verified {path}: checksum ok, restored into a scratch database, integrity ok, "
+        f"row counts match ({len(manifest.tables)} tables, {rows} rows)"
+    )
+    return _emit(args, text, _summary(path, manifest))
+
+
+def _restore(args: argparse.Namespace) -> str:
+    message, path, manifest = db.restore(
+        Path(args.backup),
+        args.db,
+        force=args.force,
+        verified_only=args.verified_only,
+        no_owner=args.no_owner,
+    )
+    age = db.age(path)
+    data = _summary(path, manifest) | {"target": db.redact_url(args.db), "age_seconds": age}
+    return _emit(args, f"{message} (backup age {human(age)})", data)
+
+
+def _undo_restore(args: argparse.Namespace) -> str:
+    return db.undo_restore(args.db)
+
+
+def _latest(args: argparse.Namespace) -> str:
+    path, manifest = db.latest(Path(args.dest), verified_only=args.verified_only)
+    return _emit(args, str(path), _summary(path, manifest))
+
+
+def _check(args: argparse.Namespace) -> str:
+    return db.check(args.db)
+
+
+def _counts(args: argparse.Namespace) -> str:
+    return json.dumps(db.counts(args.db), sort_keys=True)
+
+
+def _compare(args: argparse.Namespace) -> str:
+    return db.compare(args.db, Path(args.backup), verified_only=args.verified_only)
+
+
+def _age(args: argparse.Namespace) -> str:
+    path, manifest = resolve(Path(args.backup), verified_only=args.verified_only)
+    age = db.age(path)
+    if args.max and age > seconds(args.max):
+        raise DbError(f"backup {path.name} is {human(age)} old, older than the allowed {args.max}")
+    data = _summary(path, manifest) | {"age_seconds": age, "age": human(age)}
+    return _emit(args, str(int(age)), data)
+
+
+def _drop(args: argparse.Namespace) -> str:
+    return db.drop(args.db)
+
+
+def _switch(args: argparse.Namespace) -> str:
+    if args.back:
+        return db.switch_back(Path(args.config))
+    if not args.db:
+        raise DbUsageError("switch needs --db URL (or --back to undo the last switch)")
+    return db.switch_endpoint(Path(args.config), args.db, key=args.key or None)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser; one sub-parser per action."""
+    top = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    subs = top.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    def sub(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        found = subs.add_parser(name, help=help_text, description=help_text)
+        found.set_defaults(handler=handler)
+        return found
+
+    url_help = "sqlite:///abs/path.db or postgresql://user@host:port/dbname"
+    item = sub("backup", _backup, "back up a database into a directory, with a manifest")
+    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--dest", required=True, help="backup directory")
+    item.add_argument("--keep", type=int, help="keep the newest N generations of this source")
+    item.add_argument("--watermark-sql", default="", help="query whose answer is the last write")
+    item.add_argument("--json", action="store_true")
+
+    item = sub("verify", _verify, "checksum, scratch restore, integrity and row-count check")
+    item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
+    item.add_argument("--server", default="", help="PostgreSQL server for the scratch database")
+    item.add_argument("--json", action="store_true")
+
+    item = sub("restore", _restore, "restore a backup into a database, keeping the old one")
+    item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
+    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--force", action="store_true", help="replace an existing database")
+    item.add_argument("--verified-only", action="store_true")
+    item.add_argument("--no-owner", action="store_true", help="PostgreSQL: skip owners and ACLs")
+    item.add_argument("--json", action="store_true")
+
+    item = sub("undo-restore", _undo_restore, "put back what the last restore replaced")
+    item.add_argument("--db", required=True, help=url_help)
+
+    item = sub("latest", _latest, "print the newest backup in a directory")
+    item.add_argument("--dest", required=True, help="backup directory")
+    item.add_argument("--verified-only", action="store_true")
+    item.add_argument("--json", action="store_true")
+
+    item = sub("check", _check, "fail unless the database is reachable and sound")
+    item.add_argument("--db", required=True, help=url_help)
+
+    item = sub("counts", _counts, "print row counts per table as JSON")
+    item.add_argument("--db", required=True, help=url_help)
+
+    item = sub("compare", _compare, "fail unless the database holds the backup's row counts")
+    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
+    item.add_argument("--verified-only", action="store_true")
+
+    item = sub("age", _age, "print the seconds since a backup was taken")
+    item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
+    item.add_argument("--verified-only", action="store_true")
+    item.add_argument("--max", default="", help="fail if older than this (e.g. 1h, 90m)")
+    item.add_argument("--json", action="store_true")
+
+    item = sub("drop", _drop, "delete a scratch database and its pre-restore copy")
+    item.add_argument("--db", required=True, help=url_help)
+
+    item = sub("switch", _switch, "point a service's config file at a database URL")
+    item.add_argument("--config", required=True, help="the file the service reads its URL from")
+    item.add_argument("--db", default="", help=url_help)
+    item.add_argument("--key", default="", help="change only the KEY=... line of the file")
+    item.add_argument("--back", action="store_true", help="undo the last switch")
+    return top
+
+
+def _passwords(args: argparse.Namespace) -> list[str]:
+    found = []
+    for value in vars(args).values():
+        if isinstance(value, str) and "://" in value:
+            try:
+                password = urlsplit(value).password
+            except ValueError:
+                continue
+            if password:
+                found += [password, unquote(password)]
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one action; return the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        print(args.handler(args))
+    except DbError as exc:
+        message = str(exc)
+        for secret in _passwords(args):
+            message = message.replace(secret, REDACTED)
+        print(f"{args.action}: {message}", file=sys.stderr)
+        return 2 if isinstance(exc, DbUsageError) else 1
+    except OSError as exc:
+        print(f"{args.action}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"{args.action}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
