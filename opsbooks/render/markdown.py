@@ -100,7 +100,7 @@ def render_runbook(
 
 def _overview(runbook: type[Runbook]) -> str:
     rows = [("Runbook", f"`{runbook.name}`"), ("Category", runbook.category)]
-    if runbook.severity:
+    if isinstance(runbook.severity, str) and runbook.severity:
         rows.append(("Severity", runbook.severity))
     rows += [("Owner", runbook.owner), ("Scope", runbook.scope)]
     if runbook.rto:

@@ -112,7 +112,7 @@ class IncidentResponse(ob.Runbook):
         """,
         title="Open the incident record",
     )
-    severity = ob.Gate.choose(
+    assess_severity = ob.Gate.choose(
         "Severity of incident {incident_id}?",
         ["SEV1", "SEV2", "SEV3", "SEV4"],
         title="Assess severity",
@@ -134,7 +134,7 @@ class IncidentResponse(ob.Runbook):
         title="Assess the impact",
     )
     route_by_severity = ob.Branch(
-        on="severity",
+        on="assess_severity",
         routes={"SEV1": "page_responders", "SEV2": "page_responders"},
         default="contain",
         title="Page responders for SEV1 and SEV2",
@@ -202,7 +202,7 @@ class IncidentResponse(ob.Runbook):
         title="Confirm the fix",
     )
     route_disclosure = ob.Branch(
-        on="severity",
+        on="assess_severity",
         routes={"SEV3": "announce_resolved", "SEV4": "announce_resolved"},
         default="notify_users",
         title="Disclose externally for SEV1 and SEV2",
