@@ -91,6 +91,7 @@ class Surroundings:
     observers: tuple[Observer, ...] = ()
     install_signal_handlers: bool = True
     extras: dict[str, Any] = field(default_factory=dict)
+    injected_failures: Mapping[str, str] = field(default_factory=dict)
 
     def is_interactive(self) -> bool:
         if self.interactive is not None:
@@ -260,7 +261,7 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
         run_id=run_id, plan=bound, backend=surroundings.backend or LocalBackend(),
         console=console, emit=lambda _e: None, config=config, workdir=config.root,
         ask=lambda _p: None,  # type: ignore[arg-type,return-value]
-        extras=surroundings.extras,
+        extras=surroundings.extras, injected_failures=surroundings.injected_failures,
     )
     if surroundings.sleep is not None:
         env.sleep = surroundings.sleep

@@ -72,6 +72,8 @@ class Runbook:
     changelog: ClassVar[list[Change]] = []
     rto: ClassVar[str] = ""
     rpo: ClassVar[str] = ""
+    #: (from, to): recovery time is measured from the end of ``from`` to the end of ``to``.
+    rto_steps: ClassVar[tuple[str, str] | None] = None
 
     abstract: ClassVar[bool] = True
     steps: ClassVar[tuple[Step, ...]] = ()
@@ -203,6 +205,7 @@ def _validate(cls: type[Runbook]) -> None:
     every = list(cls.steps) + list(cls.compensations.values())
     gate_ids = {s.id for s in every if isinstance(s, Gate)}
     ids = [s.id for s in cls.steps]
+    _check_rto_steps(cls, ids)
     for item in every:
         _check_templates(cls, item, param_names)
         _check_undo(cls, item)
@@ -213,6 +216,20 @@ def _validate(cls: type[Runbook]) -> None:
             raise DefinitionError(name, "on_timeout='default' needs a default answer", step=item.id)
         if isinstance(item, Remote):
             _check_remote(cls, item)
+
+
+def _check_rto_steps(cls: type[Runbook], ids: list[str]) -> None:
+    if cls.rto_steps is None:
+        return
+    start, end = cls.rto_steps
+    for step_id in (start, end):
+        if step_id not in ids:
+            raise DefinitionError(
+                cls.name, f"rto_steps names {step_id!r}, which is not a step; steps: "
+                f"{', '.join(ids)}",
+            )
+    if ids.index(start) >= ids.index(end):
+        raise DefinitionError(cls.name, f"rto_steps: {start!r} must come before {end!r}")
 
 
 def _check_unique_ids(cls: type[Runbook]) -> None:

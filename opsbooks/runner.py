@@ -32,6 +32,7 @@ from opsbooks.events import (
 )
 from opsbooks.gates import ChainPrompter, GateAnswer, GateRequest, NoAnswer
 from opsbooks.journal import GateRecord, Journal, RunRecord
+from opsbooks.metrics import last_success_times, metric_lines, recovery_figures
 from opsbooks.outcome import RunReport, StepResult
 from opsbooks.params import redacted
 from opsbooks.plan import Plan, PlannedStep
@@ -105,6 +106,7 @@ class Runner:
         self.journal.acquire_lock(plan.name, run_id, at=now, force=options.force)
         self.journal.reopen_run(run_id, pid=os.getpid(), host=socket.gethostname())
         self.env.answers.update(self.journal.answers(run_id))
+        self.env.extras.setdefault("metrics", {}).update(record.metrics)
         for step_id, reason in options.mark_done:
             self.journal.record(run_id, step_id, S.SUCCEEDED, at=now, who=self.who,
                                 reason=f"marked done by hand: {reason}",
@@ -134,6 +136,12 @@ class Runner:
             reason, error, outcome = str(exc), exc, RunOutcome.INTERRUPTED
         ended = self.wall_clock()
         states = self.journal.step_states(run_id)
+        metrics = self.env.extras.setdefault("metrics", {})
+        runbook = self.env.plan.runbook
+        metrics.update(recovery_figures(
+            rto_target=runbook.rto, rpo_target=runbook.rpo, rto_steps=runbook.rto_steps,
+            finished_at=last_success_times(self.journal.transitions(run_id)), metrics=metrics,
+        ))
         hint = "" if outcome is RunOutcome.SUCCEEDED else self.resume_hint(run_id)
         self.journal.finish_run(run_id, outcome, ended_at=ended, failed_step=failed,
                                 reason=self.redactor.text(reason) or None,
@@ -245,6 +253,7 @@ class Runner:
         if not result.ok:
             raise StepFailed(planned.id, reason, exit_code=result.exit_code, output_tail=tail,
                              attempts=result.attempts)
+        self.env.extras.setdefault("metrics", {}).update(metric_lines(result.output))
         self._completed.append(planned.id)
         return result.route
 

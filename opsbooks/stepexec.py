@@ -47,6 +47,8 @@ class StepEnv:
     outputs: dict[str, str] = field(default_factory=dict)
     remote: RemoteRun | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: step id -> reason: fail these steps without running them (drills rehearse rollback).
+    injected_failures: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def params(self) -> Params:
@@ -58,6 +60,8 @@ def execute(planned: PlannedStep, env: StepEnv) -> StepResult:
     """Run ``planned`` once through its policy; never raises for a failed step."""
     item = planned.step
     started = env.clock()
+    if planned.id in env.injected_failures:
+        return StepResult(ok=False, reason=f"injected failure: {env.injected_failures[planned.id]}")
     if planned.kind in ("gate", "manual"):
         result = env.ask(planned)
     elif isinstance(item, WaitUntil):
