@@ -1,0 +1,384 @@
+"""Run commands and move files on inventory hosts over SSH, through fabric ``Connection``s.
+
+The only module that imports fabric. Host keys are checked against known_hosts and
+an unknown or changed key is refused (fabric would accept any); trusting a new key
+is an explicit setting and every key trusted that way is saved and reported.
+Every command runs as ``timeout -k K T sh -c '<cmd>'`` on the host, so a timed-out
+command dies there too; a local deadline a little later backs that up if the
+connection itself hangs. Every failure becomes a per-host ``HostResult`` with a
+plain reason; nothing here raises for a host that is down, refuses or misbehaves.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shlex
+import socket
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import paramiko
+from fabric import Config as FabricConfig
+from fabric import Connection
+from invoke.exceptions import CommandTimedOut
+
+from opsbooks.inventory import Host, Inventory
+from opsbooks.rollout import (
+    Attempt,
+    BetweenBatches,
+    ErrorKind,
+    HostResult,
+    RolloutOptions,
+    RolloutResult,
+    roll_out,
+    tail,
+)
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class _HostKeyProblem(paramiko.SSHException):  # type: ignore[misc]
+    """Carries an unknown host key out of paramiko's connect."""
+
+    def __init__(self, name: str, key: paramiko.PKey) -> None:
+        self.name = name
+        self.key = key
+        super().__init__(f"unknown host key for {name}")
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's ``SHA256:...`` fingerprint, as ``ssh-keygen -lf`` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+class _RejectUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """Refuse a host whose key is not in known_hosts (what ``StrictHostKeyChecking=yes`` does)."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        raise _HostKeyProblem(hostname, key)
+
+
+class _TrustAndRecord(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """Accept a new host key, append it to known_hosts and remember that we did."""
+
+    def __init__(self, known_hosts: Path) -> None:
+        self.known_hosts = known_hosts
+        self.trusted: str | None = None
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        with _KNOWN_HOSTS_LOCK:
+            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+            with self.known_hosts.open("a") as handle:
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        self.trusted = f"{key.get_name()} {fingerprint(key)}"
+
+
+class _Failure(Exception):
+    """A classified per-host failure on the way to a ``HostResult``."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
+class RemoteExecutor:
+    """Connects to inventory hosts and rolls commands or transfers out over them.
+
+    Settings default to the inventory's ``[ssh]`` table; keyword arguments override.
+    ``on_start`` / ``on_host`` are called on the calling thread as each host starts
+    and finishes, for progress display and journaling.
+    """
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        known_hosts: str | Path | None = None,
+        trust_new_hosts: bool | None = None,
+        connect_timeout: float | None = None,
+        command_timeout: float | None = None,
+        kill_after: float = 5.0,
+        on_start: Callable[[Host], None] | None = None,
+        on_host: Callable[[HostResult], None] | None = None,
+    ) -> None:
+        ssh = inventory.ssh
+        self.inventory = inventory
+        self.known_hosts = Path(known_hosts or ssh.known_hosts).expanduser()
+        self.trust_new_hosts = ssh.trust_new_hosts if trust_new_hosts is None else trust_new_hosts
+        self.connect_timeout = connect_timeout or ssh.connect_timeout
+        self.command_timeout = command_timeout or ssh.command_timeout
+        self.kill_after = kill_after
+        self.on_start = on_start
+        self.on_host = on_host
+        self._fabric_config = FabricConfig(runtime_ssh_path=ssh.ssh_config)
+
+    # -- roll-outs -----------------------------------------------------------------
+
+    def rollout(
+        self,
+        hosts: Sequence[Host],
+        command_for_host: Callable[[Host], str],
+        options: RolloutOptions | None = None,
+        *,
+        between_batches: BetweenBatches | None = None,
+        skip_hosts: Collection[str] = (),
+        on_start: Callable[[Host], None] | None = None,
+        on_host: Callable[[HostResult], None] | None = None,
+    ) -> RolloutResult:
+        """Run ``command_for_host(host)`` on each host as ``options`` say; see ``roll_out``."""
+        options = options or RolloutOptions()
+        timeout = options.timeout or self.command_timeout
+
+        def attempt(host: Host) -> HostResult:
+            return self.run(host, command_for_host(host), timeout=timeout)
+
+        return self.rollout_with(
+            hosts,
+            attempt,
+            options,
+            between_batches=between_batches,
+            skip_hosts=skip_hosts,
+            on_start=on_start,
+            on_host=on_host,
+        )
+
+    def rollout_with(
+        self,
+        hosts: Sequence[Host],
+        attempt: Attempt,
+        options: RolloutOptions,
+        *,
+        between_batches: BetweenBatches | None = None,
+        skip_hosts: Collection[str] = (),
+        on_start: Callable[[Host], None] | None = None,
+        on_host: Callable[[HostResult], None] | None = None,
+    ) -> RolloutResult:
+        """Roll any per-host action out, e.g. ``lambda h: executor.upload(h, src, dst)``."""
+        return roll_out(
+            hosts,
+            attempt,
+            options,
+            skip_hosts=skip_hosts,
+            between_batches=between_batches,
+            on_start=on_start or self.on_start,
+            on_host=on_host or self.on_host,
+        )
+
+    # -- one host ------------------------------------------------------------------
+
+    def run(self, host: Host, command: str, *, timeout: float | None = None) -> HostResult:
+        """Run ``command`` with ``sh -c`` on ``host``; killed there after ``timeout`` seconds."""
+        limit = timeout or self.command_timeout
+        wrapped = f"timeout -k {self.kill_after:g} {limit:g} sh -c {shlex.quote(command)}"
+        started = time.monotonic()
+        trusted: str | None = None
+        try:
+            conn, trusted = self._open(host)
+            try:
+                result = conn.run(
+                    wrapped,
+                    hide=True,
+                    warn=True,
+                    pty=False,
+                    in_stream=False,
+                    timeout=limit + self.kill_after + 10,
+                )
+            except CommandTimedOut as exc:
+                return self._timed_out(host, limit, started, exc.result, trusted)
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                raise _Failure("disconnected", f"connection to {host.target} lost: {exc}") from None
+            finally:
+                conn.close()
+        except _Failure as failure:
+            return self._failed(host, failure, started, trusted)
+        duration = time.monotonic() - started
+        code = int(result.exited)
+        if code == -1:
+            lost = _Failure(
+                "disconnected",
+                f"connection to {host.target} was lost before the command finished "
+                f"(host down or sshd killed)",
+            )
+            return self._failed(host, lost, started, trusted, result.stdout, result.stderr)
+        if code in (124, 137) and duration >= limit:
+            return self._timed_out(host, limit, started, result, trusted)
+        return HostResult(
+            host.name,
+            "ok" if code == 0 else "failed",
+            exit_code=code,
+            duration=duration,
+            stdout_tail=tail(result.stdout),
+            stderr_tail=tail(result.stderr),
+            error=None if code == 0 else f"exit code {code} on {host.name}",
+            error_kind=None if code == 0 else "exit",
+            trusted_key=trusted,
+        )
+
+    def upload(self, host: Host, local: str | Path, remote: str) -> HostResult:
+        """Copy the local file ``local`` to ``remote`` on ``host`` over SFTP."""
+        size = Path(local).stat().st_size if Path(local).is_file() else None
+        if size is None:
+            failure = _Failure("transfer", f"local file {local} does not exist")
+            return self._failed(host, failure, time.monotonic(), None)
+        return self._transfer(host, "put", str(local), remote, f"uploaded {size} bytes to {remote}")
+
+    def download(self, host: Host, remote: str, local: str | Path) -> HostResult:
+        """Copy ``remote`` on ``host`` to the local path ``local`` over SFTP."""
+        Path(local).parent.mkdir(parents=True, exist_ok=True)
+        return self._transfer(host, "get", remote, str(local), f"downloaded {remote} to {local}")
+
+    def _transfer(self, host: Host, verb: str, source: str, dest: str, note: str) -> HostResult:
+        started = time.monotonic()
+        trusted: str | None = None
+        try:
+            conn, trusted = self._open(host)
+            try:
+                conn.sftp().get_channel().settimeout(self.command_timeout)
+                if verb == "put":
+                    conn.put(source, remote=dest)
+                else:
+                    conn.get(source, local=dest)
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                what = "upload to" if verb == "put" else "download from"
+                raise _Failure("transfer", f"{what} {host.name} failed: {exc}") from None
+            finally:
+                conn.close()
+        except _Failure as failure:
+            return self._failed(host, failure, started, trusted)
+        duration = time.monotonic() - started
+        return HostResult(host.name, "ok", 0, duration, stdout_tail=note, trusted_key=trusted)
+
+    # -- connecting ----------------------------------------------------------------
+
+    def _open(self, host: Host) -> tuple[Connection, str | None]:
+        """An open connection to ``host`` and the key trusted on the way, if any."""
+        if host.key_file and not Path(host.key_file).is_file():
+            raise _Failure("keyfile", f"key file {host.key_file} for {host.name} does not exist")
+        timeout = self.connect_timeout
+        connect_kwargs: dict[str, Any] = {
+            "allow_agent": self.inventory.ssh.use_agent,
+            "look_for_keys": host.key_file is None,
+            "timeout": timeout,
+            "banner_timeout": timeout,
+            "auth_timeout": timeout,
+            "channel_timeout": timeout,
+        }
+        if host.key_file:
+            connect_kwargs["key_filename"] = [host.key_file]
+        conn = Connection(
+            host.address,
+            port=host.port,
+            user=host.user or None,
+            config=self._fabric_config,
+            connect_kwargs=connect_kwargs,
+        )
+        conn.connect_timeout = None  # fabric truncates it to whole seconds; use the kwarg
+        policy = self._policy(conn.client)
+        try:
+            conn.open()
+        except Exception as exc:
+            conn.close()
+            raise self._classify(host, exc) from None
+        return conn, getattr(policy, "trusted", None)
+
+    def _policy(self, client: paramiko.SSHClient) -> paramiko.MissingHostKeyPolicy:
+        if self.known_hosts.is_file():
+            try:
+                client.get_host_keys().load(str(self.known_hosts))
+            except (OSError, paramiko.SSHException) as exc:
+                raise _Failure("hostkey", f"cannot read {self.known_hosts}: {exc}") from None
+        policy: paramiko.MissingHostKeyPolicy = (
+            _TrustAndRecord(self.known_hosts) if self.trust_new_hosts else _RejectUnknown()
+        )
+        client.set_missing_host_key_policy(policy)
+        return policy
+
+    def _classify(self, host: Host, exc: Exception) -> _Failure:
+        """Turn what paramiko and the socket layer raise into a reason an operator can act on."""
+        where = host.target
+        known = self.known_hosts
+        if isinstance(exc, _HostKeyProblem):
+            return _Failure(
+                "unknown_hostkey",
+                f"host key of {where} ({exc.key.get_name()} {fingerprint(exc.key)}) is not in "
+                f"{known}; check the fingerprint out of band, then add it (ssh-keyscan -p "
+                f"{host.port} {host.address} >> {known}) or set trust_new_hosts = true once",
+            )
+        if isinstance(exc, paramiko.BadHostKeyException):
+            return _Failure(
+                "hostkey",
+                f"host key of {where} does not match {known}: expected "
+                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}. This may be an "
+                f"attack; if the host was rebuilt, remove the old entry with "
+                f"ssh-keygen -R '[{host.address}]:{host.port}' -f {known}",
+            )
+        if isinstance(exc, paramiko.AuthenticationException):
+            how = f"key {host.key_file}" if host.key_file else "the agent or default keys"
+            return _Failure(
+                "auth",
+                f"authentication failed for {where} with {how} ({exc}); is the public key in "
+                f"that user's authorized_keys?",
+            )
+        if isinstance(exc, socket.gaierror):
+            return _Failure("connect", f"cannot resolve {host.address}: {exc.strerror}")
+        if isinstance(exc, TimeoutError | socket.timeout):
+            return _Failure(
+                "connect", f"cannot connect to {where}: no answer within {self.connect_timeout:g}s"
+            )
+        if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+            return _Failure("connect", f"cannot connect to {where}: connection refused")
+        if isinstance(exc, OSError):
+            return _Failure("connect", f"cannot connect to {where}: {exc.strerror or exc}")
+        if isinstance(exc, paramiko.SSHException | EOFError):
+            return _Failure(
+                "ssh", f"SSH handshake with {where} failed: {exc or type(exc).__name__}"
+            )
+        return _Failure("error", f"connecting to {where} failed: {type(exc).__name__}: {exc}")
+
+    # -- results -------------------------------------------------------------------
+
+    def _failed(
+        self,
+        host: Host,
+        failure: _Failure,
+        started: float,
+        trusted: str | None,
+        stdout: str = "",
+        stderr: str = "",
+    ) -> HostResult:
+        return HostResult(
+            host.name,
+            "failed",
+            duration=time.monotonic() - started,
+            stdout_tail=tail(stdout),
+            stderr_tail=tail(stderr),
+            error=str(failure),
+            error_kind=failure.kind,
+            trusted_key=trusted,
+        )
+
+    def _timed_out(
+        self, host: Host, limit: float, started: float, result: Any, trusted: str | None
+    ) -> HostResult:
+        return HostResult(
+            host.name,
+            "failed",
+            exit_code=None if result is None else int(result.exited),
+            duration=time.monotonic() - started,
+            stdout_tail=tail(getattr(result, "stdout", "") or ""),
+            stderr_tail=tail(getattr(result, "stderr", "") or ""),
+            error=f"timed out after {limit:g}s on {host.name}; the remote command was killed",
+            error_kind="timeout",
+            timed_out=True,
+            trusted_key=trusted,
+        )
