@@ -1,0 +1,1 @@
+"""Release runbooks: deploy a release, roll it back, ship a hotfix."""

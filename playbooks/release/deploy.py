@@ -1,0 +1,233 @@
+"""Release deployment: check, tag, build, publish to the update feed, verify, announce."""
+
+from __future__ import annotations
+
+import opsbooks as ob
+from playbooks.actions import SEMVER_PATTERN
+
+
+def action(line: str) -> list[str]:
+    """Argv of ``python -m playbooks.actions.<line>``: what an operator types by hand.
+
+    ``line`` is split on spaces before binding, so each ``{param}`` stays one argument
+    whatever its value holds.
+    """
+    module, *args = line.split()
+    return ["python", "-m", f"playbooks.actions.{module}", *args]
+
+
+class ReleaseParams(ob.Params):
+    """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
+
+    version: str = ob.Field(
+        pattern=SEMVER_PATTERN, description="Version to release, e.g. 1.4.0 (tagged v1.4.0)"
+    )
+    repo: str = ob.Field(description="Path of the working clone to release from")
+    feed_dir: str = ob.Field(description="Folder of the update feed (feed.json, appcast.xml)")
+    base_url: str = ob.Field(description="Public URL the feed folder is served at")
+    dist_dir: str = ob.Field(description="Build outputs go to <dist_dir>/<version>/")
+    notes: str = ob.Field("", description="Release notes summary for the feed and announcement")
+    build_command: str = ob.Field(
+        "",
+        description="Build command run in sh in a clean export of the tag; writes to $OUT_DIR"
+        " (empty: a git archive tarball)",
+    )
+    test_command: str = ob.Field(
+        "", description="Test command run in sh in the repo before tagging (empty: skip)"
+    )
+    remote: str = ob.Field("origin", description="Git remote the tag is pushed to")
+    verify_url: str = ob.Field(
+        "", description="URL the feed is served at for verification (empty: serve it on loopback)"
+    )
+
+
+class ReleaseSteps(ob.Runbook, abstract=True):
+    """The steps every release shares, from pre-flight checks to the announcement."""
+
+    check_clean = ob.Command(
+        action("git check-clean --repo {repo}"),
+        title="Check the working tree is clean",
+        description="Uncommitted or untracked files would not be in the tag.",
+    )
+    check_version = ob.Command(
+        action("git check-version --repo {repo} --version {version}"),
+        title="Check the version number",
+        description="pyproject.toml's [project].version must say the version being released.",
+    )
+    check_changelog = ob.Command(
+        action("git check-changelog --repo {repo} --version {version}"),
+        title="Check the changelog has an entry",
+    )
+    check_tag_free = ob.Command(
+        action("git check-tag-free --repo {repo} --version {version} --remote {remote}"),
+        title="Check the tag does not exist yet",
+    )
+    check_newer = ob.Command(
+        action("feed check-newer --feed-dir {feed_dir} --version {version}"),
+        title="Check the version is newer than the feed's latest",
+    )
+    run_tests = ob.Command(
+        "cd {repo} && sh -c {test_command}",
+        title="Run the tests",
+        when="test_command",
+        timeout="30m",
+        description="Runs the configured test command; skipped when none is configured.",
+    )
+    review_notes = ob.Gate.confirm(
+        "Release notes for {version} reviewed and the release approved?",
+        title="Confirm release notes and approval",
+        description=(
+            "Read the CHANGELOG entry for {version} as a user would. Say yes only if the "
+            "notes are complete and the release owner has approved it."
+        ),
+    )
+    tag = ob.Command(
+        action("git tag --repo {repo} --version {version}"),
+        title="Create the release tag",
+        undo="delete_tag",
+    )
+    push_tag = ob.Command(
+        action("git push-tag --repo {repo} --version {version} --remote {remote}"),
+        title="Push the tag",
+        undo="delete_remote_tag",
+        idempotent=True,
+        retry=ob.Retry(attempts=3, wait=5),
+    )
+    build = ob.Command(
+        action(
+            "artifacts build --repo {repo} --version {version} --out {dist_dir}/{version} "
+            "--command {build_command}"
+        ),
+        title="Build the artifacts and their checksums",
+        description="Builds from the tag, never the working tree, and writes SHA256SUMS.",
+        idempotent=True,
+        timeout="1h",
+    )
+    verify_manifest = ob.Verify(
+        action("artifacts verify-manifest --dir {dist_dir}/{version}"),
+        title="Verify the artifacts against SHA256SUMS",
+        expect="every artifact matches its checksum and nothing unlisted is present",
+    )
+    publish = ob.Command(
+        action(
+            "feed publish --feed-dir {feed_dir} --version {version} "
+            "--from-manifest {dist_dir}/{version} --base-url {base_url} --notes {notes}"
+        ),
+        title="Publish to the update feed",
+        description="Copies the artifact into the feed and makes {version} the latest.",
+        undo="unpublish",
+        idempotent=True,
+    )
+    verify_feed = ob.Verify(
+        action(
+            "feed verify --feed-dir {feed_dir} --version {version} "
+            "--url {verify_url} --base-url {base_url}"
+        ),
+        title="Verify the served feed and download",
+        expect=(
+            "feed.json and appcast.xml offer {version} as latest, and the downloaded "
+            "artifact matches the feed's size and sha256"
+        ),
+        retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
+    )
+    announce = ob.Notify("Released {version}. {notes}", title="Announce the release")
+
+    delete_tag = ob.Command(
+        action("git delete-tag --repo {repo} --version {version} --remote {remote} --where local"),
+        title="Delete the local tag",
+        idempotent=True,
+    )
+    delete_remote_tag = ob.Command(
+        action("git delete-tag --repo {repo} --version {version} --remote {remote} --where remote"),
+        title="Delete the pushed tag",
+        idempotent=True,
+    )
+    unpublish = ob.Command(
+        action("feed remove --feed-dir {feed_dir} --version {version}"),
+        title="Remove the release from the feed",
+        idempotent=True,
+    )
+
+
+TROUBLE = [
+    ob.Trouble(
+        symptom="check_clean fails: `working tree ... is not clean`",
+        cause="Uncommitted or untracked files in the clone; the tag would not contain them.",
+        solution="Commit what belongs in the release, remove or ignore the rest, run again.",
+    ),
+    ob.Trouble(
+        symptom="check_version or check_changelog fails",
+        cause="The version bump or the changelog entry was not committed.",
+        solution=(
+            "Set [project].version, add '## [<version>] - <date>' with notes to "
+            "CHANGELOG.md, commit, push, then resume the run."
+        ),
+    ),
+    ob.Trouble(
+        symptom="check_tag_free or check_newer fails",
+        cause="That version was already tagged or published, or is older than the latest.",
+        solution="Release a higher version; never move or reuse a published tag.",
+    ),
+    ob.Trouble(
+        symptom="push_tag fails with `rejected` or a permission error",
+        cause="The remote has a different tag of that name, or you cannot push tags.",
+        solution="Check `git ls-remote --tags <remote>` and your access; the run rolls back.",
+    ),
+    ob.Trouble(
+        symptom="verify_feed fails: `sha256 ... the feed says ...` or a size mismatch",
+        cause="The artifact was corrupted in transit or by a cache, or replaced after publish.",
+        solution=(
+            "Purge the CDN cache for the artifact URL and resume; if it persists, let the "
+            "run roll back (unpublish) and release again."
+        ),
+    ),
+    ob.Trouble(
+        symptom="verify_feed fails: `cannot fetch` or HTTP 404",
+        cause="The feed folder is not served at verify_url, or not yet propagated.",
+        solution="Check the web server serves the folder; the step retries 5 times.",
+    ),
+]
+
+
+class Deploy(ReleaseSteps):
+    """Release a new version: checks, tag, build, publish to the update feed, verify, announce.
+
+    Use it for every planned release. It stops before changing anything when the tree
+    is dirty, the version or changelog is wrong, the tag exists or the version is not
+    newer than the feed's latest; a failure after the tag is created undoes the tag,
+    the pushed tag and the feed entry.
+    """
+
+    Params = ReleaseParams
+    title = "Release Deployment"
+    owner = "Release engineering"
+    scope = (
+        "Planned releases of the application: tag, artifacts, update feed (feed.json and "
+        "the Sparkle appcast). Not for urgent fixes to a released version (release.hotfix) "
+        "or taking a release back (release.rollback)."
+    )
+    prerequisites = [
+        "The release is tested and approved by its owner",
+        "The version bump and CHANGELOG entry are committed and pushed",
+        "Release notes are prepared",
+        "You can push tags to the remote and write to the feed folder",
+    ]
+    verification = [
+        "Tag v<version> exists on the remote",
+        "dist/<version>/SHA256SUMS matches the artifacts",
+        "feed.json and appcast.xml offer <version> as latest",
+        "The artifact downloads and matches the feed's sha256 and size",
+        "The release announcement is posted",
+    ]
+    troubleshooting = TROUBLE
+    recovery = (
+        "Each changing step has an undo: publish -> unpublish (feed remove), push_tag -> "
+        "delete_remote_tag, tag -> delete_tag. On failure they run in reverse order, so "
+        "the feed never points at a missing artifact. If the release is bad after it "
+        "finished, run release.rollback; never re-tag a published version."
+    )
+    related = ["release.rollback", "release.hotfix"]
+    last_reviewed = "2026-11-28"
+    changelog = [
+        ob.Change("2026-11-28", "Executable version with feed verification over HTTP", "release")
+    ]

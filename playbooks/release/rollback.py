@@ -1,0 +1,154 @@
+"""Release rollback: take a bad release out of the update feed and offer the last good one."""
+
+from __future__ import annotations
+
+import opsbooks as ob
+from playbooks.actions import SEMVER_PATTERN
+from playbooks.release.deploy import action
+
+_MAYBE_SEMVER = f"^$|{SEMVER_PATTERN}"
+
+
+class RollbackParams(ob.Params):
+    """Which release to take back and which to offer; empty means chosen for you."""
+
+    to_version: str = ob.Field(
+        "",
+        pattern=_MAYBE_SEMVER,
+        description="Release to offer again (empty: the last good release before the bad one)",
+    )
+    bad_version: str = ob.Field(
+        "",
+        pattern=_MAYBE_SEMVER,
+        description="Release to take back (empty: the most recently published one)",
+    )
+    repo: str = ob.Field(description="Path of the working clone; its tags mark real releases")
+    feed_dir: str = ob.Field(description="Folder of the update feed (feed.json, appcast.xml)")
+    base_url: str = ob.Field(description="Public URL the feed folder is served at")
+    verify_url: str = ob.Field(
+        "", description="URL the feed is served at for verification (empty: serve it on loopback)"
+    )
+
+
+class Rollback(ob.Runbook):
+    """Roll back a release with critical issues: users are offered the last good one again.
+
+    The bad release (and anything newer) is marked withdrawn in feed.json and dropped
+    from the appcast, so Sparkle clients stop offering it; its tag and artifact stay
+    for the investigation. Every step picks the same target from the feed and the
+    tags, so the run can be resumed or repeated safely.
+    """
+
+    Params = RollbackParams
+    title = "Release Rollback"
+    owner = "Release engineering"
+    severity = "high"
+    scope = (
+        "Releases published to the update feed that must stop reaching users. It changes "
+        "the feed only; installed copies are not downgraded, and the fix ships later as "
+        "a new release (release.hotfix or release.deploy)."
+    )
+    prerequisites = [
+        "The problem is confirmed to be caused by the release",
+        "The rollback is approved by the release owner or incident commander",
+        "You can write to the feed folder",
+    ]
+    verification = [
+        "feed.json's latest is the previous good release",
+        "appcast.xml no longer lists the bad release; its highest version is the good one",
+        "The good release's artifact downloads and matches its sha256",
+        "The rollback announcement is posted and a follow-up ticket exists",
+    ]
+    troubleshooting = [
+        ob.Trouble(
+            symptom="find_last_good fails: `no good release older than ...`",
+            cause="Every earlier release is withdrawn, untagged or missing from the feed.",
+            solution="Pass --to-version with a release you know is good, or ship a hotfix.",
+        ),
+        ob.Trouble(
+            symptom="find_last_good fails: `... cannot be the rollback target`",
+            cause="--to-version is not in the feed, is withdrawn, untagged or not older.",
+            solution="Choose one of the candidates the message lists.",
+        ),
+        ob.Trouble(
+            symptom="point_latest fails: `... is missing or does not match the feed`",
+            cause="The good release's artifact was deleted or altered in the feed folder.",
+            solution=(
+                "Restore it from dist/<version>/ (check with sha256sum -c SHA256SUMS), then resume."
+            ),
+        ),
+        ob.Trouble(
+            symptom="verify_feed still sees the bad release",
+            cause="A CDN or proxy cache serves the old feed.json or appcast.xml.",
+            solution="Purge the cache for both files; the step retries before failing.",
+        ),
+    ]
+    recovery = (
+        "Nothing here is deleted: withdrawn releases stay in feed.json (withdrawn: true) "
+        "with their artifacts and tags. To undo a rollback, publish a new release; do "
+        "not re-point latest at the withdrawn one. If the run stops half-way, run it "
+        "again with the same parameters: it picks the same target and skips done work."
+    )
+    related = ["release.deploy", "release.hotfix", "security.incident_response"]
+    last_reviewed = "2026-11-28"
+    changelog = [
+        ob.Change("2026-11-28", "Executable version: withdraw, re-point, verify", "release")
+    ]
+
+    find_last_good = ob.Command(
+        action(
+            "git last-good --repo {repo} --feed-dir {feed_dir} "
+            "--before {bad_version} --to {to_version}"
+        ),
+        title="Identify the last good release",
+        description=(
+            "Prints the target: the highest release below the bad one that is tagged, in "
+            "the feed, not withdrawn, and whose artifact is present; or checks --to-version."
+        ),
+    )
+    approve = ob.Gate.confirm(
+        "Rollback approved? The feed stops offering {bad_version} and offers "
+        "{to_version} (empty values: the versions find_last_good printed).",
+        phrase="rollback",
+        title="Approve the rollback",
+        description="Type `rollback` to confirm. The approver is recorded in the journal.",
+    )
+    point_latest = ob.Command(
+        action(
+            "feed point-latest --feed-dir {feed_dir} --version {to_version} "
+            "--bad {bad_version} --repo {repo}"
+        ),
+        title="Point the feeds back to the good release",
+        description="Sets latest to the target and withdraws every release above it.",
+        idempotent=True,
+    )
+    verify_feed = ob.Verify(
+        action(
+            "feed verify --feed-dir {feed_dir} --version {to_version} --bad {bad_version} "
+            "--repo {repo} --url {verify_url} --base-url {base_url}"
+        ),
+        title="Verify the served feed",
+        expect="both feeds offer the good release as latest and its artifact matches",
+        retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
+    )
+    announce = ob.Notify(
+        "Rolled back: the update feed no longer offers {bad_version}; it offers "
+        "{to_version} again. A fix will follow in a new release.",
+        title="Announce the rollback",
+        when="to_version",
+    )
+    announce_chosen = ob.Notify(
+        "Rolled back: the update feed no longer offers the latest release and offers the "
+        "last good one again (see the run's find_last_good step for versions). A fix will "
+        "follow in a new release.",
+        title="Announce the rollback",
+        when="not to_version",
+    )
+    follow_up = ob.Manual(
+        """
+        Open a follow-up ticket for the fix: what broke in the withdrawn release, a link
+        to this run's report, an owner, and the version that will carry the fix (ship it
+        with release.hotfix or release.deploy). Post the ticket in the announcement thread.
+        """,
+        title="Open a follow-up ticket for the fix",
+    )
