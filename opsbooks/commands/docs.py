@@ -26,7 +26,9 @@ def register(subparsers: Subparsers) -> None:
         action="store_true",
         help="write nothing; exit 1 if any page is stale, missing or orphaned",
     )
-    docs.add_argument("--dir", type=Path, help="docs directory (default: docs_dir in config)")
+    docs.add_argument(
+        "--dir", type=Path, help="docs directory, relative to cwd (default: docs_dir in config)"
+    )
     docs.set_defaults(handler=docs_command)
 
 
@@ -55,7 +57,7 @@ def show_runbook(args: argparse.Namespace, app: App) -> int:
 
 def docs_command(args: argparse.Namespace, app: App) -> int:
     """Write the docs tree, or with ``--check`` report drift and exit 1 if there is any."""
-    docs_dir = app.config.path(str(args.dir)) if args.dir else app.config.path(app.config.docs_dir)
+    docs_dir = app.cwd / args.dir if args.dir else app.config.path(app.config.docs_dir)
     catalog = app.catalog()
     rendered = render_catalog(catalog, app.config.contacts)
     owners = {page_path(rb): rb.name for rb in catalog}
