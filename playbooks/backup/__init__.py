@@ -1,0 +1,17 @@
+"""Backup runbooks: take, verify and restore database backups (SQLite and PostgreSQL).
+
+Every step calls ``python -m playbooks.actions.db``, so each command in the docs is
+the exact command an operator can paste when doing the procedure by hand.
+"""
+
+from __future__ import annotations
+
+DB_URL_HELP = (
+    "sqlite:///abs/path.db or postgresql://user[:password]@host:port/dbname; "
+    "prefer a ~/.pgpass entry or PGPASSWORD over a password in the URL"
+)
+
+
+def db_action(*args: str) -> list[str]:
+    """Argv of a database action, the same command an operator types by hand."""
+    return ["python", "-m", "playbooks.actions.db", *args]
