@@ -307,9 +307,9 @@ class Runner:
     # -- rollback ---------------------------------------------------------------------
 
     def _rollback(self) -> bool:
-        """Run the undo of each completed step, newest first; True if all undos held."""
+        """Run the undo of each completed step, newest first; True if some ran and all held."""
         plan, run_id = self.env.plan, self.env.run_id
-        clean = True
+        clean, undone = True, 0
         for step_id in reversed(self._completed):
             undo = plan.get(step_id).undo
             if undo is None:
@@ -329,8 +329,9 @@ class Runner:
                                 detail={"undo": undo})
             self.emit(Compensated(step_id, undo, status.value, reason))
             clean = clean and result.ok
+            undone += 1
         self._completed = []
-        return clean
+        return clean and undone > 0
 
     def emit(self, event: Event) -> None:
         for observer in self.observers:
