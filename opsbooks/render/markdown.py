@@ -78,10 +78,10 @@ def render_runbook(
     the_plan = plan(runbook)
     sections: dict[str, str] = {
         "Overview": _overview(runbook),
-        "Prerequisites": "\n".join(f"- {item}" for item in runbook.prerequisites),
+        "Prerequisites": "\n".join(f"- {prose(item)}" for item in runbook.prerequisites),
         "Parameters": _parameters(runbook),
         "Procedure": _procedure(the_plan),
-        "Verification": "\n".join(f"- [ ] {item}" for item in runbook.verification),
+        "Verification": "\n".join(f"- [ ] {prose(item)}" for item in runbook.verification),
         "Troubleshooting": _troubleshooting(runbook),
         "Recovery and rollback": _recovery(runbook, the_plan),
         "Contacts and escalation": _contacts(runbook, contacts),
@@ -107,7 +107,7 @@ def _overview(runbook: type[Runbook]) -> str:
         rows.append(("RTO (recovery time objective)", runbook.rto))
     if runbook.rpo:
         rows.append(("RPO (recovery point objective)", runbook.rpo))
-    facts = "\n".join(f"- **{key}:** {value}" for key, value in rows)
+    facts = "\n".join(f"- **{key}:** {prose(value)}" for key, value in rows)
     return f"{block(runbook.purpose())}\n\n{facts}"
 
 
@@ -159,7 +159,7 @@ def _body(planned: PlannedStep, the_plan: Plan) -> list[str]:
             lead = "Run on each host:"
         out += [lead, fence(planned.shown, "sh")]
     if isinstance(item, Verify) and planned.text:
-        out.append(f"Expect: {planned.text}")
+        out.append(f"Expect: {prose(planned.text)}")
     return out
 
 
@@ -169,7 +169,7 @@ def _gate(item: Gate, planned: PlannedStep) -> list[str]:
         "ask": "ask (a person types an answer)",
         "choose": "choose (a person picks one option)",
     }[item.mode]
-    out = [f"Prompt: **{planned.text}**", "", f"- Mode: {mode}"]
+    out = [f"Prompt: **{prose(planned.text or '')}**", "", f"- Mode: {mode}"]
     if item.choices:
         out.append("- Choices: " + ", ".join(f"`{c}`" for c in item.choices))
     if item.answer_type is not None and item.mode == "ask":
@@ -269,7 +269,9 @@ def _contacts(runbook: type[Runbook], contacts: Contacts) -> str:
         ["L2", "Escalate when L1 cannot resolve", contacts.L2 or "not configured"],
         ["L3", "Escalate for expert or owner decisions", contacts.L3 or "not configured"],
     ]
-    return f"Procedure owner: {runbook.owner}\n\n" + table(["Level", "When", "Contact"], rows)
+    return f"Procedure owner: {prose(runbook.owner)}\n\n" + table(
+        ["Level", "When", "Contact"], rows
+    )
 
 
 def _related(runbook: type[Runbook], known: Mapping[str, type[Runbook]]) -> str:
@@ -314,6 +316,8 @@ def parameter_rows(model: type[BaseModel]) -> list[list[str]]:
             default = "(secret)"
         elif info.default_factory is not None:
             default = "(computed)"
+        elif info.default == "":
+            default = "(empty)"
         else:
             default = f"`{_value(info.default)}`"
         rows.append(
@@ -363,13 +367,26 @@ def _value(value: Any) -> str:
 
 def cell(text: str) -> str:
     """Make text safe inside a Markdown table cell: escape pipes, keep line breaks."""
-    return (
-        text.strip()
-        .replace("\\|", "|")
-        .replace("|", "\\|")
-        .replace("\r\n", "\n")
-        .replace("\n", "<br>")
-    )
+    flat = prose(text.strip()).replace("\r\n", "\n").replace("\n", "<br>")
+    return flat.replace("\\|", "|").replace("|", "\\|")
+
+
+_CODE = re.compile(r"(`+)(?:.|\n)*?\1")
+_TAG_OPEN = re.compile(r"<(?![a-zA-Z][a-zA-Z0-9+.-]*:[^\s>]*>)")
+
+
+def prose(text: str) -> str:
+    """Escape ``<`` outside code so ``<version>`` shows instead of vanishing as HTML.
+
+    Code spans, fenced code and autolinks such as ``<https://...>`` are left alone.
+    """
+    out, last = [], 0
+    for match in _CODE.finditer(text):
+        out.append(_TAG_OPEN.sub("&lt;", text[last : match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    out.append(_TAG_OPEN.sub("&lt;", text[last:]))
+    return "".join(out)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -383,7 +400,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def block(text: str, *, quote: bool = False) -> str:
     """Dedent a docstring-like text; as a quote, prefix every line with ``>``."""
-    clean = inspect.cleandoc(text)
+    clean = prose(inspect.cleandoc(text))
     if not quote:
         return clean
     return "\n".join(f"> {line}".rstrip() for line in clean.splitlines())

@@ -12,7 +12,16 @@ from every_kind import EveryKind, Minimal
 import opsbooks as ob
 from opsbooks.config import Contacts
 from opsbooks.render import SECTIONS, render_runbook
-from opsbooks.render.markdown import OPTIONAL_SECTIONS, cell, fence, page_path, type_name
+from opsbooks.render.markdown import (
+    OPTIONAL_SECTIONS,
+    cell,
+    fence,
+    page_path,
+    parameter_rows,
+    prose,
+    table,
+    type_name,
+)
 
 CONTACTS = Contacts(L1="first", L2="second", L3="third")
 
@@ -118,6 +127,28 @@ def test_related_links_are_relative_and_use_known_titles() -> None:
 )
 def test_table_cells_are_escaped(text: str, escaped: str) -> None:
     assert cell(text) == escaped
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Tag v<version> exists", "Tag v&lt;version> exists"),
+        ("run `ls <dir>` first", "run `ls <dir>` first"),
+        ("see <https://example.invalid/x>", "see <https://example.invalid/x>"),
+        ("```sh\necho <x>\n```\n<y>", "```sh\necho <x>\n```\n&lt;y>"),
+    ],
+)
+def test_angle_brackets_outside_code_show_as_text(text: str, shown: str) -> None:
+    assert prose(text) == shown
+
+
+def test_empty_string_default_reads_as_empty() -> None:
+    class Notes(ob.Params):
+        notes: str = ob.Field("", description="Goes to <feed>/notes")
+
+    rows = parameter_rows(Notes)
+    assert rows == [["`notes`", "str", "(empty)", "no", "Goes to <feed>/notes"]]
+    assert "Goes to &lt;feed>/notes" in table(["a"] * 5, rows)
 
 
 def test_fence_outgrows_backticks_in_the_code() -> None:
