@@ -1,15 +1,42 @@
+# Two entry points, each complete on a fresh Debian machine:
+#   make demo   set up, then release demo-app 1.1.0 in a local sandbox (bare git origin,
+#               feed folder, SQLite) through `invoke release.deploy`
+#   make test   set up (Python venv, plus sshd and PostgreSQL from apt when missing),
+#               then ruff, mypy, the docs drift check and the whole test suite
 VENV ?= .venv
 PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV)/bin)
+SANDBOX ?= .sandbox
+DEMO_VERSION ?= 1.1.0
 
 $(VENV)/.installed: pyproject.toml
+	bash scripts/system-deps.sh demo
 	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+demo: $(VENV)/.installed
+	rm -rf $(SANDBOX)
+	$(PY) -m playbooks.actions.sandbox create $(SANDBOX)
+	$(PY) -m playbooks.actions.sandbox bump $(SANDBOX) --version $(DEMO_VERSION)
+	cd $(SANDBOX) && $(BIN)/invoke release.deploy --version $(DEMO_VERSION) --dry-run
+	cd $(SANDBOX) && OPSBOOKS_USER=$${OPSBOOKS_USER:-demo-operator} \
+		$(BIN)/invoke release.deploy --version $(DEMO_VERSION) --yes
+	cd $(SANDBOX) && $(BIN)/opsbooks history
+	cd $(SANDBOX) && $(BIN)/opsbooks audit verify last
+	@echo "The sandbox is in $(SANDBOX)/: feed/feed.json, announcements.log, .opsbooks/runs/."
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check opsbooks playbooks tests bench tasks.py
+	$(VENV)/bin/mypy opsbooks
+
+docs-check: $(VENV)/.installed
+	$(VENV)/bin/opsbooks docs --check
+
 test: $(VENV)/.installed
 	bash scripts/system-deps.sh
-	$(VENV)/bin/ruff check opsbooks
-	$(VENV)/bin/mypy opsbooks
+	$(MAKE) --no-print-directory lint docs-check
 	$(PY) -m pytest -q
 
-.PHONY: test
+.PHONY: demo lint docs-check test

@@ -270,6 +270,14 @@ class Journal:
             self._db.execute("UPDATE runs SET audit_head=? WHERE id=?", (head, run_id))
 
     def get_run(self, run_id: str) -> RunRecord:
+        """Find a run by id, unique id prefix, or ``last`` for the newest."""
+        if run_id == "last":
+            newest = self._db.execute(
+                "SELECT id FROM runs ORDER BY started_at DESC LIMIT 1"
+            ).fetchone()
+            if newest is None:
+                raise JournalError(f"no runs in the journal at {self.path} yet")
+            run_id = newest[0]
         row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
             matches = self._db.execute(

@@ -19,6 +19,7 @@ def register(subparsers: Subparsers) -> None:
     history = subparsers.add_parser("history", help="list runs, newest first")
     history.add_argument("name", nargs="?", help="only runs of this runbook")
     history.add_argument("--limit", type=int, default=30)
+    history.add_argument("--ids", action="store_true", help="print only run ids, newest first")
     history.set_defaults(handler=history_command)
 
     report = subparsers.add_parser("report", help="render one run as Markdown or JSON")
@@ -39,6 +40,10 @@ def _journal(app: App) -> Journal:
 
 def history_command(args: argparse.Namespace, app: App) -> int:
     runs = _journal(app).runs(args.name, limit=args.limit)
+    if args.ids:
+        for run in runs:
+            app.say(run.id)
+        return 0
     if not runs:
         app.say("no runs recorded" + (f" for {args.name}" if args.name else ""))
         return 0
