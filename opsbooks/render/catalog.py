@@ -137,4 +137,12 @@ def write_docs(docs_dir: Path, rendered: Mapping[str, str]) -> WriteReport:
         target.write_text(rendered[relative], encoding="utf-8")
     for relative in drift.orphans:
         (docs_dir / relative).unlink()
+        _prune_empty(docs_dir, (docs_dir / relative).parent)
     return WriteReport(tuple(written), drift.orphans, len(rendered) - len(written))
+
+
+def _prune_empty(docs_dir: Path, folder: Path) -> None:
+    """Remove folders left empty by deleted orphans, up to (not including) ``docs_dir``."""
+    while folder != docs_dir and docs_dir in folder.parents and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent

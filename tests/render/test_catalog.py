@@ -78,4 +78,5 @@ def test_generated_orphans_reported_and_removed_hand_written_kept(tmp_path: Path
     result = write_docs(tmp_path, pages)
     assert result.removed == ("old/gone.md",)
     assert not orphan.exists() and notes.exists()
+    assert not orphan.parent.exists()
     assert check_docs(tmp_path, pages).in_sync
