@@ -314,6 +314,8 @@ def parameter_rows(model: type[BaseModel]) -> list[list[str]]:
             default = ""
         elif secret:
             default = "(secret)"
+        elif info.default_factory in (list, tuple, dict, set, frozenset):
+            default = "(empty)"
         elif info.default_factory is not None:
             default = "(computed)"
         elif info.default == "":
