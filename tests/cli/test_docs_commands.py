@@ -200,3 +200,20 @@ def test_subprocess_list_uses_the_projects_own_playbooks(tmp_path: Path) -> None
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
     assert names == ["ops.restart", "security.incident_response"]
+
+
+def test_config_option_finds_the_project_from_elsewhere(
+    project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["--config", str(project / "pyproject.toml"), "docs"]) == 0
+    assert (project / "docs/runbooks/ops/restart.md").is_file()
+    assert not (elsewhere / "docs").exists()
+    capsys.readouterr()
+    assert main(["--config", str(project / "pyproject.toml"), "docs", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
