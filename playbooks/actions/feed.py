@@ -217,6 +217,17 @@ def rollback_target(
     return bad, to
 
 
+def check_artifact(feed_dir: Path, release: Release) -> Path:
+    """Fail unless the release's artifact is in the feed folder and matches its sha256."""
+    stored = feed_dir / release.file
+    if not stored.is_file() or sha256_of(stored) != release.sha256:
+        raise ActionError(
+            f"{stored} is missing or does not match the feed's sha256; restore it from the "
+            f"build folder (check with sha256sum -c SHA256SUMS) first"
+        )
+    return stored
+
+
 def check_newer(feed_dir: Path, version: str) -> str:
     """Fail unless ``version`` is new to the feed and higher than its latest."""
     feed = load(feed_dir)
@@ -318,9 +329,7 @@ def point_latest(feed_dir: Path, to: str = "", bad: str = "", repo: Path | None 
     entry = feed.find(target)
     if entry is None:
         raise ActionError(f"{target} vanished from the feed while rolling back; run again")
-    stored = feed_dir / entry.file
-    if not stored.is_file() or sha256_of(stored) != entry.sha256:
-        raise ActionError(f"{stored} is missing or does not match the feed; restore it first")
+    check_artifact(feed_dir, entry)
     above = [r.version for r in feed.active() if r.semver > entry.semver]
     if feed.latest == target and not above:
         return f"latest is already {target}; {bad} is withdrawn"
@@ -411,7 +420,7 @@ def serving(feed_dir: Path, port: int = 0) -> Iterator[str]:
         raise ActionError(f"{feed_dir} does not exist; pass --feed-dir the feed folder")
     handler = functools.partial(_QuietHandler, directory=str(feed_dir))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
