@@ -38,11 +38,13 @@ from opsbooks.gates import (
     TerminalPrompter,
     YesPrompter,
 )
+from opsbooks.inventory import Inventory
 from opsbooks.journal import Journal
 from opsbooks.outcome import RunReport
 from opsbooks.params import REDACTED, Params, secret_fields, secret_values, validate_params
 from opsbooks.plan import Plan, plan
 from opsbooks.redaction import Redactor
+from opsbooks.remote_steps import has_remote_steps, preflight, remote_hook
 from opsbooks.render.dryrun import render_dry_run
 from opsbooks.runbook import Runbook
 from opsbooks.runner import Runner, RunOptions, new_run_id
@@ -162,8 +164,21 @@ def prepare(invocation: Invocation, config: Config, catalog: Catalog,
     runbook = catalog.get(invocation.runbook)
     params = bind_params(runbook, invocation.params, config, surroundings)
     bound = plan(runbook, params, start_at=invocation.start_at, skip=invocation.skip)
+    check_hosts(bound, config)
     answers = _answers(invocation.answers_file, surroundings, bound)
     return bound, answers
+
+
+def check_hosts(bound: Plan, config: Config) -> dict[str, list[str]]:
+    """Resolve remote roles, key files and host vars now, not halfway through a run."""
+    if not has_remote_steps(bound):
+        return {}
+    if not config.hosts:
+        raise BadInput(
+            f"{bound.name} has remote steps but no hosts are configured; add a [hosts] table "
+            f"to {config.source} (see docs/guides/remote-hosts.md)"
+        )
+    return preflight(bound, Inventory.from_config(config))
 
 
 def _answers(path: Path | None, surroundings: Surroundings, bound: Plan) -> dict[str, Any]:
@@ -183,7 +198,7 @@ def start_run(invocation: Invocation, config: Config, surroundings: Surroundings
     catalog = catalog or load_catalog(config)
     bound, answers = prepare(invocation, config, catalog, surroundings)
     if invocation.dry_run:
-        surroundings.stdout.write(render_dry_run(bound))
+        surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)))
         return None
     options = RunOptions(no_rollback=invocation.no_rollback, step_mode=invocation.step_mode,
                          force=invocation.force)
@@ -206,6 +221,7 @@ def resume_run(request: ResumeRequest, config: Config, surroundings: Surrounding
     params = bind_params(runbook, {}, config, surroundings, recorded=record.params)
     opts = record.options
     bound = plan(runbook, params, start_at=opts.get("start_at"), skip=opts.get("skip") or ())
+    check_hosts(bound, config)
     for step_id, _ in request.mark_done:
         if step_id not in bound.ids():
             raise BadInput(f"--mark-done {step_id}: {runbook.name} has no such step; its "
@@ -279,6 +295,8 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
     )
     env.ask = runner.ask_gate
     env.emit = runner.emit
+    if has_remote_steps(bound):
+        env.remote = remote_hook(config, journal, runner.ask)
     try:
         with stop.installed(surroundings.install_signal_handlers):
             yield runner

@@ -251,6 +251,8 @@ class Runner:
         self.emit(StepFinished(planned.id, status.value, result.duration, result.exit_code,
                                 reason, tail, result.attempts))
         if not result.ok:
+            if "ok" in result.detail.get("hosts", {}).values():
+                self._completed.append(planned.id)  # partly done: undo where it succeeded
             raise StepFailed(planned.id, reason, exit_code=result.exit_code, output_tail=tail,
                              attempts=result.attempts)
         self.env.extras.setdefault("metrics", {}).update(metric_lines(result.output))
@@ -270,6 +272,10 @@ class Runner:
         item = planned.step
         raise GateStopped(planned.id, f"declined by {answer.approver}",
                           rollback=bool(getattr(item, "rollback_on_decline", False)))
+
+    def ask(self, request: GateRequest) -> GateAnswer:
+        """Ask any question through the run's prompters, journaled like a gate."""
+        return self._ask(request)
 
     def _ask(self, request: GateRequest) -> GateAnswer:
         try:
@@ -317,10 +323,13 @@ class Runner:
             compensation = plan.get(undo)
             self.emit(StepStarted(undo, compensation.kind, f"undo {step_id}: "
                                    f"{compensation.title}", 0, 0, compensation.shown))
+            self.env.extras["undo_of"] = step_id
             try:
                 result = execute(compensation, self.env)
             except GateStopped as stop:
                 result = StepResult(ok=False, reason=stop.reason)
+            finally:
+                self.env.extras.pop("undo_of", None)
             status = S.COMPENSATED if result.ok else S.COMPENSATION_FAILED
             reason = self.redactor.text(result.reason)
             self.journal.record(run_id, step_id, status, at=self.wall_clock(),

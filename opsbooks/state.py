@@ -34,7 +34,9 @@ ALLOWED: dict[StepStatus, frozenset[StepStatus]] = {
     S.PENDING: frozenset({S.RUNNING, S.SKIPPED, S.SUCCEEDED, S.STOPPED}),
     # RUNNING -> RUNNING is a re-run after a crash left the step in flight.
     S.RUNNING: frozenset({S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPED, S.SKIPPED}),
-    S.FAILED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED}),
+    # A remote step that failed on some hosts is undone on the hosts where it succeeded.
+    S.FAILED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.COMPENSATED,
+                         S.COMPENSATION_FAILED}),
     S.STOPPED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.STOPPED}),
     S.SUCCEEDED: frozenset({S.COMPENSATED, S.COMPENSATION_FAILED}),
     S.SKIPPED: frozenset({S.RUNNING, S.SKIPPED}),

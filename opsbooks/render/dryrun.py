@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from opsbooks.params import redacted
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.policies import human
@@ -20,7 +22,7 @@ _KIND = {
 }
 
 
-def render_dry_run(plan: Plan) -> str:
+def render_dry_run(plan: Plan, hosts: Mapping[str, list[str]] | None = None) -> str:
     """Every step, its kind, the exact command (secrets masked), gates and undo."""
     lines = [f"Dry run of {plan.name} (definition {plan.fingerprint}); nothing is executed."]
     params = redacted(plan.params)
@@ -29,11 +31,13 @@ def render_dry_run(plan: Plan) -> str:
         lines.extend(f"  {name} = {value!r}" for name, value in params.items())
     lines.append("Steps:")
     for number, planned in enumerate(plan.steps, start=1):
-        lines.extend(_step(number, planned, plan))
+        lines.extend(_step(number, planned, plan, hosts or {}))
     return "\n".join(lines) + "\n"
 
 
-def _step(number: int, planned: PlannedStep, plan: Plan) -> list[str]:
+def _step(
+    number: int, planned: PlannedStep, plan: Plan, hosts: Mapping[str, list[str]]
+) -> list[str]:
     head = f"{number:>3}. {planned.id}: {planned.title} [{_KIND.get(planned.kind, planned.kind)}]"
     out = [head]
     if planned.skip_reason:
@@ -56,6 +60,8 @@ def _step(number: int, planned: PlannedStep, plan: Plan) -> list[str]:
         out.append(f"       polls {item.poll.describe()}")
     if isinstance(item, Remote):
         out.append(f"       on role {item.role!r}: {item.describe_rollout()}")
+        if item.role in hosts:
+            out.append(f"       hosts: {', '.join(hosts[item.role])}")
     if planned.retry:
         out.append(f"       retry: {planned.retry.describe()}")
     if planned.timeout:

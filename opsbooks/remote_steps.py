@@ -1,0 +1,124 @@
+"""Carry out ``Remote`` steps for the runner: resolve the role, roll the command out,
+journal each host, and on resume or undo touch only the hosts that need it.
+
+Hosts that succeeded in an earlier attempt of the same run are skipped, so a resume
+re-runs a rolling step only where it did not succeed; the undo of a remote step
+runs only on the hosts where the step succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from opsbooks.backends.remote import RemoteExecutor
+from opsbooks.config import Config
+from opsbooks.events import HostFinished, Notice
+from opsbooks.gates import GateAnswer, GateRequest
+from opsbooks.inventory import Host, Inventory, bound_for_host
+from opsbooks.journal import HostRecord, Journal
+from opsbooks.outcome import StepResult
+from opsbooks.plan import Plan, PlannedStep
+from opsbooks.rollout import HostResult, RolloutOptions
+from opsbooks.stepexec import StepEnv
+from opsbooks.steps import Remote
+
+
+def preflight(plan: Plan, inventory: Inventory) -> dict[str, list[str]]:
+    """Resolve every remote step's role and check keys and host vars before anything runs."""
+    roles: dict[str, list[str]] = {}
+    for planned in [*plan.steps, *plan.compensations.values()]:
+        item = planned.step
+        if isinstance(item, Remote):
+            hosts = inventory.hosts_for(item.role)
+            inventory.preflight(hosts, [item.command])
+            roles[item.role] = [h.name for h in hosts]
+    return roles
+
+
+def has_remote_steps(plan: Plan) -> bool:
+    return any(isinstance(p.step, Remote) for p in [*plan.steps, *plan.compensations.values()])
+
+
+@dataclass
+class RemoteSteps:
+    """The ``StepEnv.remote`` hook: runs a planned ``Remote`` step over its role's hosts."""
+
+    inventory: Inventory
+    journal: Journal
+    ask: Callable[[GateRequest], GateAnswer]
+    executor_factory: Callable[[Inventory], RemoteExecutor] = RemoteExecutor
+
+    def __call__(self, planned: PlannedStep, env: StepEnv) -> StepResult:
+        item = planned.step
+        assert isinstance(item, Remote)
+        hosts = self.inventory.hosts_for(item.role)
+        values = _param_values(env)
+        skip = self._done_hosts(env.run_id, planned.id)
+        undo_of = env.extras.get("undo_of")
+        if planned.compensation and isinstance(undo_of, str):
+            succeeded = self._done_hosts(env.run_id, undo_of)
+            hosts = [h for h in hosts if h.name in succeeded]
+        if skip:
+            env.emit(Notice(f"{planned.id}: already done on {', '.join(sorted(skip))}; "
+                            f"running on the other hosts only", planned.id))
+
+        def command_for(host: Host) -> str:
+            return bound_for_host(item.command, host, values).text
+
+        def on_start(host: Host) -> None:
+            shown = bound_for_host(item.command, host, values).shown
+            env.console.say(f"    host {host.name}: $ {shown}")
+
+        def on_host(result: HostResult) -> None:
+            if not result.attempted:
+                return
+            output = (result.stdout_tail + "\n" + result.stderr_tail).strip()
+            self.journal.record_host(HostRecord(
+                run_id=env.run_id, step_id=planned.id, host=result.host, ok=result.ok,
+                exit_code=result.exit_code, duration=result.duration,
+                output_tail=output, error=result.error or "", at=time.time(),
+            ))
+            env.emit(HostFinished(planned.id, result.host, result.ok, result.exit_code,
+                                  result.duration, result.error or ""))
+            if result.trusted_key:
+                env.emit(Notice(f"trusted a new host key for {result.host}: "
+                                f"{result.trusted_key}", planned.id))
+
+        def between_batches(number: int, results: list[HostResult]) -> bool:
+            answer = self.ask(GateRequest(
+                step_id=f"{planned.id}:batch{number}", kind="confirm",
+                title=f"{planned.title}: batch {number} done",
+                prompt=f"Batch {number} finished ({sum(r.ok for r in results)} ok of "
+                       f"{len(results)}). Continue the roll-out?",
+            ))
+            return bool(answer.approved)
+
+        executor = self.executor_factory(self.inventory)
+        outcome = executor.rollout(
+            hosts, command_for, RolloutOptions.for_step(item),
+            between_batches=between_batches if item.pause_between_batches else None,
+            skip_hosts=skip, on_start=on_start, on_host=on_host,
+        )
+        summary = outcome.summary()
+        detail = {"hosts": {r.host: r.status for r in outcome.results}}
+        return StepResult(ok=outcome.ok, output=summary, reason="" if outcome.ok else summary,
+                          detail=detail)
+
+    def _done_hosts(self, run_id: str, step_id: str) -> set[str]:
+        latest: dict[str, bool] = {}
+        for record in self.journal.host_results(run_id, step_id):
+            latest[record.host] = record.ok
+        return {host for host, ok in latest.items() if ok}
+
+
+def _param_values(env: StepEnv) -> Mapping[str, Any]:
+    params = env.params
+    return {name: getattr(params, name) for name in type(params).model_fields}
+
+
+def remote_hook(config: Config, journal: Journal,
+                ask: Callable[[GateRequest], GateAnswer]) -> RemoteSteps:
+    return RemoteSteps(Inventory.from_config(config), journal, ask)
