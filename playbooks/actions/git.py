@@ -176,7 +176,11 @@ def last_good(repo: Path, feed_dir: Path, before: str = "", to: str = "") -> str
     """Name the release to roll back to: tagged, in the feed, not withdrawn, older than the bad."""
     from playbooks.actions import feed  # feed imports this module; import here, not at the top
 
-    bad, target = feed.rollback_target(feed.load(feed_dir), tag_versions(repo), before, to)
+    current = feed.load(feed_dir)
+    bad, target = feed.rollback_target(current, tag_versions(repo), before, to)
+    release = current.find(target)
+    if release is not None:
+        feed.check_artifact(feed_dir, release)
     return f"{target} (rolling back from {bad})"
 
 
