@@ -147,6 +147,7 @@ def postgres_server(tmpdir: Path | str) -> Iterator[PostgresServer]:
     """
     bin_dir = find_bin_dir()
     runas = _unprivileged_user()
+    Path(tmpdir).mkdir(parents=True, exist_ok=True)
     base, owned = _base_dir(Path(tmpdir), runas)
     data_dir, socket_dir = base / "data", base / "sock"
     try:

@@ -161,9 +161,20 @@ def _run(
     except OSError as exc:
         raise DbError(f"{what}: cannot run {argv[0]}: {exc.strerror}") from None
     if result.returncode != 0:
-        detail = target.redact(result.stderr.strip().splitlines()[-1] if result.stderr else "")
-        raise DbError(f"{what} failed ({argv[0]} exit {result.returncode}): {detail}")
+        detail = target.redact(_reason(result.stderr))
+        raise DbError(
+            f"{what} on {target.shown} failed ({argv[0]} exit {result.returncode}): {detail}"
+        )
     return result
+
+
+def _reason(stderr: str) -> str:
+    """The line of a tool's stderr that says what went wrong (not the hint after it)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if any(word in line for word in ("error", "FATAL", "failed", "fatal")):
+            return line
+    return lines[-1] if lines else "no error message"
 
 
 def psql(target: Target, sql: str, *, dbname: str | None = None, what: str = "query") -> str:
@@ -220,7 +231,7 @@ class _Session:
     def _fail(self, what: str) -> NoReturn:
         self.proc.kill()
         _, err = self.proc.communicate()
-        detail = self.target.redact(err.strip().splitlines()[-1] if err.strip() else "")
+        detail = self.target.redact(_reason(err))
         raise DbError(f"{what} failed on {self.target.shown}: {detail or 'psql exited'}")
 
     def close(self) -> None:
@@ -253,7 +264,7 @@ def dump(target: Target, out: Path, watermark_sql: str | None) -> Snapshot:
                 target.conninfo(),
             ],
             target,
-            what=f"pg_dump of {target.shown}",
+            what="pg_dump",
         )
         counts = json.loads(session.query(COUNTS_SQL, "count rows") or "{}")
         watermark = None
@@ -277,12 +288,12 @@ def check(target: Target) -> str:
             f"server of {target.shown} is {reason.get(ready.returncode, 'not ready')} "
             f"(pg_isready exit {ready.returncode})"
         )
-    psql(target, "SELECT 1", what=f"connect to {target.shown}")
+    psql(target, "SELECT 1", what="SELECT 1")
     return f"{target.shown}: accepting connections, SELECT 1 ok"
 
 
 def counts(target: Target) -> dict[str, int]:
-    raw = psql(target, COUNTS_SQL, what=f"count rows in {target.shown}")
+    raw = psql(target, COUNTS_SQL, what="count rows")
     return {k: int(v) for k, v in json.loads(raw or "{}").items()}
 
 
@@ -360,10 +371,13 @@ def _rename(target: Target, old: str, new: str) -> None:
 
 
 def undo_restore(target: Target) -> str:
-    """Drop the restored database and rename ``<name>_pre_restore`` back."""
+    """Drop the restored database and rename ``<name>_pre_restore`` back; without one, do nothing.
+
+    No copy means the restore replaced nothing, so a rollback has nothing to put back.
+    """
     pre = pre_restore_name(target)
     if not exists(target, pre):
-        raise DbError(f"no database {pre} on {target.shown}; nothing to put back")
+        return f"no database {pre} on {target.shown}: the restore replaced nothing; left as is"
     _drop(target, target.dbname)
     _rename(target, pre, target.dbname)
     return f"put {pre} back as {target.dbname}"

@@ -209,10 +209,14 @@ def _keep_previous(target: Path) -> Path | None:
 
 
 def undo_restore(target: Path) -> str:
-    """Put the ``.pre-restore`` copy back in place of ``target``."""
+    """Put the ``.pre-restore`` copy back in place of ``target``; without one, do nothing.
+
+    No copy means the restore replaced nothing, so there is nothing to put back, and
+    a rollback must not fail for it.
+    """
     pre = pre_restore_path(target)
     if not pre.exists():
-        raise DbError(f"no {pre.name} beside {target}; nothing to put back")
+        return f"no {pre.name} beside {target}: the restore replaced nothing; left as is"
     for suffix in SIDE_FILES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(pre, target)
