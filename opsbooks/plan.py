@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from opsbooks.errors import BadInput
+from opsbooks.errors import BadInput, ParamsError
 from opsbooks.params import Params, redacted
 from opsbooks.policies import Retry
 from opsbooks.runbook import Runbook, undo_id
@@ -25,7 +25,7 @@ from opsbooks.steps import (
     Verify,
     WaitUntil,
 )
-from opsbooks.template import Bound, bind, join_argv
+from opsbooks.template import Bound, TemplateError, bind, join_argv
 
 
 @dataclass(frozen=True)
@@ -136,22 +136,25 @@ def plan(
                 f"its steps are: {', '.join(ids)}"
             )
     values = _values(params)
-    before_start = set(ids[: ids.index(start_at)]) if start_at else set()
-    steps = tuple(
-        _planned(
-            s,
-            values,
-            skip_reason=(
-                f"before --start-at {start_at}"
-                if s.id in before_start
-                else ("--skip" if s.id in skip else None)
-            ),
+    try:
+        before_start = set(ids[: ids.index(start_at)]) if start_at else set()
+        steps = tuple(
+            _planned(
+                s,
+                values,
+                skip_reason=(
+                    f"before --start-at {start_at}"
+                    if s.id in before_start
+                    else ("--skip" if s.id in skip else None)
+                ),
+            )
+            for s in runbook.steps
         )
-        for s in runbook.steps
-    )
-    compensations = {
-        sid: _planned(s, values, compensation=True) for sid, s in runbook.compensations.items()
-    }
+        compensations = {
+            sid: _planned(s, values, compensation=True) for sid, s in runbook.compensations.items()
+        }
+    except TemplateError as exc:
+        raise ParamsError(runbook.name, [f"a parameter value cannot be used: {exc}"]) from None
     return Plan(
         runbook=runbook,
         params=params,

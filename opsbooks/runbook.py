@@ -233,6 +233,15 @@ def _check_rto_steps(cls: type[Runbook], ids: list[str]) -> None:
 
 
 def _check_unique_ids(cls: type[Runbook]) -> None:
+    reserved = {n for n in dir(Runbook) if not n.startswith("_")}
+    for item in list(cls.steps) + list(cls.compensations.values()):
+        if item.id in reserved:
+            raise DefinitionError(
+                cls.name,
+                f"step id {item.id!r} hides the runbook attribute of that name; rename the "
+                f"step (for example {item.id + '_step'!r})",
+                step=item.id,
+            )
     seen: set[str] = set()
     for item in list(cls.steps) + list(cls.compensations.values()):
         if item.id in seen:

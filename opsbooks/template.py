@@ -94,6 +94,8 @@ def bind(template: str, values: Mapping[str, Any], *, shell: bool) -> Bound:
 def join_argv(argv: Sequence[str], values: Mapping[str, Any]) -> Bound:
     """Bind each argv element as plain text, then quote each element as one word."""
     parts = [bind(arg, values, shell=False) for arg in argv]
+    if any("\x00" in p.text for p in parts):
+        raise TemplateError("a parameter value contains a NUL byte, which no command can pass")
     return Bound(
         shlex.join(p.text for p in parts),
         shlex.join(p.shown for p in parts),

@@ -174,3 +174,18 @@ def test_abstract_base_is_not_validated() -> None:
         pass
 
     assert Base.abstract
+
+
+def test_step_id_may_not_hide_a_runbook_attribute() -> None:
+    with pytest.raises(DefinitionError, match="hides the runbook attribute") as caught:
+
+        class Hiding(ob.Runbook):
+            """Name a step like a doc section."""
+
+            name = "tests.hiding"
+            scope = "tests"
+            owner = "me"
+            last_reviewed = "2026-11-01"
+            severity = ob.Gate.choose("How bad?", ["SEV1", "SEV2"])
+
+    assert caught.value.step == "severity"

@@ -1,10 +1,17 @@
-import shlex, subprocess
+import subprocess
+
 import pytest
+
 import opsbooks as ob
+
 
 class Demo(ob.Runbook):
     """Demo."""
-    name = "demo.thing"; scope = "x"; owner = "me"; last_reviewed = "2026-11-01"
+    name = "demo.thing"
+    scope = "x"
+    owner = "me"
+    last_reviewed = "2026-11-01"
+
     class Params(ob.Params):
         msg: str
     say = ob.Command("printf %s {msg}")
@@ -19,5 +26,7 @@ def test_unknown_param_is_definition_error():
     with pytest.raises(ob.DefinitionError):
         class Bad(ob.Runbook):
             """Bad."""
-            scope = "x"; owner = "me"; last_reviewed = "2026-11-01"
+            scope = "x"
+            owner = "me"
+            last_reviewed = "2026-11-01"
             s = ob.Command("echo {nope}")
