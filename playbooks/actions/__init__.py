@@ -129,7 +129,7 @@ def command_line(prog: str, doc: str | None) -> tuple[argparse.ArgumentParser, _
     parser = argparse.ArgumentParser(
         prog=f"python -m playbooks.actions.{prog}", description=summary
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
     return parser, _Subcommands(sub)
 
 
@@ -152,10 +152,10 @@ def execute(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     try:
         report = args.handler(args)
     except ActionError as exc:
-        print(f"{args.command}: {exc}", file=sys.stderr)
+        print(f"{args.action}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"{args.command}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        print(f"{args.action}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
         return 1
     if report:
         print(report)

@@ -1,0 +1,152 @@
+"""The release playbooks as definitions: ids, binding, quoting, and commands the CLIs accept."""
+
+from __future__ import annotations
+
+import importlib
+import shlex
+from typing import Any
+
+import pytest
+
+import opsbooks as ob
+from opsbooks.catalog import discover
+from playbooks.release.deploy import Deploy
+from playbooks.release.hotfix import Hotfix
+from playbooks.release.rollback import Rollback
+
+HOSTILE = "/tmp/my app $(touch pwned) 'x' `y`;z"
+COMMON = {"repo": "/srv/app", "feed_dir": "/srv/feed", "base_url": "https://u.example/app/"}
+RELEASE = {**COMMON, "dist_dir": "/srv/dist"}
+
+RELEASE_STEPS = [
+    "check_clean", "check_version", "check_changelog", "check_tag_free", "check_newer",
+    "run_tests", "review_notes", "tag", "push_tag", "build", "verify_manifest", "publish",
+    "verify_feed", "announce",
+]  # fmt: skip
+
+
+def plans() -> list[ob.Plan]:
+    return [
+        ob.plan(Deploy, Deploy.Params(version="1.4.0", **RELEASE)),
+        ob.plan(Rollback, Rollback.Params(**COMMON)),
+        ob.plan(Hotfix, Hotfix.Params(version="1.3.1", from_version="1.3.0", **RELEASE)),
+    ]
+
+
+def test_step_ids_are_stable() -> None:
+    assert ob.plan(Deploy).ids() == RELEASE_STEPS
+    assert ob.plan(Rollback).ids() == [
+        "find_last_good", "approve", "point_latest", "verify_feed", "announce",
+        "announce_chosen", "follow_up",
+    ]  # fmt: skip
+    assert ob.plan(Hotfix).ids() == [
+        "branch_from_tag", "cherry_pick", "apply_fix", "prepare_release",
+        *RELEASE_STEPS, "push_branch", "merge_back",
+    ]  # fmt: skip
+
+
+def test_every_changing_release_step_has_an_undo() -> None:
+    for runbook in (Deploy, Hotfix):
+        undo = {s.id: s.undo for s in ob.plan(runbook).steps if s.undo}
+        assert undo == {
+            "tag": "delete_tag",
+            "push_tag": "delete_remote_tag",
+            "publish": "unpublish",
+        }
+        assert set(runbook.compensations) == {"delete_tag", "delete_remote_tag", "unpublish"}
+
+
+def test_catalog_finds_the_three_release_runbooks() -> None:
+    names = discover(["playbooks"]).names()
+    assert {"release.deploy", "release.hotfix", "release.rollback"} <= set(names)
+    for runbook in (Deploy, Rollback, Hotfix):
+        assert runbook.purpose() and runbook.scope and runbook.owner
+        assert runbook.prerequisites and runbook.verification and runbook.recovery
+        assert runbook.troubleshooting and runbook.changelog and runbook.reviewed_on()
+        assert set(runbook.related) <= set(names)
+
+
+def test_unbound_plan_keeps_placeholders_for_the_docs() -> None:
+    tag = ob.plan(Deploy).get("tag")
+    assert tag.shown == "python -m playbooks.actions.git tag --repo '{repo}' --version '{version}'"
+
+
+def test_bound_plans_leave_no_placeholder() -> None:
+    for plan in plans():
+        every = list(plan.steps) + list(plan.compensations.values())
+        for step in every:
+            for text in (step.command, step.text):
+                assert text is None or "{" not in text, (plan.name, step.id, text)
+
+
+@pytest.mark.parametrize("field", ["repo", "feed_dir", "dist_dir", "notes", "base_url"])
+def test_every_value_reaches_the_command_as_one_argument(field: str) -> None:
+    values: dict[str, Any] = {**RELEASE, field: HOSTILE}
+    plan = ob.plan(Deploy, Deploy.Params(version="1.4.0", **values))
+    seen = 0
+    for step in plan.steps:
+        if step.command is None or step.id == "run_tests":
+            continue
+        argv = shlex.split(step.command)
+        seen += sum(1 for arg in argv if arg == HOSTILE or arg.startswith(HOSTILE + "/"))
+        assert not any("pwned" in a and not a.startswith(HOSTILE) for a in argv)
+    assert seen >= 1
+
+
+def test_test_command_runs_as_one_shell_word() -> None:
+    plan = ob.plan(Deploy, Deploy.Params(version="1.4.0", test_command="make test; ls", **RELEASE))
+    run_tests = plan.get("run_tests")
+    assert run_tests.when == "test_command"
+    assert shlex.split(run_tests.command or "") == [
+        "cd", "/srv/app", "&&", "sh", "-c", "make test; ls",
+    ]  # fmt: skip
+
+
+def test_hotfix_commits_each_become_an_argument() -> None:
+    params = Hotfix.Params(
+        version="1.3.1", from_version="1.3.0", fix_commits=["abc123", "def 456"], **RELEASE
+    )
+    step = ob.plan(Hotfix, params).get("cherry_pick")
+    assert shlex.split(step.command or "")[-2:] == ["abc123", "def 456"]
+    assert step.when == "fix_commits"
+    assert ob.plan(Hotfix, params).get("apply_fix").when == "not fix_commits"
+
+
+@pytest.mark.parametrize("bad", ["1.4", "v1.4.0", "1.4.0.1", "01.4.0", ""])
+def test_version_must_be_semver(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Deploy.Params(version=bad, **RELEASE)
+
+
+def test_rollback_versions_are_optional_but_checked() -> None:
+    Rollback.Params(**COMMON)
+    Rollback.Params(to_version="1.0.0", bad_version="1.1.0-rc.1", **COMMON)
+    with pytest.raises(ValueError):
+        Rollback.Params(to_version="latest", **COMMON)
+
+
+def test_every_action_command_is_accepted_by_its_cli() -> None:
+    """What the docs show and the engine runs parses with the action's own argparse."""
+    checked = 0
+    for plan in plans():
+        for step in list(plan.steps) + list(plan.compensations.values()):
+            if step.command is None or "playbooks.actions." not in step.command:
+                continue
+            argv = shlex.split(step.command)
+            assert argv[:2] == ["python", "-m"], step.command
+            module = importlib.import_module(argv[2])
+            args = module._parser().parse_args(argv[3:])
+            assert args.action == argv[3]
+            checked += 1
+    assert checked >= 25
+
+
+def test_gates_and_notifications_bind_params() -> None:
+    deploy = plans()[0]
+    assert deploy.get("review_notes").text == (
+        "Release notes for 1.4.0 reviewed and the release approved?"
+    )
+    assert deploy.get("announce").text == "Released 1.4.0. "
+    assert Rollback.step("approve").phrase == "rollback"  # type: ignore[attr-defined]
+    hotfix = plans()[2]
+    assert hotfix.get("announce").text == "Released hotfix 1.3.1 (fixes 1.3.0). "
