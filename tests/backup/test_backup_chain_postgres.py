@@ -1,0 +1,107 @@
+"""The playbooks' bound commands through ``sh -c`` against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from backup_kit import RunSteps, ids, sh
+
+import opsbooks as ob
+from opsbooks.testkit.postgres import PostgresServer
+from playbooks.actions import db
+from playbooks.backup.restore import BackupRestore
+from playbooks.backup.run import BackupRun
+from playbooks.dr.disaster_recovery import DisasterRecovery
+from playbooks.dr.recovery_test import RecoveryTest
+
+pytestmark = pytest.mark.slow
+ROWS = "SELECT id, item FROM orders ORDER BY id"
+
+
+@pytest.fixture
+def shop(pg: PostgresServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    name = "shop_" + request.node.name.removeprefix("test_")[:30]
+    for leftover in (name, f"{name}_standby", f"{name}_drill"):
+        pg.dropdb(leftover)
+        pg.dropdb(f"{leftover}_pre_restore")
+    pg.createdb(name)
+    pg.psql(
+        "CREATE TABLE orders (id serial PRIMARY KEY, item text, at timestamptz DEFAULT now());"
+        "INSERT INTO orders (item) SELECT 'o' || g FROM generate_series(1, 20) g;",
+        db=name,
+    )
+    yield name
+    for leftover in (name, f"{name}_standby", f"{name}_drill"):
+        pg.dropdb(leftover)
+        pg.dropdb(f"{leftover}_pre_restore")
+
+
+def backed_up(pg: PostgresServer, name: str, dest: Path, run_steps: RunSteps) -> None:
+    params = BackupRun.Params(
+        db=pg.url_for(name),
+        dest=str(dest),
+        keep=2,
+        watermark_sql="SELECT max(at) FROM orders",
+    )
+    ran = run_steps(ob.plan(BackupRun, params))
+    assert [r.exit_code for r in ran] == [0, 0, 0], ran
+
+
+def test_backup_then_restore_after_drop(
+    pg: PostgresServer, shop: str, tmp_path: Path, run_steps: RunSteps
+) -> None:
+    dest = tmp_path / "backups"
+    backed_up(pg, shop, dest, run_steps)
+    manifest = db.latest(dest, verified_only=True)[1]
+    assert manifest.tables == {"public.orders": 20} and manifest.last_write_at
+    before = pg.psql(ROWS, db=shop)
+    pg.dropdb(shop)
+    params = BackupRestore.Params(backup=str(dest), db=pg.url_for(shop), target_name=shop)
+    ran = run_steps(ob.plan(BackupRestore, params))
+    assert ids(ran) == ["check_backup", "backup_age", "restore", "verify_restore"]
+    assert all(r.exit_code == 0 for r in ran), ran
+    assert pg.psql(ROWS, db=shop) == before
+
+
+def test_disaster_recovery_onto_standby(
+    pg: PostgresServer, shop: str, tmp_path: Path, run_steps: RunSteps
+) -> None:
+    dest = tmp_path / "backups"
+    backed_up(pg, shop, dest, run_steps)
+    at_backup = pg.psql(ROWS, db=shop)
+    pg.psql("INSERT INTO orders (item) VALUES ('lost 1'), ('lost 2')", db=shop)
+    pg.dropdb(shop)
+    standby = pg.url_for(f"{shop}_standby")
+    config = tmp_path / "shop.url"
+    config.write_text(pg.url_for(shop) + "\n")
+    params = DisasterRecovery.Params(
+        service="shop", backup_dir=str(dest), standby=standby, endpoint_config=str(config)
+    )
+    plan = ob.plan(DisasterRecovery, params)
+    ran = run_steps(plan)
+    assert ids(ran) == ["find_backup", "restore_standby", "verify_standby", "switch_endpoint"]
+    assert all(r.exit_code == 0 for r in ran), ran
+    assert pg.psql(ROWS, db=f"{shop}_standby") == at_backup
+    restored = json.loads(ran[1].stdout)
+    assert restored["recovery_point"] == restored["last_write_at"]
+    assert config.read_text() == standby + "\n"
+    back = plan.compensations["undo_switch_endpoint"].command
+    assert back is not None and sh(back, tmp_path).returncode == 0
+    assert config.read_text() == pg.url_for(shop) + "\n"
+
+
+def test_recovery_drill_into_scratch(
+    pg: PostgresServer, shop: str, tmp_path: Path, run_steps: RunSteps
+) -> None:
+    dest = tmp_path / "backups"
+    backed_up(pg, shop, dest, run_steps)
+    scratch = f"{shop}_drill"
+    params = RecoveryTest.Params(service="shop", backup_dir=str(dest), scratch=pg.url_for(scratch))
+    ran = run_steps(ob.plan(RecoveryTest, params))
+    assert all(r.exit_code == 0 for r in ran), ran
+    assert ids(ran)[-1] == "backup_fresh"
+    gone = pg.psql(f"SELECT count(*) FROM pg_database WHERE datname LIKE '{scratch}%'")
+    assert gone == "0"
