@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -86,20 +87,26 @@ def verify_manifest(folder: Path) -> str:
     return f"{len(entries)} file(s) in {folder} match {MANIFEST}"
 
 
-def _prepare_out(out: Path) -> None:
-    """Make ``out`` empty, but only remove files a previous build listed in its manifest."""
-    out.mkdir(parents=True, exist_ok=True)
-    present = {p.name for p in out.iterdir()}
-    if not present:
+def _check_out(out: Path) -> None:
+    """Allow ``out`` only if it is absent, empty, or exactly a previous build (rebuilt)."""
+    if not out.exists():
         return
+    present = {p.name for p in out.iterdir()}
     listed = set(read_manifest(out)) | {MANIFEST} if MANIFEST in present else set()
     strangers = sorted(present - listed)
     if strangers:
         raise ActionError(
             f"{out} already holds {', '.join(strangers[:3])}; build into an empty folder"
         )
-    for name in present:
-        (out / name).unlink()
+
+
+def _install(stage: Path, out: Path) -> None:
+    """Replace a previous build in ``out`` with the finished ``stage``."""
+    if out.exists():
+        for old in out.iterdir():
+            old.unlink()
+        out.rmdir()
+    stage.rename(out)
 
 
 def _export_tree(repo: Path, version: str, into: Path) -> None:
@@ -121,6 +128,8 @@ def build(repo: Path, version: str, out: Path, command: str = "") -> str:
     With no ``command``: a ``git archive`` tarball ``<name>-<version>.tar.gz``, which is
     byte-for-byte reproducible. With one: it runs in ``sh`` inside a clean export of the
     tag, with ``VERSION`` and ``OUT_DIR`` set, and must write its files to ``$OUT_DIR``.
+    Files are built in a staging folder and moved to ``out`` only when the build worked,
+    so a failed build leaves nothing behind to block the retry.
     """
     tag = f"v{version}"
     try:
@@ -128,25 +137,34 @@ def build(repo: Path, version: str, out: Path, command: str = "") -> str:
     except ActionError:
         raise ActionError(f"tag {tag} does not exist in {repo}; tag the release first") from None
     out = out.resolve()
-    _prepare_out(out)
+    _check_out(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    stage.chmod(0o755)  # mkdtemp makes it private; the build folder is not
+    try:
+        _build_into(stage, repo, version, command)
+        write_manifest(stage)
+        _install(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    files = sorted(read_manifest(out))
+    return f"built {', '.join(files)} in {out}; checksums in {MANIFEST}"
+
+
+def _build_into(stage: Path, repo: Path, version: str, command: str) -> None:
     if not command:
         name = project_name(repo, version)
-        target = out / f"{name}-{version}.tar.gz"
+        target = stage / f"{name}-{version}.tar.gz"
         run(
             [
                 "git", "-C", str(repo), "archive", "--format=tar.gz",
-                f"--prefix={name}-{version}/", f"--output={target}", tag,
+                f"--prefix={name}-{version}/", f"--output={target}", f"v{version}",
             ]
         )  # fmt: skip
-    else:
-        with tempfile.TemporaryDirectory(prefix="opsbooks-build-") as tree:
-            _export_tree(repo, version, Path(tree))
-            run(
-                ["sh", "-c", command], cwd=Path(tree), env={"VERSION": version, "OUT_DIR": str(out)}
-            )
-    manifest = write_manifest(out)
-    files = sorted(read_manifest(out))
-    return f"built {', '.join(files)} in {out}; checksums in {manifest.name}"
+        return
+    with tempfile.TemporaryDirectory(prefix="opsbooks-build-") as tree:
+        _export_tree(repo, version, Path(tree))
+        run(["sh", "-c", command], cwd=Path(tree), env={"VERSION": version, "OUT_DIR": str(stage)})
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -112,3 +112,13 @@ def test_verify_manifest_without_manifest(tmp_path: Path, action: Run) -> None:
     done = action("artifacts", "verify-manifest", "--dir", tmp_path)
     assert done.returncode == 1
     assert "SHA256SUMS does not exist" in done.stderr
+
+
+def test_failed_build_leaves_nothing_that_blocks_the_retry(tagged: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dist" / "1.0.0"
+    with pytest.raises(ActionError, match="exited 1"):
+        artifacts.build(tagged, "1.0.0", out, 'echo half > "$OUT_DIR/partial.bin"; exit 1')
+    assert not out.exists()
+    assert list((tmp_path / "dist").iterdir()) == []
+    artifacts.build(tagged, "1.0.0", out)
+    assert artifacts.verify_manifest(out).startswith("1 file(s)")
