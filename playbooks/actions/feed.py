@@ -338,17 +338,31 @@ def point_latest(feed_dir: Path, to: str = "", bad: str = "", repo: Path | None 
     return f"latest is now {target}; withdrawn: {', '.join(above) or 'none'}"
 
 
-def _get(url: str) -> bytes:
+def _open(url: str) -> Any:
     request = urllib.request.Request(url, headers={"Cache-Control": "no-cache"})
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            body: bytes = response.read()
-            return body
+        return urllib.request.urlopen(request, timeout=15)
     except urllib.error.HTTPError as exc:
         raise ActionError(f"GET {url} answered HTTP {exc.code}") from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise ActionError(f"cannot fetch {url}: {reason}") from None
+
+
+def _get(url: str) -> bytes:
+    with _open(url) as response:
+        body: bytes = response.read()
+        return body
+
+
+def _download_digest(url: str) -> tuple[int, str]:
+    """Stream ``url`` and return its size and sha256, without holding it in memory."""
+    digest, size = hashlib.sha256(), 0
+    with _open(url) as response:
+        for chunk in iter(lambda: response.read(1 << 16), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def verify(
@@ -374,10 +388,9 @@ def verify(
             version = rollback_target(feed, tags, bad)[1]
         entry = _check_feeds(feed, items, version, base_url)
         artifact_url = entry.url if url else root + entry.file
-        body = _get(artifact_url)
-    if len(body) != entry.size:
-        raise ActionError(f"{artifact_url} is {len(body)} bytes; the feed says {entry.size}")
-    digest = hashlib.sha256(body).hexdigest()
+        size, digest = _download_digest(artifact_url)
+    if size != entry.size:
+        raise ActionError(f"{artifact_url} is {size} bytes; the feed says {entry.size}")
     if digest != entry.sha256:
         raise ActionError(
             f"{artifact_url} has sha256 {digest[:12]}…, the feed says {entry.sha256[:12]}…; "
