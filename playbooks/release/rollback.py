@@ -132,8 +132,8 @@ class Rollback(ob.Runbook):
         retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
     )
     announce = ob.Notify(
-        "Rolled back: the update feed no longer offers {bad_version}; it offers "
-        "{to_version} again. A fix will follow in a new release.",
+        "Rolled back: the update feed offers {to_version} again and no longer offers the "
+        "releases above it. A fix will follow in a new release.",
         title="Announce the rollback",
         when="to_version",
     )
