@@ -179,14 +179,13 @@ class RemoteExecutor:
     def run(self, host: Host, command: str, *, timeout: float | None = None) -> HostResult:
         """Run ``command`` with ``sh -c`` on ``host``; killed there after ``timeout`` seconds."""
         limit = timeout or self.command_timeout
-        wrapped = f"timeout -k {self.kill_after:g} {limit:g} sh -c {shlex.quote(command)}"
         started = time.monotonic()
         trusted: str | None = None
         try:
             conn, trusted = self._open(host)
             try:
                 result = conn.run(
-                    wrapped,
+                    self.wrap(command, limit),
                     hide=True,
                     warn=True,
                     pty=False,
@@ -223,6 +222,17 @@ class RemoteExecutor:
             error_kind=None if code == 0 else "exit",
             trusted_key=trusted,
         )
+
+    def wrap(self, command: str, limit: float) -> str:
+        """The text sent to the host: ``command`` under ``timeout``, in a shell of its own.
+
+        ``timeout`` signals the command's whole process group, TERM and then KILL
+        after ``kill_after`` seconds. The outer ``sh`` is not replaced by ``timeout``
+        (it has more to do after it), so it survives that KILL and reports 124 or
+        137 as an exit status rather than the session ending on a signal.
+        """
+        inner = f"timeout -k {self.kill_after:g} {limit:g} sh -c {shlex.quote(command)}"
+        return f"sh -c {shlex.quote(inner + '; exit $?')}"
 
     def upload(self, host: Host, local: str | Path, remote: str) -> HostResult:
         """Copy the local file ``local`` to ``remote`` on ``host`` over SFTP."""
@@ -278,7 +288,7 @@ class RemoteExecutor:
         conn = Connection(
             host.address,
             port=host.port,
-            user=host.user or None,
+            user=host.user,
             config=self._fabric_config,
             connect_kwargs=connect_kwargs,
         )
@@ -312,7 +322,7 @@ class RemoteExecutor:
                 "unknown_hostkey",
                 f"host key of {where} ({exc.key.get_name()} {fingerprint(exc.key)}) is not in "
                 f"{known}; check the fingerprint out of band, then add it (ssh-keyscan -p "
-                f"{host.port} {host.address} >> {known}) or set trust_new_hosts = true once",
+                f"{host.port or 22} {host.address} >> {known}) or set trust_new_hosts = true once",
             )
         if isinstance(exc, paramiko.BadHostKeyException):
             return _Failure(
@@ -320,7 +330,7 @@ class RemoteExecutor:
                 f"host key of {where} does not match {known}: expected "
                 f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}. This may be an "
                 f"attack; if the host was rebuilt, remove the old entry with "
-                f"ssh-keygen -R '[{host.address}]:{host.port}' -f {known}",
+                f"ssh-keygen -R {shlex.quote(str(exc.hostname))} -f {known}",
             )
         if isinstance(exc, paramiko.AuthenticationException):
             how = f"key {host.key_file}" if host.key_file else "the agent or default keys"

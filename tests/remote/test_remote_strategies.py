@@ -1,0 +1,166 @@
+"""Roll-outs over five real sshd hosts: each strategy, thresholds, canary, crash, resume."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from remote_helpers import STANDARD, fail_on, runs
+
+from opsbooks.backends.remote import RemoteExecutor
+from opsbooks.inventory import Host, Inventory, bind_for_host
+from opsbooks.rollout import HostResult, RolloutOptions
+from opsbooks.testkit.sshd import SshdCluster
+
+pytestmark = pytest.mark.slow
+
+
+def standard(host: Host) -> str:
+    return bind_for_host(STANDARD, host)
+
+
+def test_parallel_runs_every_host_at_once(inventory: Inventory, executor: RemoteExecutor) -> None:
+    hosts = inventory.hosts_for("web")
+    started = time.monotonic()
+    result = executor.rollout(
+        hosts,
+        lambda h: bind_for_host("sleep 1; echo {host.name} $(id -un)", h),
+        RolloutOptions(strategy="parallel"),
+    )
+    elapsed = time.monotonic() - started
+    assert result.ok and result.succeeded == [h.name for h in hosts]
+    assert [r.stdout_tail for r in result.results] == [f"{h.name} root" for h in hosts]
+    assert all(r.exit_code == 0 and r.duration >= 1 for r in result.results)
+    assert elapsed < 4.5, f"5 hosts sleeping 1s in parallel took {elapsed:.1f}s"
+
+
+def test_serial_stops_when_failures_exceed_max_failures(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    fail_on(work, "web2", "web3")
+    options = RolloutOptions(strategy="serial", max_failures=1)
+    result = executor.rollout(inventory.hosts_for("web"), standard, options)
+    assert result.stop_reason == "threshold"
+    assert result.succeeded == ["web1"]
+    assert result.failed == ["web2", "web3"]
+    assert result.not_attempted == ["web4", "web5"]
+    assert [runs(work, n) for n in ("web1", "web2", "web3", "web4", "web5")] == [1, 1, 1, 0, 0]
+    failed = result.result("web2")
+    assert failed.exit_code == 1 and failed.error_kind == "exit"
+
+
+def test_serial_with_max_failures_zero_stops_at_the_first_failing_host(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    fail_on(work, "web2")
+    result = executor.rollout(inventory.hosts_for("web"), standard, RolloutOptions())
+    assert result.failed == ["web2"]
+    assert result.not_attempted == ["web3", "web4", "web5"]
+    assert runs(work, "web3") == 0
+
+
+def test_batches_of_two_with_a_percentage_threshold(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    fail_on(work, "web2", "web3")
+    hosts = inventory.hosts_for("web")
+    strict = RolloutOptions(strategy="batches", batch_size=2, max_failures="25%")
+    result = executor.rollout(hosts, standard, strict)
+    assert result.stop_reason == "threshold"
+    assert result.failed == ["web2", "web3"]
+    assert result.not_attempted == ["web5"]
+    assert runs(work, "web4") == 1 and runs(work, "web5") == 0
+
+    loose = RolloutOptions(strategy="batches", batch_size=2, max_failures="40%")
+    result = executor.rollout(hosts, standard, loose)
+    assert result.ok and result.failed == ["web2", "web3"]
+    assert runs(work, "web5") == 1
+
+
+def test_a_failing_canary_stops_the_rollout(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    fail_on(work, "web1")
+    options = RolloutOptions(strategy="parallel", canary=True, max_failures=2)
+    result = executor.rollout(inventory.hosts_for("web"), standard, options)
+    assert result.stop_reason == "canary"
+    assert result.failed == ["web1"]
+    assert result.not_attempted == ["web2", "web3", "web4", "web5"]
+    assert sum(runs(work, f"web{i}") for i in range(2, 6)) == 0
+
+
+def test_operator_gate_between_batches_can_stop(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    answers: list[int] = []
+
+    def gate(number: int, results: list[HostResult]) -> bool:
+        answers.append(number)
+        assert all(r.ok for r in results)
+        return number == 1
+
+    options = RolloutOptions(strategy="batches", batch_size=2, canary=True)
+    result = executor.rollout(inventory.hosts_for("web"), standard, options, between_batches=gate)
+    assert answers == [1, 2]
+    assert result.stop_reason == "operator"
+    assert result.succeeded == ["web1", "web2", "web3"]
+    assert result.not_attempted == ["web4", "web5"]
+
+
+def test_a_host_killed_mid_rollout_is_reported_failed(
+    cluster: SshdCluster, inventory: Inventory, executor: RemoteExecutor
+) -> None:
+    timers: list[threading.Timer] = []
+
+    def crash_web3_soon(host: Host) -> None:
+        if host.name == "web3":
+            timers.append(threading.Timer(1.0, cluster.kill, ["web3"]))
+            timers[-1].start()
+
+    started = time.monotonic()
+    result = executor.rollout(
+        inventory.hosts_for("web"),
+        lambda h: "sleep 30" if h.name == "web3" else "sleep 2",
+        RolloutOptions(strategy="parallel", max_failures=1),
+        on_start=crash_web3_soon,
+    )
+    for timer in timers:
+        timer.join()
+    assert time.monotonic() - started < 15
+    assert result.ok and result.failed == ["web3"]
+    crashed = result.result("web3")
+    assert crashed.error_kind == "disconnected", crashed
+    assert "lost" in (crashed.error or "")
+    assert not cluster.is_alive("web3")
+
+
+def test_resume_reruns_only_the_hosts_that_did_not_succeed(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    fail_on(work, "web3")
+    hosts = inventory.hosts_for("web")
+    options = RolloutOptions(strategy="serial")
+    first = executor.rollout(hosts, standard, options)
+    assert first.succeeded == ["web1", "web2"] and first.failed == ["web3"]
+    assert first.not_attempted == ["web4", "web5"]
+
+    (work / "web3.fail").unlink()  # the operator fixed web3
+    second = executor.rollout(hosts, standard, options, skip_hosts=set(first.succeeded))
+    assert second.ok
+    assert second.skipped == ["web1", "web2"]
+    assert second.succeeded == ["web3", "web4", "web5"]
+    assert [runs(work, f"web{i}") for i in range(1, 6)] == [1, 1, 2, 1, 1]
+
+
+def test_progress_callbacks_report_each_host(inventory: Inventory, work: Path) -> None:
+    events: list[str] = []
+    executor = RemoteExecutor(
+        inventory,
+        on_start=lambda h: events.append(f"start {h.name}"),
+        on_host=lambda r: events.append(f"{r.status} {r.host}"),
+    )
+    fail_on(work, "web2")
+    executor.rollout(inventory.hosts_for("web")[:3], standard, RolloutOptions(max_failures=1))
+    assert events == ["start web1", "ok web1", "start web2", "failed web2", "start web3", "ok web3"]
