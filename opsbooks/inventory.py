@@ -86,7 +86,7 @@ class SshSettings(BaseModel):
     use_agent: bool = True
     user: str | None = None
     key_file: str | None = None
-    port: int = Field(default=22, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class Host(BaseModel):
@@ -96,7 +96,7 @@ class Host(BaseModel):
 
     name: str
     address: str
-    port: int = Field(default=22, ge=1, le=65535)
+    port: int | None = Field(default=None, ge=1, le=65535)
     user: str | None = None
     key_file: str | None = None
     roles: tuple[str, ...] = ()
@@ -114,13 +114,13 @@ class Host(BaseModel):
 
     @property
     def target(self) -> str:
-        """``user@address:port`` for messages."""
+        """``user@address:port`` for messages (port and user may come from ssh config)."""
         who = f"{self.user}@" if self.user else ""
-        return f"{who}{self.address}:{self.port}"
+        return f"{who}{self.address}" + (f":{self.port}" if self.port else "")
 
     def values(self) -> dict[str, str]:
         """What ``{host.<field>}`` can name: name, address, port, user and every var."""
-        own = {"name": self.name, "address": self.address, "port": str(self.port)}
+        own = {"name": self.name, "address": self.address, "port": str(self.port or 22)}
         own["user"] = self.user or ""
         return {**own, **self.vars}
 
