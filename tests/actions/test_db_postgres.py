@@ -173,3 +173,23 @@ def test_verify_on_another_server(pg: PostgresServer, app: tuple[str, str], tmp_
     with postgres_server(tmp_path / "other") as other:
         path, manifest = db.verify(backup, server=other.url_for("postgres"))
     assert manifest.verified and path == backup
+
+
+def test_file_size_limit_leaves_no_backup(
+    pg: PostgresServer, app: tuple[str, str], tmp_path: Path
+) -> None:
+    """A full disk, for real: the kernel refuses pg_dump's writes past ``ulimit -f``."""
+    name, url = app
+    pg.psql(
+        "CREATE TABLE noise AS SELECT md5(random()::text) || md5(random()::text) AS n "
+        "FROM generate_series(1, 20000)",
+        db=name,
+    )
+    dest = tmp_path / "bk"
+    command = (
+        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m playbooks.actions.db '
+        f"backup --db {url} --dest {dest}"
+    )
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "pg_dump" in result.stderr, result.stderr
+    assert list(dest.iterdir()) == []

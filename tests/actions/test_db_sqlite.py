@@ -264,3 +264,21 @@ def test_drop_removes_scratch_and_pre_restore(app: tuple[Path, str], tmp_path: P
     db.restore(db.backup(url, tmp_path / "bk")[0], url, force=True)
     assert cli("drop", "--db", url).returncode == 0
     assert not path.exists() and not Path(f"{path}.pre-restore").exists()
+
+
+def test_file_size_limit_leaves_no_backup(tmp_path: Path) -> None:
+    """A full disk, for real: the kernel refuses writes past ``ulimit -f``."""
+    big = tmp_path / "big.db"
+    conn = sqlite3.connect(big)
+    conn.execute("CREATE TABLE blobs (b BLOB)")
+    conn.executemany("INSERT INTO blobs VALUES (?)", [(os.urandom(1000),)] * 500)
+    conn.commit()
+    conn.close()
+    dest = tmp_path / "bk"
+    command = (
+        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m playbooks.actions.db '
+        f"backup --db sqlite:///{big} --dest {dest}"
+    )
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
+    assert result.returncode == 1 and "failed" in result.stderr
+    assert list(dest.iterdir()) == []

@@ -102,14 +102,15 @@ def dump(source: Path, out: Path, watermark_sql: str | None) -> Snapshot:
     """Copy ``source`` to ``out`` with the online backup API; count rows in the copy."""
     with _open(source, readonly=True) as src:
         journal_mode = str(src.execute("PRAGMA journal_mode").fetchone()[0])
-        dst = sqlite3.connect(out)
         try:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-        except sqlite3.OperationalError as exc:
-            raise DbError(f"writing backup {out.name} failed: {exc}") from None
-        finally:
-            dst.close()
+            dst = sqlite3.connect(out)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dst.close()
+        except sqlite3.Error as exc:
+            raise DbError(f"copying {source} into {out.parent} failed: {exc}") from None
     with _open(out, readonly=True) as copy:
         counts = tables(copy)
         watermark = _scalar(copy, watermark_sql) if watermark_sql else None
