@@ -300,8 +300,11 @@ def publish(
 
 def _copy_atomic(source: Path, target: Path) -> None:
     partial = target.with_name(f".{target.name}.partial")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    try:
+        shutil.copyfile(source, partial)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def remove(feed_dir: Path, version: str) -> str:

@@ -227,3 +227,50 @@ def test_publish_undo_leaves_the_feed_on_an_existing_artifact(box: Path) -> None
     assert after.latest == "1.0.0"
     assert (box / "feed" / after.releases[0].file).is_file()
     assert "feed offers 1.0.0" in feed.verify(box / "feed", "1.0.0")
+
+
+def opsbooks_cli(box: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``opsbooks`` program in the sandbox, as an operator would."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "opsbooks"), *args],
+        cwd=box,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_engine_deploys_rolls_back_and_verifies_each_time(box: Path, git: Git) -> None:
+    sandbox.bump(box, "1.1.0", notes="Say goodbye too")
+    done = opsbooks_cli(box, "run", "release.deploy", "--version", "1.1.0", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "feed offers 1.1.0" in feed.verify(box / "feed", "1.1.0", base_url=sandbox.BASE_URL)
+    assert "Released 1.1.0." in (box / "announcements.log").read_text()
+
+    answers = box / "answers.yaml"
+    answers.write_text("approve: rollback\nfollow_up: done\n")
+    done = opsbooks_cli(
+        box, "run", "release.rollback", "--to-version", "1.0.0", "--answers", str(answers)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "feed offers 1.0.0" in feed.verify(box / "feed", "1.0.0", base_url=sandbox.BASE_URL)
+    assert "offers 1.0.0 again" in (box / "announcements.log").read_text()
+
+
+def test_engine_undoes_the_tag_when_publication_fails(box: Path, git: Git) -> None:
+    sandbox.bump(box, "1.1.0")
+    stopped = opsbooks_cli(box, "run", "release.deploy", "--version", "1.1.0")
+    assert stopped.returncode == 3, stopped.stdout + stopped.stderr  # at the review gate
+    (box / "feed" / "demo-app-1.1.0.tar.gz").mkdir()  # publication will fail to copy
+    answers = box / "answers.yaml"
+    answers.write_text("review_notes: yes\n")
+    failed = opsbooks_cli(box, "resume", "last", "--answers", str(answers))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "publish" in failed.stdout
+    assert git(box / "origin.git", "tag", "--list").strip() == "v1.0.0"
+    assert git(box / "app", "tag", "--list").strip() == "v1.0.0"
+    assert feed.load(box / "feed").latest == "1.0.0"
+    assert "feed offers 1.0.0" in feed.verify(box / "feed", "1.0.0")
