@@ -335,3 +335,21 @@ def test_serve_command_serves_the_folder_until_stopped(feed_dir: Path, tmp_path:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_versions_order_by_semver_precedence() -> None:
+    from playbooks.actions import Version
+
+    chain = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0"]
+    parsed = [Version.parse(v) for v in chain]
+    assert sorted(reversed(parsed)) == parsed
+    assert Version.parse("1.0.0+build.7") == Version.parse("1.0.0")
+    with pytest.raises(ValueError, match="not a semantic version"):
+        Version.parse("1.0")
+
+
+def test_a_release_candidate_then_the_release(feed_dir: Path, tmp_path: Path) -> None:
+    publish(feed_dir, tmp_path, "2.0.0-rc.1")
+    assert "newer" in feed.check_newer(feed_dir, "2.0.0")
+    with pytest.raises(ActionError, match="not newer"):
+        feed.check_newer(feed_dir, "2.0.0-beta")
