@@ -354,20 +354,36 @@ def restore(backup: Path, target: Target, *, force: bool, no_owner: bool = False
         _drop(target, pre)
         _rename(target, target.dbname, pre)
         kept = f"; previous database kept as {pre}"
-    _rename(target, staging, target.dbname)
+    try:
+        _rename(target, staging, target.dbname)
+    except DbError:
+        if present:
+            _rename(target, pre, target.dbname)
+        raise
     return f"restored {backup.name} into {target.shown}{kept}"
 
 
 def _rename(target: Target, old: str, new: str) -> None:
-    """Close ``old`` to new sessions, end the ones it has, then rename it."""
-    for sql in (
-        f"ALTER DATABASE {ident(old)} ALLOW_CONNECTIONS false",
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-        f"WHERE datname = {literal(old)} AND pid <> pg_backend_pid()",
-        f"ALTER DATABASE {ident(old)} RENAME TO {ident(new)}",
-        f"ALTER DATABASE {ident(new)} ALLOW_CONNECTIONS true",
-    ):
-        _admin(target, sql, f"rename database {old} to {new}")
+    """Close ``old`` to new sessions, end the ones it has, then rename it.
+
+    If the rename fails, ``old`` is opened to connections again before the error
+    goes up, so a failed swap never leaves the live database locked out.
+    """
+    what = f"rename database {old} to {new}"
+    _admin(target, f"ALTER DATABASE {ident(old)} ALLOW_CONNECTIONS false", what)
+    try:
+        _admin(
+            target,
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            f"WHERE datname = {literal(old)} AND pid <> pg_backend_pid()",
+            what,
+        )
+        _admin(target, f"ALTER DATABASE {ident(old)} RENAME TO {ident(new)}", what)
+    except DbError:
+        with contextlib.suppress(DbError):
+            _admin(target, f"ALTER DATABASE {ident(old)} ALLOW_CONNECTIONS true", what)
+        raise
+    _admin(target, f"ALTER DATABASE {ident(new)} ALLOW_CONNECTIONS true", what)
 
 
 def undo_restore(target: Target) -> str:
