@@ -174,6 +174,11 @@ TROUBLE = [
         solution="Check `git ls-remote --tags <remote>` and your access; the run rolls back.",
     ),
     ob.Trouble(
+        symptom="publish fails: `... holds 2 artifacts; pass --artifact FILE`",
+        cause="The build command wrote several files; the feed offers one download a release.",
+        solution="Make the build write a single archive to $OUT_DIR, then resume at build.",
+    ),
+    ob.Trouble(
         symptom="verify_feed fails: `sha256 ... the feed says ...` or a size mismatch",
         cause="The artifact was corrupted in transit or by a cache, or replaced after publish.",
         solution=(
