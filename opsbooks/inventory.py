@@ -220,19 +220,32 @@ def check_host_fields(template: str, host: Host) -> None:
             raise UnknownHostVar(host.name, attr or "(none)", sorted(known))
 
 
-def bound_for_host(template: str, host: Host, values: Mapping[str, Any] | None = None) -> Bound:
-    """Bind params and ``{host.*}`` in one pass; every value is shell-quoted.
+def bound_for_host(
+    template: str,
+    host: Host,
+    values: Mapping[str, Any] | None = None,
+    *,
+    shell: bool = True,
+) -> Bound:
+    """Bind params and ``{host.*}`` in one pass; with ``shell``, every value is shell-quoted.
 
     Pass the step's *template* (``Remote.command``), not an already bound command: a
-    bound parameter value is never parsed again, so braces in it stay data.
+    bound parameter value is never parsed again, so braces in it stay data. Use
+    ``shell=False`` for file paths (``Upload``/``Download``), which no shell reads.
     """
     check_host_fields(template, host)
-    return bind(template, {**(values or {}), "host": host.values()}, shell=True)
+    return bind(template, {**(values or {}), "host": host.values()}, shell=shell)
 
 
-def bind_for_host(template: str, host: Host, values: Mapping[str, Any] | None = None) -> str:
-    """The command text to run on ``host`` (may hold secrets; show ``bound_for_host().shown``)."""
-    return bound_for_host(template, host, values).text
+def bind_for_host(
+    template: str,
+    host: Host,
+    values: Mapping[str, Any] | None = None,
+    *,
+    shell: bool = True,
+) -> str:
+    """The text to use on ``host`` (may hold secrets; show ``bound_for_host().shown``)."""
+    return bound_for_host(template, host, values, shell=shell).text
 
 
 def _resolve(path: str | None, base: Path) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from opsbooks.errors import DefinitionError
 from opsbooks.params import NoParams
 from opsbooks.params import Params as ParamsBase
-from opsbooks.steps import Branch, Gate, Remote, Step
+from opsbooks.steps import Branch, Download, Gate, Remote, Step
 from opsbooks.template import TemplateError, quoted_fields, roots
 
 
@@ -350,3 +350,10 @@ def _check_remote(cls: type[Runbook], item: Remote) -> None:
         )
     if item.batch_size < 1:
         raise DefinitionError(cls.name, "batch_size must be at least 1", step=item.id)
+    if isinstance(item, Download) and "host" not in roots(item.local):
+        raise DefinitionError(
+            cls.name,
+            f"local={item.local!r} names one file for every host; put {{host.name}} in it "
+            f"so each host's copy lands in its own file",
+            step=item.id,
+        )

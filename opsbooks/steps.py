@@ -287,3 +287,47 @@ def step(
         )
 
     return wrap
+
+
+@dataclass(frozen=True)
+class Upload(Remote):
+    """Copy a local file to every host of a role over SFTP, rolling out like ``Remote``.
+
+    ``local`` and ``remote`` are templates over params and ``{host.*}``; ``command``
+    is derived from them so docs and dry-run show what the step does.
+    """
+
+    kind: ClassVar[str] = "upload"
+
+    command: str = field(init=False, default="")
+    local: str
+    remote: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "command", f"upload {self.local} to {self.remote}")
+
+    def templates(self) -> list[str]:
+        return [self.local, self.remote]
+
+
+@dataclass(frozen=True)
+class Download(Remote):
+    """Copy a file from every host of a role to this machine over SFTP.
+
+    ``local`` must use ``{host.name}`` (or another ``{host.*}`` field) so each host's
+    copy lands in its own file.
+    """
+
+    kind: ClassVar[str] = "download"
+
+    command: str = field(init=False, default="")
+    remote: str
+    local: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "command", f"download {self.remote} to {self.local}")
+
+    def templates(self) -> list[str]:
+        return [self.remote, self.local]

@@ -17,7 +17,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from fabric import Config as FabricConfig
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut
 
-from opsbooks.inventory import Host, Inventory
+from opsbooks.inventory import Host, Inventory, bind_for_host
 from opsbooks.rollout import (
     Attempt,
     BetweenBatches,
@@ -37,6 +37,7 @@ from opsbooks.rollout import (
     roll_out,
     tail,
 )
+from opsbooks.steps import Download, Remote, Upload
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
 
@@ -173,6 +174,23 @@ class RemoteExecutor:
             on_start=on_start or self.on_start,
             on_host=on_host or self.on_host,
         )
+
+    def action_for(self, step: Remote, values: Mapping[str, Any] | None = None) -> Attempt:
+        """What a ``Remote``, ``Upload`` or ``Download`` step does on one host.
+
+        Binds the step's templates per host from ``values`` (the params) in one pass;
+        hand the result to ``rollout_with``.
+        """
+        timeout = step.timeout_seconds or self.command_timeout
+
+        def path(template: str, host: Host) -> str:
+            return bind_for_host(template, host, values, shell=False)
+
+        if isinstance(step, Upload):
+            return lambda h: self.upload(h, path(step.local, h), path(step.remote, h))
+        if isinstance(step, Download):
+            return lambda h: self.download(h, path(step.remote, h), path(step.local, h))
+        return lambda h: self.run(h, bind_for_host(step.command, h, values), timeout=timeout)
 
     # -- one host ------------------------------------------------------------------
 
