@@ -150,3 +150,21 @@ def test_gates_and_notifications_bind_params() -> None:
     assert Rollback.step("approve").phrase == "rollback"  # type: ignore[attr-defined]
     hotfix = plans()[2]
     assert hotfix.get("announce").text == "Released hotfix 1.3.1 (fixes 1.3.0). "
+
+
+def test_importing_the_definitions_loads_no_action_or_execution_code() -> None:
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "import playbooks.release.deploy, playbooks.release.rollback, playbooks.release.hotfix\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out))
+    assert not loaded & {"playbooks.actions.git", "playbooks.actions.feed", "http.server"}
+    assert not {m.split(".")[0] for m in loaded} & {"invoke", "fabric", "tenacity", "structlog"}
