@@ -125,12 +125,17 @@ Handler = Callable[[argparse.Namespace], str]
 
 def command_line(prog: str, doc: str | None) -> tuple[argparse.ArgumentParser, _Subcommands]:
     """Make the parser of ``python -m playbooks.actions.<prog>`` and its subcommand table."""
-    summary = (doc or "").strip().splitlines()[0] if doc else ""
+    summary = _first_line(doc)
     parser = argparse.ArgumentParser(
         prog=f"python -m playbooks.actions.{prog}", description=summary
     )
     sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
     return parser, _Subcommands(sub)
+
+
+def _first_line(doc: str | None) -> str:
+    """The summary line of a docstring, without reST markup, for ``--help``."""
+    return doc.strip().splitlines()[0].replace("``", "") if doc and doc.strip() else ""
 
 
 class _Subcommands:
@@ -140,7 +145,7 @@ class _Subcommands:
         self._sub = sub
 
     def add(self, name: str, handler: Handler, doc: str | None) -> argparse.ArgumentParser:
-        text = doc.strip().splitlines()[0] if doc else ""
+        text = _first_line(doc)
         parser = self._sub.add_parser(name, help=text, description=text)
         parser.set_defaults(handler=handler)
         return parser
