@@ -1,0 +1,81 @@
+"""The playbooks run end to end by the real ``opsbooks run`` program against SQLite files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from backup_kit import VENV_BIN, make_sqlite, sqlite_rows
+
+from playbooks.actions import db
+
+
+def opsbooks(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``opsbooks`` program from ``cwd`` (its own config, journal and PATH)."""
+    return subprocess.run(
+        [str(Path(VENV_BIN) / "opsbooks"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["playbooks"]\n')
+    return tmp_path
+
+
+def test_backup_run_and_verify_through_the_engine(project: Path) -> None:
+    url = make_sqlite(project / "shop.db")
+    dest = project / "backups"
+    ran = opsbooks(project, "run", "backup.run", "--db", url, "--dest", str(dest), "--keep", "2")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "Run succeeded" in ran.stdout
+    assert db.latest(dest, verified_only=True)[1].tables == {"orders": 10}
+    again = opsbooks(project, "run", "backup.verify", "--backup", str(dest))
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_backup_restore_refused_without_the_typed_target_name(project: Path) -> None:
+    url = make_sqlite(project / "shop.db")
+    dest = project / "backups"
+    assert db.verify(db.backup(url, dest)[0])[1].verified
+    (project / "answers.json").write_text(json.dumps({"approve": "yes"}))
+    ran = opsbooks(
+        project,
+        *("run", "backup.restore", "--backup", str(dest), "--db", url),
+        *("--target-name", "shop", "--answers", "answers.json"),
+    )
+    assert ran.returncode == 2 and "type exactly" in ran.stdout + ran.stderr
+    assert not Path(f"{project / 'shop.db'}.pre-restore").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: Gate.phrase is not bound to params (opsbooks/answers.py passes "
+    "item.phrase as written, so the answer must be the literal '{target_name}')",
+)
+def test_backup_restore_through_the_engine(project: Path) -> None:
+    path = project / "shop.db"
+    url = make_sqlite(path)
+    dest = project / "backups"
+    db.verify(db.backup(url, dest)[0])
+    before = sqlite_rows(path)
+    path.unlink()
+    (project / "answers.json").write_text(json.dumps({"approve": "shop"}))
+    ran = opsbooks(
+        project,
+        *("run", "backup.restore", "--backup", str(dest), "--db", url),
+        *("--target-name", "shop", "--answers", "answers.json"),
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert sqlite_rows(path) == before
+
+
+def test_python_is_the_venv_one() -> None:
+    assert Path(VENV_BIN) == Path(sys.executable).parent
