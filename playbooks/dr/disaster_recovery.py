@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import ClassVar
 
 import opsbooks as ob
+from playbooks.actions import db
 from playbooks.backup import DB_URL_HELP, db_action
 
 
@@ -33,7 +36,7 @@ class DisasterRecovery(ob.Runbook):
     #: ``recovery_point_step`` carries ``recovery_point`` (the backup's newest data).
     rto_start: ClassVar[str] = "declare"
     rto_end: ClassVar[str] = "verify_standby"
-    recovery_point_step: ClassVar[str] = "restore_standby"
+    recovery_point_step: ClassVar[str] = "record_recovery_point"
 
     prerequisites = [
         "The incident commander agrees the primary cannot be recovered within the RTO",
@@ -133,6 +136,15 @@ class DisasterRecovery(ob.Runbook):
         "this is where the recovery-time clock stops.",
         expect="the standby matches the backup",
     )
+
+    @ob.step(title="Record the recovery point", idempotent=True)
+    def record_recovery_point(self, ctx: ob.StepContext) -> str:
+        """Return, as JSON, the restored backup and its recovery point, for the RPO."""
+        params = self.params
+        assert isinstance(params, DisasterRecovery.Params)
+        record = db.recovery_record(Path(params.backup_dir), verified_only=True)
+        return json.dumps(record, sort_keys=True)
+
     switch_endpoint = ob.Command(
         db_action(
             "switch",

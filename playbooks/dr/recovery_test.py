@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import ClassVar
 
 import opsbooks as ob
+from playbooks.actions import db
 from playbooks.backup import DB_URL_HELP, db_action
 
 
@@ -29,7 +32,7 @@ class RecoveryTest(ob.Runbook):
     #: For the engine's RTO/RPO measurement (see dr.disaster_recovery).
     rto_start: ClassVar[str] = "restore_scratch"
     rto_end: ClassVar[str] = "verify_scratch"
-    recovery_point_step: ClassVar[str] = "restore_scratch"
+    recovery_point_step: ClassVar[str] = "record_recovery_point"
 
     prerequisites = [
         "The scratch target is not used by anything (it is replaced and dropped)",
@@ -92,6 +95,14 @@ class RecoveryTest(ob.Runbook):
         title="Verify the scratch target",
         expect="the scratch target matches the backup",
     )
+
+    @ob.step(title="Record the recovery point", idempotent=True)
+    def record_recovery_point(self, ctx: ob.StepContext) -> str:
+        """Return, as JSON, the restored backup and its recovery point, for the RPO."""
+        params = self.params
+        assert isinstance(params, RecoveryTest.Params)
+        return json.dumps(db.recovery_record(Path(params.backup_dir)), sort_keys=True)
+
     drop_scratch = ob.Command(
         db_action("drop", "--db", "{scratch}"),
         title="Drop the scratch target",

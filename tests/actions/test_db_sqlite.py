@@ -282,3 +282,15 @@ def test_file_size_limit_leaves_no_backup(tmp_path: Path) -> None:
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)
     assert result.returncode == 1 and "failed" in result.stderr
     assert list(dest.iterdir()) == []
+
+
+def test_recovery_record_uses_the_watermark(app: tuple[Path, str], tmp_path: Path) -> None:
+    _, url = app
+    backup, _, _ = db.backup(url, tmp_path / "bk", watermark_sql="SELECT max(at) FROM orders")
+    later = dt.datetime(2026, 11, 28, 11, 4, tzinfo=dt.UTC)
+    record = db.recovery_record(tmp_path / "bk", now=lambda: later)
+    assert record["backup"] == str(backup)
+    assert record["recovery_point"] == "2026-11-28T10:04:00Z"
+    assert record["recovery_point_age_seconds"] == 3600
+    with pytest.raises(db.DbError, match="no verified backup"):
+        db.recovery_record(tmp_path / "bk", verified_only=True)

@@ -79,3 +79,24 @@ def test_backup_restore_through_the_engine(project: Path) -> None:
 
 def test_python_is_the_venv_one() -> None:
     assert Path(VENV_BIN) == Path(sys.executable).parent
+
+
+def test_recovery_drill_through_the_engine_records_the_recovery_point(project: Path) -> None:
+    url = make_sqlite(project / "shop.db", rows=3)
+    dest = project / "backups"
+    path, manifest, _ = db.backup(url, dest)
+    scratch = project / "scratch.db"
+    ran = opsbooks(
+        project,
+        *("run", "dr.recovery_test", "--service", "shop", "--backup-dir", str(dest)),
+        *("--scratch", f"sqlite:///{scratch}"),
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert not scratch.exists()
+    run_id = opsbooks(project, "history").stdout.splitlines()[1].split()[0]
+    report = json.loads(opsbooks(project, "report", run_id, "--format", "json").stdout)
+    step = next(s for s in report["steps"] if s["step"] == "record_recovery_point")
+    record = json.loads(step["output_tail"])
+    assert record["backup"] == str(path)
+    assert record["recovery_point"] == manifest.created_at
+    assert 0 <= record["recovery_point_age_seconds"] < 600

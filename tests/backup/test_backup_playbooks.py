@@ -149,12 +149,14 @@ def test_disaster_recovery_declares_targets_and_order() -> None:
         "find_backup",
         "restore_standby",
         "verify_standby",
+        "record_recovery_point",
         "switch_endpoint",
         "announce",
     ]
     assert DisasterRecovery.rto_start == "declare"
     assert DisasterRecovery.rto_end == "verify_standby"
-    assert DisasterRecovery.recovery_point_step == "restore_standby"
+    assert DisasterRecovery.recovery_point_step == "record_recovery_point"
+    assert plan.get("record_recovery_point").kind == "python"
     declare = DisasterRecovery.step("declare")
     assert isinstance(declare, ob.Gate) and declare.phrase == "{service}"
     restore = argv(plan.get("restore_standby"))
@@ -173,6 +175,7 @@ def test_recovery_test_drops_scratch_unless_kept() -> None:
         "find_backup",
         "restore_scratch",
         "verify_scratch",
+        "record_recovery_point",
         "drop_scratch",
         "backup_fresh",
         "report",

@@ -50,6 +50,7 @@ __all__ = [
     "drop",
     "engine_of",
     "latest",
+    "recovery_record",
     "redact_url",
     "restore",
     "switch_back",
@@ -282,6 +283,26 @@ def age(backup_path: Path, *, verified_only: bool = False, now: Clock = utc_now)
     """Seconds since the backup was taken."""
     _, manifest = resolve(backup_path, verified_only=verified_only)
     return (now() - manifest.created).total_seconds()
+
+
+def recovery_record(
+    backup_path: Path, *, verified_only: bool = False, now: Clock = utc_now
+) -> dict[str, Any]:
+    """What a recovery restores: the backup, its recovery point and that point's age now.
+
+    The recovery point is the backup's newest data (``last_write_at`` from the
+    watermark query, else ``created_at``); its age when service resumes is the RPO.
+    """
+    path, manifest = resolve(backup_path, verified_only=verified_only)
+    point = manifest.recovery_point
+    return {
+        "backup": str(path),
+        "created_at": manifest.created_at,
+        "last_write_at": manifest.last_write_at,
+        "recovery_point": iso(point),
+        "recovery_point_age_seconds": round((now() - point).total_seconds(), 3),
+        "tables": manifest.tables,
+    }
 
 
 def switch_endpoint(config: Path, url: str, *, key: str | None = None) -> str:
