@@ -84,11 +84,13 @@ class BackupRestore(ob.Runbook):
         )
         scratch_server: ob.SecretStr = ob.Field(
             ob.SecretStr(""),
-            description="PostgreSQL server for the pre-restore check (empty: the source's)",
+            description="PostgreSQL server for the pre-restore check (empty: the target's)",
         )
 
     check_backup = ob.Verify(
-        db_action("verify", "--backup", "{backup}", "--server", "{scratch_server}"),
+        db_action(
+            "verify", "--backup", "{backup}", "--server", "{scratch_server}", "--server", "{db}"
+        ),
         title="Check the backup",
         description="Checksum, scratch restore and row counts, before anything is touched.",
         expect="checksum ok and row counts match",

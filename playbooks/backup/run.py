@@ -116,7 +116,9 @@ class BackupRun(ob.Runbook):
         retry=ob.Retry(attempts=2, wait=30),
     )
     verify_backup = ob.Verify(
-        db_action("verify", "--backup", "{dest}", "--server", "{scratch_server}"),
+        db_action(
+            "verify", "--backup", "{dest}", "--server", "{scratch_server}", "--server", "{db}"
+        ),
         title="Verify the new backup",
         description="Checksum against the manifest, restore into a scratch database, "
         "integrity check, row counts compared with the manifest. Records `verified_at`.",

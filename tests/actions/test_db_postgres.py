@@ -171,7 +171,9 @@ def test_verify_on_another_server(pg: PostgresServer, app: tuple[str, str], tmp_
     _, url = app
     backup = db.backup(url, tmp_path / "bk")[0]
     with postgres_server(tmp_path / "other") as other:
-        path, manifest = db.verify(backup, server=other.url_for("postgres"))
+        path, manifest = db.verify(
+            backup, servers=["", f"postgresql://postgres@127.0.0.1:{other.port}"]
+        )
     assert manifest.verified and path == backup
 
 

@@ -136,7 +136,7 @@ def test_disaster_recovery_chain(tmp_path: Path, run_steps: RunSteps) -> None:
     assert sqlite_rows(standby) == at_backup
     restored = json.loads(ran[1].stdout)
     assert restored["recovery_point"] == restored["created_at"]
-    assert config.read_text() == f"WORKERS=4\nDATABASE_URL=sqlite:///{standby}\n"
+    assert config.read_text() == f"DATABASE_URL=sqlite:///{standby}\nWORKERS=4\n"
     back = plan.compensations["undo_switch_endpoint"].command
     assert back is not None and sh(back, tmp_path).returncode == 0
     assert config.read_text() == f"DATABASE_URL={url}\nWORKERS=4\n"

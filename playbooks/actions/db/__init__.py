@@ -8,12 +8,14 @@ is the same set of actions as a command line, which is what runbook steps call.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from playbooks.actions.db import postgres, sqlite
 from playbooks.actions.db.manifest import (
@@ -73,14 +75,19 @@ def engine_of(url: str) -> str:
     )
 
 
-def _server_for(manifest: Manifest, server: str | None) -> postgres.Target:
-    """Where to make scratch databases: ``server`` if given, else the backup's source."""
-    target = postgres.parse(server or manifest.source)
-    return (
-        target
-        if target.password != REDACTED
-        else postgres.Target(target.dbname, target.options, None, target.url)
-    )
+def _server_for(manifest: Manifest, servers: Sequence[str]) -> postgres.Target:
+    """Where to make scratch databases: the first PostgreSQL URL given, else the source.
+
+    A server URL without a database name means the ``postgres`` database. A password
+    starred in the manifest is dropped, so libpq falls back to PGPASSWORD or ~/.pgpass.
+    """
+    chosen = next((s for s in servers if s and engine_of(s) == "postgresql"), manifest.source)
+    if not urlsplit(chosen).path.strip("/"):
+        chosen = urlunsplit(urlsplit(chosen)._replace(path="/postgres"))
+    target = postgres.parse(chosen)
+    if target.password == REDACTED:
+        target = dataclasses.replace(target, password=None)
+    return target
 
 
 def backup(
@@ -156,12 +163,12 @@ def _as_time(value: str | None) -> str | None:
         return None
 
 
-def _scratch_counts(path: Path, manifest: Manifest, server: str | None) -> dict[str, int]:
+def _scratch_counts(path: Path, manifest: Manifest, servers: Sequence[str]) -> dict[str, int]:
     if manifest.engine == "sqlite":
         with tempfile.TemporaryDirectory(prefix="opsbooks-verify-") as scratch:
             return sqlite.scratch_counts(path, Path(scratch))
     if manifest.engine == "postgresql":
-        return postgres.scratch_counts(path, _server_for(manifest, server))
+        return postgres.scratch_counts(path, _server_for(manifest, servers))
     raise DbError(f"manifest of {path} names unknown engine {manifest.engine!r}")
 
 
@@ -181,18 +188,19 @@ def _differences(expected: dict[str, int], actual: dict[str, int]) -> list[str]:
 def verify(
     backup_path: Path,
     *,
-    server: str | None = None,
+    servers: Sequence[str] = (),
     now: Clock = utc_now,
 ) -> tuple[Path, Manifest]:
     """Check the checksum, restore into scratch, check integrity, compare row counts.
 
     A success records ``verified_at``; a failure records ``verify_error`` so
     ``latest --verified-only`` skips the backup until it verifies again.
+    PostgreSQL scratch databases go on the first PostgreSQL URL of ``servers``.
     """
     path, manifest = resolve(backup_path)
     try:
         check_file(path, manifest)
-        found = _scratch_counts(path, manifest, server)
+        found = _scratch_counts(path, manifest, servers)
         problems = _differences(manifest.tables, found)
         if problems:
             raise DbError(
@@ -316,8 +324,11 @@ def switch_endpoint(config: Path, url: str, *, key: str | None = None) -> str:
     previous = config.with_name(config.name + ".previous")
     atomic_write(previous, old.encode(), mode=0o600)
     if key:
-        lines = [line for line in old.splitlines() if not line.startswith(f"{key}=")]
-        text = "\n".join([*lines, f"{key}={url}"]) + "\n"
+        lines = old.splitlines()
+        line = f"{key}={url}"
+        at = next((i for i, x in enumerate(lines) if x.startswith(f"{key}=")), None)
+        lines = [*lines, line] if at is None else [*lines[:at], line, *lines[at + 1 :]]
+        text = "\n".join(lines) + "\n"
     else:
         text = url + "\n"
     atomic_write(config, text.encode(), mode=0o600)

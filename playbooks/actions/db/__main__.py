@@ -63,7 +63,7 @@ def _backup(args: argparse.Namespace) -> str:
 
 
 def _verify(args: argparse.Namespace) -> str:
-    path, manifest = db.verify(Path(args.backup), server=args.server or None)
+    path, manifest = db.verify(Path(args.backup), servers=args.server)
     rows = sum(manifest.tables.values())
     text = (
         f"verified {path}: checksum ok, restored into a scratch database, integrity ok, "
@@ -147,7 +147,13 @@ def parser() -> argparse.ArgumentParser:
 
     item = sub("verify", _verify, "checksum, scratch restore, integrity and row-count check")
     item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
-    item.add_argument("--server", default="", help="PostgreSQL server for the scratch database")
+    item.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        help="PostgreSQL server for the scratch database; the first non-empty PostgreSQL "
+        "URL of repeated --server options wins (default: the backup's source)",
+    )
     item.add_argument("--json", action="store_true")
 
     item = sub("restore", _restore, "restore a backup into a database, keeping the old one")
