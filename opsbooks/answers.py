@@ -14,12 +14,18 @@ from opsbooks.gates import GateRequest, coerce
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.policies import seconds
 from opsbooks.steps import Gate, Manual
+from opsbooks.template import bind
 
 RESUME_CHOICES = ("re-run", "mark-done", "abort")
 
 
-def request_for(planned: PlannedStep, context: tuple[str, ...] = ()) -> GateRequest | None:
-    """The question a gate or manual step asks; None for steps that ask nothing."""
+def request_for(
+    planned: PlannedStep, context: tuple[str, ...] = (), values: Mapping[str, Any] | None = None
+) -> GateRequest | None:
+    """The question a gate or manual step asks; None for steps that ask nothing.
+
+    ``values`` binds the confirmation phrase (``phrase="{environment}"``) to the params.
+    """
     item = planned.step
     if isinstance(item, Manual):
         return GateRequest(
@@ -36,11 +42,17 @@ def request_for(planned: PlannedStep, context: tuple[str, ...] = ()) -> GateRequ
         choices=tuple(item.choices),
         answer_type=item.answer_type,
         pattern=item.pattern,
-        phrase=item.phrase,
+        phrase=None if item.phrase is None else bind(item.phrase, values or {}, shell=False).text,
         default=item.default,
         timeout=None if item.gate_timeout is None else seconds(item.gate_timeout),
         context=context,
     )
+
+
+def _param_values(plan: Plan) -> dict[str, Any]:
+    if plan.params is None:
+        return {}
+    return {name: getattr(plan.params, name) for name in type(plan.params).model_fields}
 
 
 def resume_request(step_id: str, title: str) -> GateRequest:
@@ -87,6 +99,7 @@ def load_answers(path: Path) -> dict[str, Any]:
 
 def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> None:
     """Refuse answers for unknown gates or of the wrong type before anything runs."""
+    values = _param_values(plan)
     askable = {p.id: p for p in plan.steps if request_for(p) is not None}
     problems = []
     for key, raw in answers.items():
@@ -104,7 +117,7 @@ def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> Non
             known = ", ".join(sorted(askable)) or "(none)"
             problems.append(f"{key}: not a gate or manual step of {plan.name}; its gates: {known}")
             continue
-        request = request_for(askable[key])
+        request = request_for(askable[key], values=values)
         assert request is not None
         try:
             coerce(request, raw)

@@ -263,7 +263,9 @@ class Runner:
 
     def ask_gate(self, planned: PlannedStep) -> StepResult:
         """Answer a gate or manual step; declines and silence stop the run (resumable)."""
-        request = request_for(planned, self._context_lines())
+        params = self.env.params
+        values = {name: getattr(params, name) for name in type(params).model_fields}
+        request = request_for(planned, self._context_lines(), values)
         assert request is not None
         answer = self._ask(request)
         self.env.answers[planned.id] = answer.value

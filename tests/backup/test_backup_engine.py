@@ -55,11 +55,6 @@ def test_backup_restore_refused_without_the_typed_target_name(project: Path) -> 
     assert not Path(f"{project / 'shop.db'}.pre-restore").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: Gate.phrase is not bound to params (opsbooks/answers.py passes "
-    "item.phrase as written, so the answer must be the literal '{target_name}')",
-)
 def test_backup_restore_through_the_engine(project: Path) -> None:
     path = project / "shop.db"
     url = make_sqlite(path)
