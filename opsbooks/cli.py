@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "opsbooks.commands.docs",
     "opsbooks.commands.run",
     "opsbooks.commands.records",
+    "opsbooks.commands.sandbox",
 ]
 
 

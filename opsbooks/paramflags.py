@@ -8,7 +8,8 @@ from __future__ import annotations
 import enum
 import types
 import typing
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import SecretStr
@@ -28,6 +29,7 @@ class FlagSpec:
     choices: tuple[str, ...] = ()
     secret: bool = False
     type_name: str = "str"
+    from_config: bool = False
 
 
 def _inner(annotation: Any) -> Any:
@@ -49,8 +51,16 @@ def _type_name(annotation: Any) -> str:
     return str(annotation).replace("typing.", "")
 
 
-def flag_specs(model: type[Params]) -> list[FlagSpec]:
-    return [_spec(name, info) for name, info in model.model_fields.items()]
+def flag_specs(model: type[Params], configured: Mapping[str, Any] | None = None) -> list[FlagSpec]:
+    """One flag per field; a value set in the configuration makes a flag optional."""
+    specs = [_spec(name, info) for name, info in model.model_fields.items()]
+    configured = configured or {}
+    return [
+        replace(s, required=False, default=configured[s.name], from_config=True)
+        if s.name in configured and not s.secret
+        else s
+        for s in specs
+    ]
 
 
 def _spec(name: str, info: FieldInfo) -> FlagSpec:
@@ -91,7 +101,8 @@ def help_line(spec: FlagSpec) -> str:
     if spec.required:
         parts.append("required")
     elif spec.default not in (None, "", [], ()) and not spec.secret:
-        parts.append(f"default: {spec.default}")
+        origin = " (from config)" if spec.from_config else ""
+        parts.append(f"default: {spec.default}{origin}")
     if spec.kind == "list":
         parts.append("repeat for several")
     return "; ".join(parts)

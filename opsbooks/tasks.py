@@ -58,7 +58,7 @@ def collection(config: Config | None = None) -> Collection:
 
 
 def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., None]]:
-    specs = flag_specs(runbook.Params)
+    specs = flag_specs(runbook.Params, config.param_defaults(runbook.name))
     clashes = {s.name for s in specs} & set(RUN_OPTIONS)
     if clashes:
         raise OpsbooksError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,15 @@ def add_run_options(parser: argparse.ArgumentParser, *, new_run: bool) -> None:
                        help="take the runbook's lock from a crashed run whose process is gone")
 
 
-def runbook_parser(runbook: type[Runbook], prog: str) -> argparse.ArgumentParser:
+def runbook_parser(
+    runbook: type[Runbook], prog: str, configured: Mapping[str, Any] | None = None
+) -> argparse.ArgumentParser:
     """A parser with the runbook's params as flags, plus the run options."""
     parser = argparse.ArgumentParser(
         prog=prog, description=f"{runbook.title}: {runbook.purpose().splitlines()[0]}",
     )
     group = parser.add_argument_group("parameters")
-    for spec in flag_specs(runbook.Params):
+    for spec in flag_specs(runbook.Params, configured):
         if spec.kind == "bool":
             group.add_argument(spec.flag, dest=spec.name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_line(spec))
@@ -73,9 +75,11 @@ def runbook_parser(runbook: type[Runbook], prog: str) -> argparse.ArgumentParser
     return parser
 
 
-def parse_params(runbook: type[Runbook], argv: Sequence[str], prog: str
-                 ) -> tuple[dict[str, Any], argparse.Namespace]:
-    parser = runbook_parser(runbook, prog)
+def parse_params(
+    runbook: type[Runbook], argv: Sequence[str], prog: str,
+    configured: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], argparse.Namespace]:
+    parser = runbook_parser(runbook, prog, configured)
     try:
         args = parser.parse_args(list(argv))
     except SystemExit as exc:
@@ -93,7 +97,8 @@ def run_command(args: argparse.Namespace, app: App) -> int:
         return 0 if args.name else EXIT_BAD_INPUT
     runbook = app.catalog().get(args.name)
     try:
-        values, opts = parse_params(runbook, args.rest, f"opsbooks run {runbook.name}")
+        values, opts = parse_params(runbook, args.rest, f"opsbooks run {runbook.name}",
+                                    app.config.param_defaults(runbook.name))
     except SystemExit:
         return 0
     invocation = Invocation(
