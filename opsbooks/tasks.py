@@ -24,6 +24,7 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import Task
 
+from opsbooks.catalog import Catalog
 from opsbooks.config import Config, load_config
 from opsbooks.entry import Invocation, Surroundings, load_catalog, start_run
 from opsbooks.errors import OpsbooksError
@@ -42,10 +43,10 @@ RUN_OPTIONS: dict[str, tuple[Any, str]] = {
 }
 
 
-def collection(config: Config | None = None) -> Collection:
+def collection(config: Config | None = None, *, catalog: Catalog | None = None) -> Collection:
     """Build the invoke namespace from the configured catalog."""
     config = config or load_config(Path.cwd())
-    catalog = load_catalog(config)
+    catalog = catalog if catalog is not None else load_catalog(config)
     root = Collection()
     namespaces: dict[str, Collection] = {}
     for runbook in catalog:
@@ -106,7 +107,8 @@ def _run(runbook: type[Runbook], config: Config, names: list[str], given: dict[s
         force=bool(given.get("force")),
     )
     try:
-        report = start_run(invocation, config, Surroundings(stdin=sys.stdin, stdout=sys.stdout))
+        surroundings = Surroundings(stdin=sys.stdin, stdout=sys.stdout)
+        report = start_run(invocation, config, surroundings, Catalog([runbook]))
     except OpsbooksError as exc:
         raise Exit(f"opsbooks: {exc}", code=exc.exit_code) from None
     if report is not None and report.exit_code:
