@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,30 @@ def test_recovery_drill_through_the_engine_records_the_recovery_point(project: P
     assert record["backup"] == str(path)
     assert record["recovery_point"] == manifest.created_at
     assert 0 <= record["recovery_point_age_seconds"] < 600
+
+
+def test_disaster_recovery_through_the_engine(project: Path) -> None:
+    primary = project / "shop.db"
+    url = make_sqlite(primary, rows=6)
+    dest = project / "backups"
+    db.verify(db.backup(url, dest)[0])
+    at_backup = sqlite_rows(primary)
+    conn = sqlite3.connect(primary)
+    conn.execute("INSERT INTO orders (item) VALUES ('lost')")
+    conn.commit()
+    conn.close()
+    primary.unlink()
+    Path(f"{primary}-wal").unlink(missing_ok=True)
+    standby = project / "standby.db"
+    config = project / "shop.env"
+    config.write_text(f"DATABASE_URL={url}\n")
+    (project / "answers.json").write_text(json.dumps({"declare": "shop"}))
+    ran = opsbooks(
+        project,
+        *("run", "dr.disaster_recovery", "--service", "shop", "--backup-dir", str(dest)),
+        *("--standby", f"sqlite:///{standby}", "--endpoint-config", str(config)),
+        *("--endpoint-key", "DATABASE_URL", "--answers", "answers.json"),
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert sqlite_rows(standby) == at_backup
+    assert config.read_text() == f"DATABASE_URL=sqlite:///{standby}\n"
