@@ -87,8 +87,9 @@ class _TrustAndRecord(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
 class _Failure(Exception):
     """A classified per-host failure on the way to a ``HostResult``."""
 
-    def __init__(self, kind: ErrorKind, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str, trusted: str | None = None) -> None:
         self.kind = kind
+        self.trusted = trusted
         super().__init__(message)
 
 
@@ -217,7 +218,7 @@ class RemoteExecutor:
             finally:
                 conn.close()
         except _Failure as failure:
-            return self._failed(host, failure, started, trusted)
+            return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
         code = int(result.exited)
         if code == -1:
@@ -282,7 +283,7 @@ class RemoteExecutor:
             finally:
                 conn.close()
         except _Failure as failure:
-            return self._failed(host, failure, started, trusted)
+            return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
         return HostResult(host.name, "ok", 0, duration, stdout_tail=note, trusted_key=trusted)
 
@@ -316,7 +317,9 @@ class RemoteExecutor:
             conn.open()
         except Exception as exc:
             conn.close()
-            raise self._classify(host, exc) from None
+            failure = self._classify(host, exc)
+            failure.trusted = getattr(policy, "trusted", None)
+            raise failure from None
         return conn, getattr(policy, "trusted", None)
 
     def _policy(self, client: paramiko.SSHClient) -> paramiko.MissingHostKeyPolicy:

@@ -189,3 +189,17 @@ def test_a_timeout_on_one_host_counts_against_the_threshold(
     assert result.succeeded == ["web1"] and result.failed == ["web2"]
     assert result.result("web2").timed_out
     assert result.not_attempted == ["web3", "web4", "web5"]
+
+
+def test_a_key_trusted_before_a_failed_login_is_still_reported(
+    make_inventory: InventoryFactory, tmp_path: Path
+) -> None:
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    known = tmp_path / "new_known_hosts"
+    inventory = make_inventory(known_hosts=str(known), trust_new_hosts=True)
+    host = inventory.host("web1").model_copy(update={"key_file": str(stranger)})
+    result = RemoteExecutor(inventory).run(host, "true")
+    assert result.error_kind == "auth"
+    assert result.trusted_key is not None and result.trusted_key.startswith("ssh-ed25519 SHA256:")
+    assert known.read_text().count("\n") == 1

@@ -110,25 +110,35 @@ def test_operator_gate_between_batches_can_stop(
 
 
 def test_a_host_killed_mid_rollout_is_reported_failed(
-    cluster: SshdCluster, inventory: Inventory, executor: RemoteExecutor
+    cluster: SshdCluster, inventory: Inventory, executor: RemoteExecutor, work: Path
 ) -> None:
-    timers: list[threading.Timer] = []
+    started_flag = work / "web3.started"
+    crashers: list[threading.Thread] = []
 
-    def crash_web3_soon(host: Host) -> None:
+    def crash_when_running() -> None:
+        # Kill only once the command runs: killing a session in its shell's startup
+        # files could leave their locks behind on this machine.
+        deadline = time.monotonic() + 20
+        while not started_flag.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cluster.kill("web3")
+
+    def on_start(host: Host) -> None:
         if host.name == "web3":
-            timers.append(threading.Timer(1.0, cluster.kill, ["web3"]))
-            timers[-1].start()
+            crashers.append(threading.Thread(target=crash_when_running))
+            crashers[-1].start()
 
     started = time.monotonic()
     result = executor.rollout(
         inventory.hosts_for("web"),
-        lambda h: "sleep 30" if h.name == "web3" else "sleep 2",
+        lambda h: f"touch {started_flag}; sleep 30" if h.name == "web3" else "sleep 2",
         RolloutOptions(strategy="parallel", max_failures=1),
-        on_start=crash_web3_soon,
+        on_start=on_start,
     )
-    for timer in timers:
-        timer.join()
-    assert time.monotonic() - started < 15
+    for crasher in crashers:
+        crasher.join()
+    assert started_flag.exists()
+    assert time.monotonic() - started < 20
     assert result.ok and result.failed == ["web3"]
     crashed = result.result("web3")
     assert crashed.error_kind == "disconnected", crashed
