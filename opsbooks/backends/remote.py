@@ -353,6 +353,12 @@ class RemoteExecutor:
                 f"attack; if the host was rebuilt, remove the old entry with "
                 f"ssh-keygen -R {shlex.quote(str(exc.hostname))} -f {known}",
             )
+        if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
+            return _Failure(
+                "auth",
+                f"no key to log in to {where} with: set key_file for the host, or load a key "
+                f"into ssh-agent (use_agent = true)",
+            )
         if isinstance(exc, paramiko.AuthenticationException):
             how = f"key {host.key_file}" if host.key_file else "the agent or default keys"
             return _Failure(

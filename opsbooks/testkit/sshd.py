@@ -11,6 +11,7 @@ started die at once. Needs ``/usr/sbin/sshd`` and ``ssh-keygen`` (Debian's
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import os
 import re
@@ -214,6 +215,7 @@ def _sshd_config(port: int, host_key: Path, authorized: Path, folder: Path, user
     return "\n".join(lines) + "\n"
 
 
+@functools.cache
 def _openssh_version() -> tuple[int, int]:
     probe = subprocess.run([SSHD, "-V"], capture_output=True, text=True, check=False)
     match = re.search(r"OpenSSH_(\d+)\.(\d+)", probe.stderr + probe.stdout)

@@ -203,3 +203,51 @@ def test_a_key_trusted_before_a_failed_login_is_still_reported(
     assert result.error_kind == "auth"
     assert result.trusted_key is not None and result.trusted_key.startswith("ssh-ed25519 SHA256:")
     assert known.read_text().count("\n") == 1
+
+
+def test_hashed_known_hosts_entries_are_honoured(
+    make_inventory: InventoryFactory, cluster: SshdCluster, tmp_path: Path
+) -> None:
+    hashed = tmp_path / "hashed_known_hosts"
+    hashed.write_text(cluster.known_hosts.read_text())
+    subprocess.run(["ssh-keygen", "-H", "-f", str(hashed)], check=True, capture_output=True)
+    assert "[127.0.0.1]" not in hashed.read_text()
+    inventory = make_inventory(known_hosts=str(hashed))
+    result = RemoteExecutor(inventory).run(inventory.host("web2"), "true")
+    assert result.ok, result
+
+
+@pytest.fixture
+def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A real ssh-agent for this test only; yields its socket path."""
+    sock = tmp_path / "agent.sock"
+    proc = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 5
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        yield sock
+    finally:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def test_keys_in_the_agent_are_used_when_no_key_file_is_set(
+    cluster: SshdCluster, agent: Path
+) -> None:
+    base = cluster.inventory_config(roles=["web"])
+    hosts = {"web1": {**base["hosts"]["web1"], "key_file": None}}
+    without = Inventory.parse(hosts, {**base["ssh"], "use_agent": True})
+    assert RemoteExecutor(without).run(without.host("web1"), "true").error_kind == "auth"
+
+    subprocess.run(
+        ["ssh-add", str(cluster.client_key)],
+        check=True,
+        capture_output=True,
+        env={"SSH_AUTH_SOCK": str(agent), "PATH": "/usr/bin:/bin"},
+    )
+    result = RemoteExecutor(without).run(without.host("web1"), "echo via agent")
+    assert result.ok and result.stdout_tail == "via agent", result
+    no_agent = Inventory.parse(hosts, {**base["ssh"], "use_agent": False})
+    assert RemoteExecutor(no_agent).run(no_agent.host("web1"), "true").error_kind == "auth"
