@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import ClassVar
 
 import opsbooks as ob
 from playbooks.actions import db
@@ -31,12 +29,9 @@ class DisasterRecovery(ob.Runbook):
     )
     rto = "15m"
     rpo = "1h"
-    #: For the engine's RTO/RPO measurement: recovery time runs from the answer to
-    #: ``rto_start`` to the end of ``rto_end``; the JSON printed by
-    #: ``recovery_point_step`` carries ``recovery_point`` (the backup's newest data).
-    rto_start: ClassVar[str] = "declare"
-    rto_end: ClassVar[str] = "verify_standby"
-    recovery_point_step: ClassVar[str] = "record_recovery_point"
+    #: Recovery time: from the declaration to the verified standby. The recovery
+    #: point comes from ``record_recovery_point``'s ``::metric rpo_seconds=`` line.
+    rto_steps = ("declare", "verify_standby")
 
     prerequisites = [
         "The incident commander agrees the primary cannot be recovered within the RTO",
@@ -96,6 +91,11 @@ class DisasterRecovery(ob.Runbook):
             description="Only rewrite the `KEY=...` line of the file, e.g. DATABASE_URL "
             "(empty: the whole file is the URL)",
         )
+        last_write_at: str = ob.Field(
+            "",
+            description="When the lost database was last written (ISO 8601, from logs), "
+            "to measure the RPO exactly; empty: measured to now, an upper bound",
+        )
 
     declare = ob.Gate.confirm(
         "Declare a disaster for {service}: its primary database is lost and will be "
@@ -139,11 +139,17 @@ class DisasterRecovery(ob.Runbook):
 
     @ob.step(title="Record the recovery point", idempotent=True)
     def record_recovery_point(self, ctx: ob.StepContext) -> str:
-        """Return, as JSON, the restored backup and its recovery point, for the RPO."""
+        """Report the restored backup's recovery point and the RPO (data-loss window).
+
+        The RPO runs from the backup's newest data to `last_write_at` when given, else
+        to now (an upper bound). Prints JSON and a `::metric rpo_seconds=` line.
+        """
         params = self.params
         assert isinstance(params, DisasterRecovery.Params)
-        record = db.recovery_record(Path(params.backup_dir), verified_only=True)
-        return json.dumps(record, sort_keys=True)
+        record = db.recovery_record(
+            Path(params.backup_dir), verified_only=True, last_write_at=params.last_write_at
+        )
+        return db.recovery_report(record)
 
     switch_endpoint = ob.Command(
         db_action(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import ClassVar
 
 import opsbooks as ob
 from playbooks.actions import db
@@ -29,10 +27,9 @@ class RecoveryTest(ob.Runbook):
     )
     rto = "15m"
     rpo = "1h"
-    #: For the engine's RTO/RPO measurement (see dr.disaster_recovery).
-    rto_start: ClassVar[str] = "restore_scratch"
-    rto_end: ClassVar[str] = "verify_scratch"
-    recovery_point_step: ClassVar[str] = "record_recovery_point"
+    #: Recovery time: from finding the backup to the verified scratch restore. The
+    #: recovery point: the newest backup's age now, from ``record_recovery_point``.
+    rto_steps = ("find_backup", "verify_scratch")
 
     prerequisites = [
         "The scratch target is not used by anything (it is replaced and dropped)",
@@ -98,10 +95,13 @@ class RecoveryTest(ob.Runbook):
 
     @ob.step(title="Record the recovery point", idempotent=True)
     def record_recovery_point(self, ctx: ob.StepContext) -> str:
-        """Return, as JSON, the restored backup and its recovery point, for the RPO."""
+        """Report the backup's recovery point and its age now: the RPO if disaster struck now.
+
+        Prints JSON and a `::metric rpo_seconds=` line the runner records.
+        """
         params = self.params
         assert isinstance(params, RecoveryTest.Params)
-        return json.dumps(db.recovery_record(Path(params.backup_dir)), sort_keys=True)
+        return db.recovery_report(db.recovery_record(Path(params.backup_dir)))
 
     drop_scratch = ob.Command(
         db_action("drop", "--db", "{scratch}"),

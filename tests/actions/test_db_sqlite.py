@@ -291,6 +291,11 @@ def test_recovery_record_uses_the_watermark(app: tuple[Path, str], tmp_path: Pat
     record = db.recovery_record(tmp_path / "bk", now=lambda: later)
     assert record["backup"] == str(backup)
     assert record["recovery_point"] == "2026-11-28T10:04:00Z"
-    assert record["recovery_point_age_seconds"] == 3600
+    assert record["rpo_seconds"] == 3600 and record["rpo_measured_to"] == "now"
+    exact = db.recovery_record(tmp_path / "bk", last_write_at="2026-11-28T10:04:42Z")
+    assert exact["rpo_seconds"] == 42 and exact["rpo_measured_to"] == "last write"
+    assert db.recovery_report(exact).endswith("\n::metric rpo_seconds=42.0")
+    with pytest.raises(db.DbUsageError, match="not an ISO 8601 time"):
+        db.recovery_record(tmp_path / "bk", last_write_at="yesterday")
     with pytest.raises(db.DbError, match="no verified backup"):
         db.recovery_record(tmp_path / "bk", verified_only=True)

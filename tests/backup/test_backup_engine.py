@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from backup_kit import VENV_BIN, make_sqlite, sqlite_rows
@@ -23,6 +25,14 @@ def opsbooks(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         check=False,
     )
+
+
+def last_report(project: Path) -> dict[str, Any]:
+    run_id = opsbooks(project, "history").stdout.splitlines()[1].split()[0]
+    report: dict[str, Any] = json.loads(
+        opsbooks(project, "report", run_id, "--format", "json").stdout
+    )
+    return report
 
 
 @pytest.fixture
@@ -89,25 +99,27 @@ def test_recovery_drill_through_the_engine_records_the_recovery_point(project: P
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert not scratch.exists()
-    run_id = opsbooks(project, "history").stdout.splitlines()[1].split()[0]
-    report = json.loads(opsbooks(project, "report", run_id, "--format", "json").stdout)
+    report = last_report(project)
     step = next(s for s in report["steps"] if s["step"] == "record_recovery_point")
-    record = json.loads(step["output_tail"])
+    record = json.loads(step["output_tail"].splitlines()[0])
     assert record["backup"] == str(path)
     assert record["recovery_point"] == manifest.created_at
-    assert 0 <= record["recovery_point_age_seconds"] < 600
+    metrics = report["run"]["metrics"]
+    assert metrics["rpo_seconds"] == record["rpo_seconds"] and metrics["rpo_met"] is True
+    assert 0 < metrics["rto_seconds"] < 60 and metrics["rto_met"] is True
 
 
 def test_disaster_recovery_through_the_engine(project: Path) -> None:
     primary = project / "shop.db"
     url = make_sqlite(primary, rows=6)
     dest = project / "backups"
-    db.verify(db.backup(url, dest)[0])
+    manifest = db.verify(db.backup(url, dest)[0])[1]
     at_backup = sqlite_rows(primary)
     conn = sqlite3.connect(primary)
     conn.execute("INSERT INTO orders (item) VALUES ('lost')")
     conn.commit()
     conn.close()
+    lost_at = manifest.created + dt.timedelta(seconds=90)
     primary.unlink()
     Path(f"{primary}-wal").unlink(missing_ok=True)
     standby = project / "standby.db"
@@ -119,7 +131,11 @@ def test_disaster_recovery_through_the_engine(project: Path) -> None:
         *("run", "dr.disaster_recovery", "--service", "shop", "--backup-dir", str(dest)),
         *("--standby", f"sqlite:///{standby}", "--endpoint-config", str(config)),
         *("--endpoint-key", "DATABASE_URL", "--answers", "answers.json"),
+        *("--last-write-at", lost_at.isoformat()),
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert sqlite_rows(standby) == at_backup
     assert config.read_text() == f"DATABASE_URL=sqlite:///{standby}\n"
+    metrics = last_report(project)["run"]["metrics"]
+    assert metrics["rpo_seconds"] == 90.0 and metrics["rpo_met"] is True
+    assert metrics["rto_seconds"] > 0 and metrics["rto_met"] is True

@@ -153,9 +153,8 @@ def test_disaster_recovery_declares_targets_and_order() -> None:
         "switch_endpoint",
         "announce",
     ]
-    assert DisasterRecovery.rto_start == "declare"
-    assert DisasterRecovery.rto_end == "verify_standby"
-    assert DisasterRecovery.recovery_point_step == "record_recovery_point"
+    assert DisasterRecovery.rto_steps == ("declare", "verify_standby")
+    assert RecoveryTest.rto_steps == ("find_backup", "verify_scratch")
     assert plan.get("record_recovery_point").kind == "python"
     declare = DisasterRecovery.step("declare")
     assert isinstance(declare, ob.Gate) and declare.phrase == "{service}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ __all__ = [
     "engine_of",
     "latest",
     "recovery_record",
+    "recovery_report",
     "redact_url",
     "restore",
     "switch_back",
@@ -294,23 +296,39 @@ def age(backup_path: Path, *, verified_only: bool = False, now: Clock = utc_now)
 
 
 def recovery_record(
-    backup_path: Path, *, verified_only: bool = False, now: Clock = utc_now
+    backup_path: Path,
+    *,
+    verified_only: bool = False,
+    last_write_at: str | None = None,
+    now: Clock = utc_now,
 ) -> dict[str, Any]:
-    """What a recovery restores: the backup, its recovery point and that point's age now.
+    """What a recovery restores: the backup, its recovery point, and the RPO it implies.
 
     The recovery point is the backup's newest data (``last_write_at`` from the
-    watermark query, else ``created_at``); its age when service resumes is the RPO.
+    watermark query, else ``created_at``). The RPO is the data-loss window: from the
+    recovery point to the lost database's last write when that is known, else to now
+    (an upper bound, and exactly the exposure a drill wants to know).
     """
     path, manifest = resolve(backup_path, verified_only=verified_only)
     point = manifest.recovery_point
+    try:
+        reference = parse_time(last_write_at) if last_write_at else now()
+    except ValueError:
+        raise DbUsageError(f"last write time {last_write_at!r} is not an ISO 8601 time") from None
     return {
         "backup": str(path),
         "created_at": manifest.created_at,
         "last_write_at": manifest.last_write_at,
         "recovery_point": iso(point),
-        "recovery_point_age_seconds": round((now() - point).total_seconds(), 3),
+        "rpo_seconds": round(max(0.0, (reference - point).total_seconds()), 3),
+        "rpo_measured_to": "last write" if last_write_at else "now",
         "tables": manifest.tables,
     }
+
+
+def recovery_report(record: dict[str, Any]) -> str:
+    """The record as JSON plus the ``::metric rpo_seconds=`` line the runner collects."""
+    return json.dumps(record, sort_keys=True) + f"\n::metric rpo_seconds={record['rpo_seconds']}"
 
 
 def switch_endpoint(config: Path, url: str, *, key: str | None = None) -> str:
