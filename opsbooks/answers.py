@@ -103,6 +103,12 @@ def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> Non
     askable = {p.id: p for p in plan.steps if request_for(p) is not None}
     problems = []
     for key, raw in answers.items():
+        if key == "resume:definition":
+            try:
+                coerce(GateRequest(step_id=key, kind="confirm", prompt=""), raw)
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+            continue
         if key.startswith("resume:"):
             step = key.removeprefix("resume:")
             if step not in plan.ids():

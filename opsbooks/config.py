@@ -7,6 +7,7 @@ to the file that holds it. Only composition roots (cli, tasks) call ``load_confi
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,9 +53,6 @@ class Config(BaseModel):
     secret_patterns: list[str] = []
     hosts: dict[str, Any] = {}
     ssh: dict[str, Any] = {}
-    release: dict[str, Any] = {}
-    backup: dict[str, Any] = {}
-    dr: dict[str, Any] = {}
     params: dict[str, dict[str, Any]] = {}
 
     def path(self, relative: str) -> Path:
@@ -62,10 +60,19 @@ class Config(BaseModel):
         candidate = Path(relative).expanduser()
         return candidate if candidate.is_absolute() else self.root / candidate
 
-    def param_defaults(self, runbook: str) -> dict[str, Any]:
-        """Defaults for a runbook's params: its category's table, then its own, winning."""
+    def param_defaults(
+        self, runbook: str, fields: Collection[str] | None = None
+    ) -> dict[str, Any]:
+        """Defaults for a runbook's params: its category's table, then its own, winning.
+
+        A category table is shared by runbooks with different params, so callers keep
+        only the keys a runbook has (``fields``); the runbook's own table is strict.
+        """
         category = runbook.split(".", 1)[0]
-        return {**self.params.get(category, {}), **self.params.get(runbook, {})}
+        shared = self.params.get(category, {}) if category != runbook else {}
+        if fields is not None:
+            shared = {k: v for k, v in shared.items() if k in fields}
+        return {**shared, **self.params.get(runbook, {})}
 
     @property
     def state_path(self) -> Path:
@@ -112,7 +119,7 @@ def load_config(start: Path | None = None, *, file: Path | None = None) -> Confi
         )
         raise ConfigError(
             f"configuration in {path} is invalid: {problems}. Fix the [tool.opsbooks] "
-            f"table (or opsbooks.toml); see docs/configuration.md for every key."
+            f"table (or opsbooks.toml); see docs/guides/configuration.md for every key."
         ) from None
 
 

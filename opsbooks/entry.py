@@ -26,12 +26,11 @@ from opsbooks.backends.local import LocalBackend
 from opsbooks.catalog import Catalog, discover
 from opsbooks.config import Config
 from opsbooks.console import Console
-from opsbooks.errors import BadInput, JournalError, OpsbooksError
+from opsbooks.errors import BadInput, GateStopped, JournalError, OpsbooksError
 from opsbooks.events import Event, Notice, Observer
 from opsbooks.gates import (
     ChainPrompter,
     GateRequest,
-    NoAnswer,
     NobodyPrompter,
     Prompter,
     ScriptedPrompter,
@@ -135,7 +134,8 @@ def bind_params(
     *, recorded: Mapping[str, Any] | None = None,
 ) -> Params:
     """Config defaults, then recorded values (resume), then flags; secrets from env or ask."""
-    values: dict[str, Any] = {**config.param_defaults(runbook.name), **(recorded or {})}
+    fields = set(runbook.Params.model_fields)
+    values: dict[str, Any] = {**config.param_defaults(runbook.name, fields), **(recorded or {})}
     values.update({k: v for k, v in given.items() if v is not None})
     for name in secret_fields(runbook.Params):
         if values.get(name) not in (None, REDACTED):
@@ -244,8 +244,8 @@ def _confirm_changed_definition(runner: Runner, old: str, bound: Plan) -> None:
     )
     runner.emit(Notice(request.prompt))
     try:
-        answer = runner.prompter.answer(request)
-    except NoAnswer as exc:
+        answer = runner.ask(request)  # journaled with who approved it
+    except GateStopped as exc:
         raise BadInput(f"{exc.reason}; the definition changed, so resuming needs a yes "
                        f"(--yes or `resume:definition: yes` in --answers)") from None
     if not answer.approved:

@@ -59,7 +59,8 @@ def collection(config: Config | None = None, *, catalog: Catalog | None = None) 
 
 
 def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., None]]:
-    specs = flag_specs(runbook.Params, config.param_defaults(runbook.name))
+    configured = config.param_defaults(runbook.name, set(runbook.Params.model_fields))
+    specs = flag_specs(runbook.Params, configured)
     clashes = {s.name for s in specs} & set(RUN_OPTIONS)
     if clashes:
         raise OpsbooksError(

@@ -20,6 +20,8 @@ def register(subparsers: Subparsers) -> None:
         "run", help="run a runbook (`opsbooks run NAME --help` lists its parameters)",
         add_help=False,
     )
+    run.add_argument("-h", "--help", dest="show_help", action="store_true",
+                     help="with NAME: that runbook's parameters; without: this usage")
     run.add_argument("name", nargs="?", help="runbook name, category.name")
     run.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     run.set_defaults(handler=run_command)
@@ -91,14 +93,17 @@ def parse_params(
 
 
 def run_command(args: argparse.Namespace, app: App) -> int:
-    if not args.name or args.name in ("-h", "--help"):
+    if not args.name:
         app.say("usage: opsbooks run NAME [--param VALUE ...] [run options]\n"
                 "Run `opsbooks list` for names, `opsbooks run NAME --help` for parameters.")
-        return 0 if args.name else EXIT_BAD_INPUT
+        return 0 if args.show_help else EXIT_BAD_INPUT
+    if args.show_help:
+        args.rest = ["--help", *args.rest]
     runbook = app.catalog().get(args.name)
     try:
+        configured = app.config.param_defaults(runbook.name, set(runbook.Params.model_fields))
         values, opts = parse_params(runbook, args.rest, f"opsbooks run {runbook.name}",
-                                    app.config.param_defaults(runbook.name))
+                                    configured)
     except SystemExit:
         return 0
     invocation = Invocation(
