@@ -6,6 +6,8 @@ current user, and writes a ``known_hosts`` file for them. ``kill(name)`` takes a
 host down the way a crash would: the listener, every session and every command it
 started die at once. Needs ``/usr/sbin/sshd`` and ``ssh-keygen`` (Debian's
 ``openssh-server``); as root it creates sshd's privilege-separation directory.
+Sessions get ``HOME`` set to a directory of the host's own (``SshdHost.home``), so
+the test machine's dotfiles stay out of the commands' way.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class SshdHost:
     host_key_line: str
     pid: int
     log_file: Path
+    home: Path
 
 
 @dataclass
@@ -111,10 +114,24 @@ class SshdCluster:
             proc.wait(timeout=5)
 
     def stop(self) -> None:
-        """Stop every server and the commands its sessions are still running."""
-        for name, proc in self._procs.items():
-            if proc.poll() is None:
-                self.kill(name)
+        """Stop every server and its sessions: TERM first so shells can clean up, then KILL."""
+        live = [proc for proc in self._procs.values() if proc.poll() is None]
+        doomed = [pid for proc in live for pid in _descendants(proc.pid)]
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 2
+        for proc in live:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.01))
+        while any(_running(pid) for pid in doomed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        for proc in live:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
 
 
 @contextlib.contextmanager
@@ -154,6 +171,8 @@ def _start(
 ) -> SshdHost:
     folder = cluster.root / name
     folder.mkdir(exist_ok=True)
+    home = folder / "home"
+    home.mkdir(exist_ok=True)
     host_key = folder / "host_ed25519"
     _keygen(host_key, comment=f"opsbooks-test-{name}")
     public = host_key.with_suffix(".pub").read_text().split()
@@ -161,7 +180,7 @@ def _start(
     for _ in range(3):  # a free port can be taken between probing and binding
         port = _free_port()
         config = folder / "sshd_config"
-        config.write_text(_sshd_config(port, host_key, authorized, folder, user))
+        config.write_text(_sshd_config(port, host_key, authorized, folder, user, home))
         log = folder / "sshd.log"
         with log.open("wb") as sink:
             proc = subprocess.Popen(
@@ -182,6 +201,7 @@ def _start(
                 host_key_line=f"{public[0]} {public[1]}",
                 pid=proc.pid,
                 log_file=log,
+                home=home,
             )
         _kill_tree(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
@@ -189,7 +209,9 @@ def _start(
     raise SshdError(f"sshd for test host {name!r} did not start:\n{last_error}")
 
 
-def _sshd_config(port: int, host_key: Path, authorized: Path, folder: Path, user: str) -> str:
+def _sshd_config(
+    port: int, host_key: Path, authorized: Path, folder: Path, user: str, home: Path
+) -> str:
     lines = [
         "ListenAddress 127.0.0.1",
         f"Port {port}",
@@ -208,6 +230,9 @@ def _sshd_config(port: int, host_key: Path, authorized: Path, folder: Path, user
         "MaxStartups 100:30:200",
         "MaxSessions 50",
         "Subsystem sftp internal-sftp",
+        # Each host gets a HOME of its own: sessions do not read this machine's
+        # dotfiles (slow, and a session killed inside them can leave locks behind).
+        f"SetEnv HOME={home}",
         "LogLevel INFO",
     ]
     if _openssh_version() >= (9, 8):
@@ -276,6 +301,15 @@ def _children() -> dict[int, list[int]]:
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
         tree.setdefault(ppid, []).append(int(entry.name))
     return tree
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie waiting for its parent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _descendants(pid: int) -> list[int]:
