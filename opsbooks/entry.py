@@ -22,7 +22,7 @@ from typing import IO, Any
 from opsbooks.answers import load_answers, validate_answers
 from opsbooks.audit import AuditLog
 from opsbooks.backends.base import Backend
-from opsbooks.backends.local import LocalBackend
+from opsbooks.backends.local import LocalBackend, kill_running
 from opsbooks.catalog import Catalog, discover
 from opsbooks.config import Config
 from opsbooks.console import Console
@@ -291,7 +291,7 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
     runner = Runner(
         env=env, prompter=ChainPrompter(prompters), journal=journal, redactor=redactor,
         who=who, observers=(to_audit, console, *surroundings.observers),
-        stop_requested=stop.requested,
+        stop_requested=stop.requested, abandon_requested=stop.abandoned,
     )
     env.ask = runner.ask_gate
     env.emit = runner.emit
@@ -310,14 +310,22 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
+        self.abandon = False
 
     def requested(self) -> str | None:
         return self.signal_name
 
+    def abandoned(self) -> bool:
+        return self.abandon
+
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         name = signal.Signals(number).name
         if self.signal_name == name == "SIGINT":
-            raise KeyboardInterrupt
+            self.abandon = True
+            killed = kill_running()
+            sys.stderr.write(f"\nSIGINT again: abandoning the current step ({killed} "
+                             f"command(s) killed); resume will ask whether it completed.\n")
+            return
         self.signal_name = name
         sys.stderr.write(f"\n{name} received: stopping after the current step "
                          f"(press Ctrl-C again to abandon it).\n")

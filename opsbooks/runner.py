@@ -74,6 +74,7 @@ class Runner:
     observers: Sequence[Observer] = ()
     wall_clock: Callable[[], float] = time.time
     stop_requested: StopCheck = lambda: None
+    abandon_requested: Callable[[], bool] = lambda: False
     resume_hint: Callable[[str], str] = lambda run_id: f"opsbooks resume {run_id}"
     _completed: list[str] = field(default_factory=list)
 
@@ -161,6 +162,7 @@ class Runner:
         plan, run_id = self.env.plan, self.env.run_id
         states = self.journal.step_states(run_id)
         routes = _recorded_routes(self.journal, run_id)
+        abandoned = _abandoned(self.journal, run_id)
         self._completed = [s for s in plan.ids() if states.get(s) is S.SUCCEEDED]
         jump: str | None = None
         for index, planned in enumerate(plan.steps, start=1):
@@ -176,7 +178,8 @@ class Runner:
             signal_name = self.stop_requested()
             if signal_name:
                 raise Interrupted(signal_name)
-            if status is S.RUNNING and not self._rerun_in_flight(planned):
+            in_flight = status is S.RUNNING or (status is S.STOPPED and planned.id in abandoned)
+            if in_flight and not self._rerun_in_flight(planned):
                 continue
             if planned.skip_reason:
                 self._skip(planned, planned.skip_reason)
@@ -239,6 +242,12 @@ class Runner:
             self.emit(StepFinished(planned.id, S.STOPPED.value, 0.0, reason=stop.reason))
             raise
         tail = self.redactor.text(result.tail())
+        if self.abandon_requested():
+            why = "abandoned by the operator (second Ctrl-C); it may have partly run"
+            self.journal.record(run_id, planned.id, S.STOPPED, at=self.wall_clock(),
+                                output_tail=tail, reason=why, detail={"abandoned": True})
+            self.emit(StepFinished(planned.id, S.STOPPED.value, result.duration, reason=why))
+            raise Interrupted("SIGINT (step abandoned)")
         reason = self.redactor.text(result.reason)
         status = S.SUCCEEDED if result.ok else S.FAILED
         detail: dict[str, Any] = dict(result.detail)
@@ -354,6 +363,12 @@ def _maybe(plan: Plan, step_id: str) -> PlannedStep | None:
         return plan.get(step_id)
     except KeyError:
         return None
+
+
+def _abandoned(journal: Journal, run_id: str) -> set[str]:
+    """Steps whose latest record says they were cut off mid-way by the operator."""
+    latest = {t.step_id: t for t in journal.transitions(run_id)}
+    return {step for step, t in latest.items() if t.detail.get("abandoned")}
 
 
 def _recorded_routes(journal: Journal, run_id: str) -> dict[str, str]:

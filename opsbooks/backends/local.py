@@ -13,6 +13,7 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from subprocess import DEVNULL, PIPE, Popen
@@ -24,6 +25,18 @@ from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
 from opsbooks.backends.base import CommandResult, CommandSpec, Writer
+
+_LIVE: set[GroupKillingLocal] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_running() -> int:
+    """Kill the process group of every command running now; how many there were."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for runner in live:
+        runner.kill()
+    return len(live)
 
 
 class GroupKillingLocal(Local):
@@ -44,6 +57,13 @@ class GroupKillingLocal(Local):
             stdin=PIPE if wants_input else DEVNULL,
             start_new_session=True,
         )
+        with _LIVE_LOCK:
+            _LIVE.add(self)
+
+    def stop(self) -> None:
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        super().stop()
 
     def kill(self) -> None:
         pid = self.pid if self.using_pty else self.process.pid
