@@ -7,6 +7,7 @@ proves the commands chain before (and independently of) the engine.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import opsbooks as ob
 from opsbooks.runbook import parse_when
@@ -88,3 +90,22 @@ def sqlite_rows(path: Path) -> list[tuple[object, ...]]:
         return list(conn.execute("SELECT * FROM orders ORDER BY id"))
     finally:
         conn.close()
+
+
+def opsbooks(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``opsbooks`` program from ``cwd`` (its own config, journal and PATH)."""
+    return subprocess.run(
+        [str(Path(VENV_BIN) / "opsbooks"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def last_report(project: Path) -> dict[str, Any]:
+    run_id = opsbooks(project, "history").stdout.splitlines()[1].split()[0]
+    report: dict[str, Any] = json.loads(
+        opsbooks(project, "report", run_id, "--format", "json").stdout
+    )
+    return report

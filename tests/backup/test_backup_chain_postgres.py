@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from backup_kit import RunSteps, ids, sh
+from backup_kit import RunSteps, ids, last_report, opsbooks, sh
 
 import opsbooks as ob
 from opsbooks.testkit.postgres import PostgresServer
@@ -105,3 +106,29 @@ def test_recovery_drill_into_scratch(
     assert ids(ran)[-1] == "backup_fresh"
     gone = pg.psql(f"SELECT count(*) FROM pg_database WHERE datname LIKE '{scratch}%'")
     assert gone == "0"
+
+
+def test_disaster_recovery_through_the_engine(
+    pg: PostgresServer, shop: str, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["playbooks"]\n')
+    dest = tmp_path / "backups"
+    manifest = db.verify(db.backup(pg.url_for(shop), dest)[0])[1]
+    at_backup = pg.psql(ROWS, db=shop)
+    pg.psql("INSERT INTO orders (item) VALUES ('lost')", db=shop)
+    pg.dropdb(shop)
+    config = tmp_path / "shop.url"
+    config.write_text(pg.url_for(shop) + "\n")
+    (tmp_path / "answers.json").write_text(json.dumps({"declare": "shop"}))
+    lost_at = manifest.created + dt.timedelta(minutes=5)
+    ran = opsbooks(
+        tmp_path,
+        *("run", "dr.disaster_recovery", "--service", "shop", "--backup-dir", str(dest)),
+        *("--standby", pg.url_for(f"{shop}_standby"), "--endpoint-config", str(config)),
+        *("--answers", "answers.json", "--last-write-at", lost_at.isoformat()),
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert pg.psql(ROWS, db=f"{shop}_standby") == at_backup
+    metrics = last_report(tmp_path)["run"]["metrics"]
+    assert metrics["rpo_seconds"] == 300.0 and metrics["rpo_met"] is True
+    assert 0 < metrics["rto_seconds"] < 60 and metrics["rto_met"] is True

@@ -5,34 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from backup_kit import VENV_BIN, make_sqlite, sqlite_rows
+from backup_kit import VENV_BIN, last_report, make_sqlite, opsbooks, sqlite_rows
 
 from playbooks.actions import db
-
-
-def opsbooks(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run the real ``opsbooks`` program from ``cwd`` (its own config, journal and PATH)."""
-    return subprocess.run(
-        [str(Path(VENV_BIN) / "opsbooks"), *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def last_report(project: Path) -> dict[str, Any]:
-    run_id = opsbooks(project, "history").stdout.splitlines()[1].split()[0]
-    report: dict[str, Any] = json.loads(
-        opsbooks(project, "report", run_id, "--format", "json").stdout
-    )
-    return report
 
 
 @pytest.fixture
