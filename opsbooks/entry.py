@@ -278,6 +278,7 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
         console=console, emit=lambda _e: None, config=config, workdir=config.root,
         ask=lambda _p: None,  # type: ignore[arg-type,return-value]
         extras=surroundings.extras, injected_failures=surroundings.injected_failures,
+        redact=redactor.text,
     )
     if surroundings.sleep is not None:
         env.sleep = surroundings.sleep

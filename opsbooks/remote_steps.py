@@ -75,11 +75,11 @@ class RemoteSteps:
         def on_host(result: HostResult) -> None:
             if not result.attempted:
                 return
-            output = (result.stdout_tail + "\n" + result.stderr_tail).strip()
+            output = env.redact((result.stdout_tail + "\n" + result.stderr_tail).strip())
             self.journal.record_host(HostRecord(
                 run_id=env.run_id, step_id=planned.id, host=result.host, ok=result.ok,
                 exit_code=result.exit_code, duration=result.duration,
-                output_tail=output, error=result.error or "", at=time.time(),
+                output_tail=output, error=env.redact(result.error or ""), at=time.time(),
             ))
             env.emit(HostFinished(planned.id, result.host, result.ok, result.exit_code,
                                   result.duration, result.error or ""))

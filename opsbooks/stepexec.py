@@ -47,6 +47,8 @@ class StepEnv:
     outputs: dict[str, str] = field(default_factory=dict)
     remote: RemoteRun | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    #: scrubs secrets from text that goes straight to the journal (host output, errors).
+    redact: Callable[[str], str] = str
     #: step id -> reason: fail these steps without running them (drills rehearse rollback).
     injected_failures: Mapping[str, str] = field(default_factory=dict)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from opsbooks import Command, Field, Params, Remote, Runbook
+from opsbooks import Command, Field, Params, Remote, Runbook, SecretStr
 from opsbooks.errors import BadInput
 from opsbooks.journal import Journal
 from opsbooks.testing import Drill
@@ -108,3 +108,35 @@ def test_unknown_role_is_refused_before_anything_runs(tmp_path: Path, cluster: S
     with pytest.raises(BadInput, match="web"):
         drill.run("fleet.roll_out", {"label": "x"})
     assert not Journal.open(f"sqlite:///{tmp_path / '.opsbooks' / 'journal.db'}").runs()
+
+
+class SecretPush(Runbook):
+    """Hand a token to every host."""
+
+    name = "fleet.secret_push"
+    scope = "integration tests"
+    owner = "sre"
+    last_reviewed = dt.date(2026, 11, 1)
+
+    class Params(Params):
+        token: SecretStr = Field(description="API token the hosts need")
+
+    push = Remote("echo using {token} on {host.name}; exit 3", role="web", strategy="parallel",
+                  max_failures="100%")
+
+
+def test_secrets_sent_to_hosts_stay_out_of_every_record(
+    tmp_path: Path, cluster: SshdCluster
+) -> None:
+    canary = "canary-7Hq2-secret"
+    drill = _drill(tmp_path, cluster)
+    drill.runbooks = (SecretPush,)
+    drill.environ = {"OPSBOOKS_SECRET_TOKEN": canary}
+    result = drill.run("fleet.secret_push")
+    assert result.outcome == "succeeded"  # 100% tolerated: every host failed, on purpose
+    records = drill.journal().host_results(result.run_id, "push")
+    assert len(records) == 3 and all("using *****" in r.output_tail for r in records)
+    state = tmp_path / ".opsbooks"
+    blobs = [p.read_bytes() for p in state.rglob("*") if p.is_file()]
+    assert blobs and all(canary.encode() not in blob for blob in blobs)
+    assert canary not in result.output
