@@ -241,6 +241,7 @@ def _python(planned: PlannedStep, item: PythonStep, env: StepEnv) -> StepResult:
         return StepResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
     if output is not None:
         env.outputs[planned.id] = str(output)
+        env.console.write(str(output).rstrip("\n") + "\n")
     return StepResult(ok=True, output="" if output is None else str(output))
 
 
