@@ -196,8 +196,10 @@ class Inventory:
         raise UnknownHost(name, [h.name for h in self.hosts])
 
     def preflight(self, hosts: Iterable[Host], templates: Iterable[str] = ()) -> None:
-        """Fail before connecting if a key file is missing or a ``{host.*}`` var is undefined."""
+        """Fail before connecting: missing key or ssh config file, undefined ``{host.*}``."""
         hosts = list(hosts)
+        if self.ssh.ssh_config and not Path(self.ssh.ssh_config).is_file():
+            raise InventoryError(f"ssh_config file {self.ssh.ssh_config} does not exist; fix [ssh]")
         missing = {
             h.name: h.key_file for h in hosts if h.key_file and not Path(h.key_file).is_file()
         }

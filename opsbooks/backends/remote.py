@@ -26,7 +26,7 @@ from fabric import Config as FabricConfig
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut
 
-from opsbooks.inventory import Host, Inventory, bind_for_host
+from opsbooks.inventory import Host, Inventory, InventoryError, bind_for_host
 from opsbooks.rollout import (
     Attempt,
     BetweenBatches,
@@ -97,6 +97,7 @@ class RemoteExecutor:
     """Connects to inventory hosts and rolls commands or transfers out over them.
 
     Settings default to the inventory's ``[ssh]`` table; keyword arguments override.
+    Raises ``InventoryError`` at once if the configured ssh config file is missing.
     ``on_start`` / ``on_host`` are called on the calling thread as each host starts
     and finishes, for progress display and journaling.
     """
@@ -122,6 +123,8 @@ class RemoteExecutor:
         self.kill_after = kill_after
         self.on_start = on_start
         self.on_host = on_host
+        if ssh.ssh_config and not Path(ssh.ssh_config).is_file():
+            raise InventoryError(f"ssh_config file {ssh.ssh_config} does not exist; fix [ssh]")
         self._fabric_config = FabricConfig(runtime_ssh_path=ssh.ssh_config)
 
     # -- roll-outs -----------------------------------------------------------------

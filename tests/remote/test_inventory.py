@@ -141,3 +141,13 @@ def test_a_bare_host_placeholder_is_rejected() -> None:
     host = Inventory.parse(HOSTS).host("web1")
     with pytest.raises(UnknownHostVar):
         bind_for_host("echo {host}", host)
+
+
+def test_a_missing_ssh_config_file_is_caught_before_connecting(tmp_path: Path) -> None:
+    from opsbooks.backends.remote import RemoteExecutor
+
+    inv = Inventory.parse({"a": {}}, {"ssh_config": "nope/config"}, root=tmp_path)
+    with pytest.raises(InventoryError, match="nope/config"):
+        inv.preflight(inv.hosts)
+    with pytest.raises(InventoryError, match="nope/config"):
+        RemoteExecutor(inv)
