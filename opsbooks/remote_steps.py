@@ -65,9 +65,6 @@ class RemoteSteps:
             env.emit(Notice(f"{planned.id}: already done on {', '.join(sorted(skip))}; "
                             f"running on the other hosts only", planned.id))
 
-        def command_for(host: Host) -> str:
-            return bound_for_host(item.command, host, values).text
-
         def on_start(host: Host) -> None:
             shown = bound_for_host(item.command, host, values).shown
             env.console.say(f"    host {host.name}: $ {shown}")
@@ -97,8 +94,8 @@ class RemoteSteps:
             return bool(answer.approved)
 
         executor = self.executor_factory(self.inventory)
-        outcome = executor.rollout(
-            hosts, command_for, RolloutOptions.for_step(item),
+        outcome = executor.rollout_with(
+            hosts, executor.action_for(item, values), RolloutOptions.for_step(item),
             between_batches=between_batches if item.pause_between_batches else None,
             skip_hosts=skip, on_start=on_start, on_host=on_host,
         )

@@ -23,7 +23,7 @@ from opsbooks.params import Params
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.retrying import poll_until, retry_until_ok
 from opsbooks.runbook import Runbook, parse_when
-from opsbooks.steps import Branch, Command, Notify, PythonStep, Verify, WaitUntil
+from opsbooks.steps import Branch, Command, Notify, PythonStep, Remote, Verify, WaitUntil
 
 Ask = Callable[[PlannedStep], StepResult]
 RemoteRun = Callable[[PlannedStep, "StepEnv"], StepResult]
@@ -70,7 +70,7 @@ def execute(planned: PlannedStep, env: StepEnv) -> StepResult:
         result = _wait(planned, item, env)
     elif isinstance(item, Branch):
         result = _branch(item, env)
-    elif planned.kind == "remote":
+    elif isinstance(item, Remote):  # Upload and Download are Remote steps too
         if env.remote is None:
             result = StepResult(
                 ok=False,

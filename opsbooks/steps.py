@@ -236,7 +236,14 @@ class Remote(Step):
             "serial": "one host at a time",
             "batches": f"batches of {self.batch_size}",
         }[self.strategy]
-        extras = [f"stop after {self.max_failures} failed host(s)"]
+        limit = str(self.max_failures).strip()
+        if limit == "0":
+            tolerated = "any host fails"
+        elif limit.endswith("%"):
+            tolerated = f"more than {limit} of the hosts fail"
+        else:
+            tolerated = f"more than {limit} host(s) fail"
+        extras = [f"stop when {tolerated}"]
         if self.canary:
             extras.insert(0, "canary host first")
         if self.pause_between_batches:

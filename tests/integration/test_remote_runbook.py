@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from opsbooks import Command, Field, Params, Remote, Runbook, SecretStr
+from opsbooks import Command, Download, Field, Params, Remote, Runbook, SecretStr, Upload
 from opsbooks.errors import BadInput
 from opsbooks.journal import Journal
 from opsbooks.testing import Drill
@@ -140,3 +140,32 @@ def test_secrets_sent_to_hosts_stay_out_of_every_record(
     blobs = [p.read_bytes() for p in state.rglob("*") if p.is_file()]
     assert blobs and all(canary.encode() not in blob for blob in blobs)
     assert canary not in result.output
+
+
+class ShipFile(Runbook):
+    """Upload a file to every host, check it there, fetch it back."""
+
+    name = "fleet.ship_file"
+    scope = "integration tests"
+    owner = "sre"
+    last_reviewed = dt.date(2026, 11, 1)
+
+    class Params(Params):
+        source: str = Field(description="local file to ship")
+
+    ship = Upload("{source}", "{host.counter}.shipped", role="web", strategy="parallel")
+    check = Remote("grep -q payload {host.counter}.shipped", role="web", strategy="parallel")
+    fetch = Download("{host.counter}.shipped", "{host.counter}.back", role="web")
+
+
+def test_upload_and_download_steps_run_through_the_runner(
+    tmp_path: Path, cluster: SshdCluster
+) -> None:
+    drill = _drill(tmp_path, cluster)
+    drill.runbooks = (ShipFile,)
+    source = tmp_path / "payload.txt"
+    source.write_text("payload v1\n")
+    result = drill.run("fleet.ship_file", {"source": str(source)})
+    result.assert_succeeded()
+    for host in ("web1", "web2", "web3"):
+        assert (tmp_path / "work" / f"{host}.count.back").read_text() == "payload v1\n"
