@@ -224,7 +224,10 @@ class TerminalPrompter:
                     f"no answer within {request.timeout:g}s at gate {request.step_id!r}",
                     timed_out=True,
                 )
-        line = self.stdin.readline()
+        try:
+            line = self.stdin.readline()
+        except OSError:  # EIO: the terminal hung up (ssh dropped, window closed)
+            line = ""
         if line == "":
             raise NoAnswer(f"the terminal closed while gate {request.step_id!r} was waiting")
         return line.rstrip("\r\n")

@@ -135,6 +135,9 @@ class Runner:
                 self._rollback()
         except Interrupted as exc:
             reason, error, outcome = str(exc), exc, RunOutcome.INTERRUPTED
+        except OSError as exc:  # e.g. EIO writing to a terminal that hung up
+            error = Interrupted(f"lost the terminal or output stream ({exc.strerror or exc})")
+            reason, outcome = str(error), RunOutcome.INTERRUPTED
         ended = self.wall_clock()
         states = self.journal.step_states(run_id)
         metrics = self.env.extras.setdefault("metrics", {})
@@ -196,6 +199,10 @@ class Runner:
         """A step was running at a crash: re-run if idempotent, else ask a person."""
         if planned.idempotent:
             self.emit(Notice(f"{planned.id} was in flight at a crash; idempotent, re-running",
+                              planned.id))
+            return True
+        if planned.kind in ("gate", "manual"):  # asking again is harmless; nothing ran
+            self.emit(Notice(f"{planned.id} was waiting for an answer; asking again",
                               planned.id))
             return True
         answer = self._ask(resume_request(planned.id, planned.title))
