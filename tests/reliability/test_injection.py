@@ -74,7 +74,7 @@ def test_local_command_and_notify_carry_the_value_as_data(value: str) -> None:
         root = Path(folder)
         assert (root / "out.txt").read_bytes() == value.encode()
         assert (root / "argv.txt").read_bytes() == value.encode()
-        assert (root / "notify.log").read_text(encoding="utf-8").endswith(
+        assert (root / "notify.log").read_bytes().decode("utf-8").endswith(
             f"[inj.values] value={value}\n"
         )
         assert not (root / "pwned").exists()
