@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from opsbooks.events import (
@@ -69,6 +72,24 @@ class Console:
 
     def flush(self) -> None:
         self._stream.flush()
+
+    @contextmanager
+    def heartbeat(self, label: str, every: float = 30.0) -> Iterator[None]:
+        """While a long step is quiet, say every ``every`` seconds that it is still running."""
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                self.say(f"    ... {label} still running ({human(time.monotonic() - started)})")
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{label}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def __call__(self, event: Event) -> None:
         text = self._describe(event)
