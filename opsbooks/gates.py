@@ -17,6 +17,7 @@ from typing import IO, Any, Literal, Protocol
 GateKind = Literal["confirm", "ask", "choose", "manual", "resume", "step"]
 _YES = {"y", "yes", "true", "1", "approve", "approved", "done"}
 _NO = {"n", "no", "false", "0", "decline", "declined"}
+_SLICE = 0.2  # seconds between checks for a stop signal while a prompt waits
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class GateRequest:
     default: Any = None
     timeout: float | None = None
     context: tuple[str, ...] = ()
+    #: returns a signal name once the run was asked to stop; a waiting prompt gives up then.
+    cancelled: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -217,13 +220,8 @@ class TerminalPrompter:
     def _read(self, request: GateRequest) -> str:
         self.stdout.write(self._question(request))
         self.stdout.flush()
-        if request.timeout is not None:
-            ready, _, _ = select.select([self.stdin], [], [], request.timeout)
-            if not ready:
-                raise NoAnswer(
-                    f"no answer within {request.timeout:g}s at gate {request.step_id!r}",
-                    timed_out=True,
-                )
+        if request.timeout is not None or request.cancelled is not None:
+            self._wait_for_input(request)
         try:
             line = self.stdin.readline()
         except OSError:  # EIO: the terminal hung up (ssh dropped, window closed)
@@ -231,6 +229,31 @@ class TerminalPrompter:
         if line == "":
             raise NoAnswer(f"the terminal closed while gate {request.step_id!r} was waiting")
         return line.rstrip("\r\n")
+
+    def _wait_for_input(self, request: GateRequest) -> None:
+        """Wait for a line in short slices, so a timeout or a stop signal ends the wait.
+
+        A signal handler only sets a flag and ``readline`` restarts after it (PEP 475),
+        so without this a SIGTERM or SIGHUP at a gate would leave the run waiting forever.
+        """
+        deadline = None if request.timeout is None else self.clock() + request.timeout
+        while True:
+            if request.cancelled is not None:
+                name = request.cancelled()
+                if name:
+                    raise NoAnswer(f"{name} received while gate {request.step_id!r} was waiting")
+            wait = _SLICE if deadline is None else min(_SLICE, deadline - self.clock())
+            if wait <= 0:
+                raise NoAnswer(
+                    f"no answer within {request.timeout:g}s at gate {request.step_id!r}",
+                    timed_out=True,
+                )
+            try:
+                ready, _, _ = select.select([self.stdin], [], [], wait)
+            except (AttributeError, ValueError, OSError):  # not a real file: just read it
+                return
+            if ready:
+                return
 
 
 @dataclass

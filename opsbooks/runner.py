@@ -14,7 +14,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opsbooks.answers import request_for, resume_request
@@ -75,6 +75,7 @@ class Runner:
     wall_clock: Callable[[], float] = time.time
     stop_requested: StopCheck = lambda: None
     abandon_requested: Callable[[], bool] = lambda: False
+    heartbeat_every: float = 30.0
     resume_hint: Callable[[str], str] = lambda run_id: f"opsbooks resume {run_id}"
     _completed: list[str] = field(default_factory=list)
 
@@ -296,6 +297,7 @@ class Runner:
         return self._ask(request)
 
     def _ask(self, request: GateRequest) -> GateAnswer:
+        request = replace(request, cancelled=self.stop_requested)
         try:
             answer = self.prompter.answer(request)
         except NoAnswer as exc:

@@ -73,7 +73,7 @@ class Crash(Runbook):
     last_reviewed = REVIEWED
 
     one = Command(log("one"))
-    two = Command("echo two >> ledger.txt; test -e quick || sleep 30")
+    two = Command("echo two >> ledger.txt; echo $$ > two.pid; test -e quick || sleep 30")
     three = Command(log("three"))
 
 
@@ -86,7 +86,9 @@ class CrashIdem(Runbook):
     last_reviewed = REVIEWED
 
     one = Command(log("one"))
-    two = Command("echo two >> ledger.txt; test -e quick || sleep 30", idempotent=True)
+    two = Command(
+        "echo two >> ledger.txt; echo $$ > two.pid; test -e quick || sleep 30", idempotent=True
+    )
     three = Command(log("three"))
 
 
