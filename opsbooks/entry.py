@@ -43,7 +43,7 @@ from opsbooks.outcome import RunReport
 from opsbooks.params import REDACTED, Params, secret_fields, secret_values, validate_params
 from opsbooks.plan import Plan, plan
 from opsbooks.redaction import Redactor
-from opsbooks.remote_steps import has_remote_steps, preflight, remote_hook
+from opsbooks.remote_steps import check_reachable, has_remote_steps, preflight, remote_hook
 from opsbooks.render.dryrun import render_dry_run
 from opsbooks.runbook import Runbook
 from opsbooks.runner import Runner, RunOptions, new_run_id
@@ -200,6 +200,7 @@ def start_run(invocation: Invocation, config: Config, surroundings: Surroundings
     if invocation.dry_run:
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)))
         return None
+    _check_reachable(bound, config, surroundings)
     options = RunOptions(no_rollback=invocation.no_rollback, step_mode=invocation.step_mode,
                          force=invocation.force)
     journal = Journal.open(_journal_url(config))
@@ -227,12 +228,21 @@ def resume_run(request: ResumeRequest, config: Config, surroundings: Surrounding
             raise BadInput(f"--mark-done {step_id}: {runbook.name} has no such step; its "
                            f"steps are: {', '.join(bound.ids())}")
     answers = _answers(request.answers_file, surroundings, bound)
+    _check_reachable(bound, config, surroundings)
     options = RunOptions(no_rollback=request.no_rollback, step_mode=request.step_mode,
                          force=request.force, mark_done=request.mark_done)
     with _runner(bound, answers, request.yes, config, surroundings, journal, record.id) as runner:
         if bound.fingerprint != record.fingerprint:
             _confirm_changed_definition(runner, record.fingerprint, bound)
         return runner.resume(record.id, options)
+
+
+def _check_reachable(bound: Plan, config: Config, surroundings: Surroundings) -> None:
+    """An unreachable host is bad input: say so before any step runs."""
+    if not has_remote_steps(bound):
+        return
+    for warning in check_reachable(bound, Inventory.from_config(config)):
+        surroundings.stdout.write(f"  note: unreachable host {warning}\n")
 
 
 def _confirm_changed_definition(runner: Runner, old: str, bound: Plan) -> None:

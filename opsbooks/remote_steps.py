@@ -15,6 +15,7 @@ from typing import Any
 
 from opsbooks.backends.remote import RemoteExecutor
 from opsbooks.config import Config
+from opsbooks.errors import BadInput
 from opsbooks.events import HostFinished, Notice
 from opsbooks.gates import GateAnswer, GateRequest
 from opsbooks.inventory import Host, Inventory, bound_for_host
@@ -36,6 +37,57 @@ def preflight(plan: Plan, inventory: Inventory) -> dict[str, list[str]]:
             inventory.preflight(hosts, [item.command])
             roles[item.role] = [h.name for h in hosts]
     return roles
+
+
+class HostsUnreachable(BadInput):
+    """More hosts of a role cannot be reached than its remote steps tolerate."""
+
+
+def check_reachable(
+    plan: Plan,
+    inventory: Inventory,
+    executor_factory: Callable[[Inventory], RemoteExecutor] = RemoteExecutor,
+) -> list[str]:
+    """Connect to every host the plan uses before any step runs.
+
+    Refuse (``HostsUnreachable``) when a role has more unreachable hosts than its
+    strictest remote step tolerates; otherwise return a warning per unreachable host.
+    """
+    tolerance: dict[str, int] = {}
+    for planned in plan.steps:
+        item = planned.step
+        if isinstance(item, Remote) and not planned.skip_reason:
+            total = len(inventory.hosts_for(item.role))
+            allowed = RolloutOptions.for_step(item).threshold.allowed(total)
+            tolerance[item.role] = min(tolerance.get(item.role, allowed), allowed)
+    if not tolerance:
+        return []
+    hosts = {h.name: h for role in tolerance for h in inventory.hosts_for(role)}
+    executor = executor_factory(inventory)
+    probe = executor.rollout(
+        list(hosts.values()), lambda _h: "true",
+        RolloutOptions(strategy="parallel", max_failures="100%",
+                       timeout=inventory.ssh.connect_timeout),
+    )
+    down = {r.host: r.error or f"exit {r.exit_code}" for r in probe.results if not r.ok}
+    problems: list[str] = []
+    warnings: list[str] = []
+    for role, allowed in tolerance.items():
+        members = [h.name for h in inventory.hosts_for(role)]
+        failing = [name for name in members if name in down]
+        lines = [f"{name} ({hosts[name].target}): {down[name]}" for name in failing]
+        if len(failing) > allowed:
+            problems.append(f"role {role!r}: {len(failing)} of {len(members)} host(s) "
+                            f"unreachable, {allowed} tolerated:\n    " + "\n    ".join(lines))
+        else:
+            warnings.extend(f"{line} (tolerated by role {role!r})" for line in lines)
+    if problems:
+        raise HostsUnreachable(
+            f"{plan.name} cannot start; nothing was run:\n  " + "\n  ".join(problems) + "\n"
+            "Check that the hosts are up and their address, port, user and key in the "
+            "hosts configuration, or take them out of the role."
+        )
+    return warnings
 
 
 def has_remote_steps(plan: Plan) -> bool:

@@ -169,3 +169,25 @@ def test_upload_and_download_steps_run_through_the_runner(
     result.assert_succeeded()
     for host in ("web1", "web2", "web3"):
         assert (tmp_path / "work" / f"{host}.count.back").read_text() == "payload v1\n"
+
+
+def test_unreachable_hosts_beyond_the_threshold_are_refused_before_any_step(
+    tmp_path: Path, cluster: SshdCluster
+) -> None:
+    drill = _drill(tmp_path, cluster)
+    cluster.kill("web3")
+    with pytest.raises(BadInput, match=r"role 'web': 1 of 3 host\(s\) unreachable, 0 tolerated"):
+        drill.run("fleet.roll_out", {"label": "v5"})
+    assert _lines(tmp_path, "web1") == []
+    assert not drill.journal().runs()
+
+
+def test_unreachable_hosts_within_the_threshold_only_warn(
+    tmp_path: Path, cluster: SshdCluster
+) -> None:
+    drill = _drill(tmp_path, cluster)
+    drill.runbooks = (SecretPush,)
+    drill.environ = {"OPSBOOKS_SECRET_TOKEN": "x"}
+    cluster.kill("web2")
+    result = drill.run("fleet.secret_push")
+    assert "note: unreachable host web2" in result.output
