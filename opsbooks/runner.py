@@ -243,7 +243,11 @@ class Runner:
         self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total,
                                planned.shown))
         try:
-            result = execute(planned, self.env)
+            if planned.automated:
+                with self.env.console.heartbeat(planned.id, self.heartbeat_every):
+                    result = execute(planned, self.env)
+            else:
+                result = execute(planned, self.env)
         except GateStopped as stop:
             self.journal.record(run_id, planned.id, S.STOPPED, at=self.wall_clock(),
                                 reason=stop.reason)
