@@ -239,7 +239,8 @@ class Runner:
     def _step(self, planned: PlannedStep, index: int, total: int) -> str | None:
         run_id = self.env.run_id
         self.journal.record(run_id, planned.id, S.RUNNING, at=self.wall_clock(), attempt=1,
-                            detail={"command": planned.shown} if planned.shown else None)
+                            detail={"command": self.redactor.text(planned.shown)} if planned.shown
+                            else None)
         self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total,
                                planned.shown))
         try:
