@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from opsbooks.audit import verify
 from opsbooks.catalog import Catalog, discover
 from opsbooks.config import Config
 from opsbooks.entry import (
@@ -34,7 +35,7 @@ from opsbooks.entry import (
     start_run,
 )
 from opsbooks.errors import OpsbooksError
-from opsbooks.journal import GateRecord, Journal, Transition
+from opsbooks.journal import GateRecord, Journal, RunRecord, Transition
 from opsbooks.outcome import RunReport
 from opsbooks.runbook import Runbook
 from opsbooks.state import StepStatus
@@ -66,6 +67,14 @@ class DrillResult:
     output: str
     transitions: list[Transition]
     gates: list[GateRecord]
+    record: RunRecord
+    audit_path: Path
+
+    def assert_audit_intact(self) -> None:
+        """The run's audit file verifies, up to the last line the journal recorded."""
+        checked = verify(self.audit_path, self.record.audit_head)
+        if not checked.ok:
+            self._fail(f"audit trail {self.audit_path} does not verify: {checked.problems}")
 
     @property
     def run_id(self) -> str:
@@ -218,8 +227,11 @@ class Drill:
     def _result(self, report: RunReport, out: io.StringIO) -> DrillResult:
         journal = self.journal()
         try:
-            return DrillResult(report, out.getvalue(), journal.transitions(report.run_id),
-                               journal.gates(report.run_id))
+            return DrillResult(
+                report, out.getvalue(), journal.transitions(report.run_id),
+                journal.gates(report.run_id), journal.get_run(report.run_id),
+                self.config.state_path / "runs" / f"{report.run_id}.jsonl",
+            )
         finally:
             journal.close()
 

@@ -94,3 +94,13 @@ def test_polls_use_the_fake_clock(tmp_path: Path) -> None:
 
 def test_plugin_fixtures_are_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("opsbooks")
+
+
+def test_result_exposes_the_run_record_and_a_verifiable_audit_trail(rehearsal: Drill) -> None:
+    result = rehearsal.run("drills.rehearsal", {"label": "z"}, answers={"approve": True})
+    assert result.record.outcome == "succeeded" and result.record.who == "drill"
+    result.assert_audit_intact()
+    lines = result.audit_path.read_text().splitlines()
+    result.audit_path.write_text("\n".join(lines[:-1]) + "\n")
+    with pytest.raises(AssertionError, match="does not verify"):
+        result.assert_audit_intact()
