@@ -6,6 +6,7 @@ set -euo pipefail
 # `system-deps.sh demo` needs only git; the test suite needs the servers too.
 need=()
 command -v git >/dev/null 2>&1 || need+=(git)
+python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${1:-test}" = "demo" ]; then
     :
 else
