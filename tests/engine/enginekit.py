@@ -85,9 +85,25 @@ class Project:
             return [tuple(r) for r in db.execute("SELECT id, runbook, outcome FROM runs")]
 
     def last_run(self) -> str:
-        done = self.cli("history", "--ids")
-        assert done.code == 0, done.both
-        return done.out.split()[0]
+        with self.db() as db:
+            row = db.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
+        assert row is not None, "no run in the journal"
+        return str(row[0])
+
+    def outcome(self, run_id: str) -> str:
+        with self.db() as db:
+            (outcome,) = db.execute("SELECT outcome FROM runs WHERE id=?", (run_id,)).fetchone()
+        return str(outcome)
+
+    def gates(self, run_id: str) -> dict[str, dict[str, Any]]:
+        """The gate decisions of a run, read through opsbooks' own journal reader."""
+        from opsbooks.journal import Journal
+
+        journal = Journal.open(f"sqlite:///{self.journal_path}")
+        try:
+            return {g.step_id: vars(g) for g in journal.gates(run_id)}
+        finally:
+            journal.close()
 
     def report(self, run_id: str) -> dict[str, Any]:
         done = self.cli("report", run_id, "--format", "json")

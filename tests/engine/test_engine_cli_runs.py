@@ -72,7 +72,7 @@ def test_resume_after_failure_never_reruns_succeeded_steps(project: Project) -> 
     done = project.cli("resume", run_id)
     assert done.code == 0, done.both
     assert project.ledger == ["a", "b", "c", "d", "e"]
-    assert project.report(run_id)["run"]["outcome"] == "succeeded"
+    assert project.outcome(run_id) == "succeeded"
     again = project.cli("resume", run_id)
     assert again.code == 2 and "already succeeded" in again.err
 

@@ -71,7 +71,7 @@ def test_resume_asks_about_a_non_idempotent_step_in_flight(project: Project) -> 
     done = project.cli("resume", run_id, "--answers", "done.yaml")
     assert done.code == 0, done.both
     assert project.ledger == ["one", "two", "three"]
-    assert project.report(run_id)["run"]["outcome"] == "succeeded"
+    assert project.outcome(run_id) == "succeeded"
 
 
 def test_resume_rerun_answer_runs_the_step_again(project: Project) -> None:

@@ -57,7 +57,7 @@ def test_terminal_gates_validate_and_reask(project: Project) -> None:
     child.sendline("prod-eu")
     assert _finish(child) == 0
     assert project.ledger == ["first", "last"]
-    gates = {g["step_id"]: g for g in project.report(project.last_run())["gates"]}
+    gates = project.gates(project.last_run())
     assert gates["pick"]["answer"] == "green" and gates["count"]["answer"] == 3
     assert gates["destroy"]["answer"] is True
     assert {g["approver"] for g in gates.values()} == {"test-operator"}
@@ -70,7 +70,7 @@ def test_declined_confirmation_stops_resumably(project: Project) -> None:
     child.sendline("n")
     assert _finish(child) == 3
     run_id = project.last_run()
-    assert project.report(run_id)["run"]["outcome"] == "stopped"
+    assert project.outcome(run_id) == "stopped"
     assert project.ledger == ["first"]
     project.write("answers.yaml", "go: yes\npick: blue\ncount: 2\ndestroy: staging\n")
     done = project.cli("resume", run_id, "--answers", "answers.yaml")
@@ -85,7 +85,7 @@ def test_terminal_lost_at_a_gate_leaves_the_run_resumable(project: Project) -> N
     deadline = time.monotonic() + 10
     run_id = project.last_run()
     while time.monotonic() < deadline:
-        outcome = project.report(run_id)["run"]["outcome"]
+        outcome = project.outcome(run_id)
         if outcome != "running":
             break
         time.sleep(0.1)
@@ -116,7 +116,7 @@ def test_answers_files_yaml_and_json(project: Project) -> None:
     project.write("a.json", '{"go": true, "pick": "green", "count": 5, "destroy": "staging"}')
     done = project.cli("run", "eng.gates", "--answers", "a.json")
     assert done.code == 0, done.both
-    gates = {g["step_id"]: g for g in project.report(project.last_run())["gates"]}
+    gates = project.gates(project.last_run())
     assert gates["count"]["answer"] == 5 and gates["pick"]["answer"] == "green"
     assert gates["go"]["source"] == "answers"
 
@@ -147,7 +147,7 @@ def test_yes_approves_confirmations_only(project: Project) -> None:
     done = project.cli("run", "eng.gates", "--yes")
     assert done.code == 3, done.both
     run_id = project.last_run()
-    gates = {g["step_id"]: g for g in project.report(run_id)["gates"]}
+    gates = project.gates(run_id)
     assert gates["go"]["source"] == "--yes" and "pick" not in gates
     assert "pick" in done.both and "--answers" in done.both
     project.write("rest.yaml", "pick: blue\ncount: 1\ndestroy: staging\n")
@@ -174,7 +174,7 @@ def test_approver_falls_back_to_git_user_name(project: Project) -> None:
     done = subprocess.run(project.argv("run", "eng.basic", "--yes"), cwd=project.root, env=env,
                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
-    (gate,) = project.report(project.last_run())["gates"]
+    (gate,) = project.gates(project.last_run()).values()
     assert gate["approver"] == "Test Operator"
 
 
@@ -182,7 +182,7 @@ def test_gate_timeout_continues_with_the_default(project: Project) -> None:
     child = _spawn(project, "run", "eng.timed_gate")
     child.expect("Replicas")
     assert _finish(child) == 0
-    (gate,) = project.report(project.last_run())["gates"]
+    (gate,) = project.gates(project.last_run()).values()
     assert gate["answer"] == 2 and "timeout" in gate["source"]
     assert project.ledger == ["after"]
 
@@ -201,5 +201,5 @@ def test_sighup_at_a_gate_is_not_a_failure(project: Project) -> None:
     os.kill(child.pid, signal.SIGHUP)
     child.expect(pexpect.EOF, timeout=10)
     child.close()
-    outcome = project.report(project.last_run())["run"]["outcome"]
+    outcome = project.outcome(project.last_run())
     assert outcome in ("stopped", "interrupted"), outcome
