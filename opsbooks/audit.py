@@ -52,10 +52,10 @@ class AuditLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         head, seq = _tail(path)
         self._chain = _Chain(head, seq)
-        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._file = _LazyFile(path)  # no file for a run refused before its first event
         self._redactor = redactor
         self._log = structlog.wrap_logger(
-            structlog.WriteLogger(self._file),
+            structlog.WriteLogger(self._file),  # type: ignore[arg-type]
             processors=[
                 self._redact,
                 structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
@@ -74,11 +74,36 @@ class AuditLog:
 
     def write(self, event: str, **fields: Any) -> None:
         self._log.info(event, **fields)
-        self._file.flush()
-        _fsync(self._file)
+        self._file.sync()
 
     def close(self) -> None:
         self._file.close()
+
+
+class _LazyFile:
+    """An append-only text file opened at its first write."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._handle: IO[str] | None = None
+
+    def write(self, text: str) -> int:
+        if self._handle is None:
+            self._handle = self._path.open("a", encoding="utf-8")
+        return self._handle.write(text)
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+    def sync(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+            _fsync(self._handle)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def _fsync(handle: IO[str]) -> None:

@@ -32,6 +32,9 @@ def _crash_in_two(project: Project, runbook: str) -> str:
         refused = project.cli("run", runbook)
         assert refused.code == 2, refused.both
         assert f"already running as run {run_id}" in refused.err
+        audits = sorted(p.name for p in (project.root / ".opsbooks" / "runs").iterdir())
+        assert audits == [f"{run_id}.jsonl"]  # the refused run left no audit file behind
+        assert [r[0] for r in project.runs()] == [run_id]
         os.killpg(runner.pid, signal.SIGKILL)
         runner.wait(timeout=10)
     finally:

@@ -78,6 +78,9 @@ def test_secret_appears_in_no_output_or_record(project: Project) -> None:
         "history": project.cli("history").both,
         "dry run": project.cli("run", "eng.secret", "--dry-run", env=env).both,
     }
+    no_secret = project.cli("resume", run_id)
+    assert no_secret.code == 2 and "OPSBOOKS_SECRET_TOKEN" in no_secret.err
+    texts["resume without the secret"] = no_secret.both
     for what, text in texts.items():
         assert CANARY not in text, what
     assert "token=" in done.out  # the command's output is shown, with the value masked
