@@ -75,8 +75,12 @@ def load_answers(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AnswersError(f"cannot read answers file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise AnswersError(f"answers file {path} is not UTF-8 text") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except RecursionError:
+        raise AnswersError(f"answers file {path} is nested too deeply to be answers") from None
     except (ValueError, yaml.YAMLError) as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)
@@ -103,6 +107,10 @@ def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> Non
     askable = {p.id: p for p in plan.steps if request_for(p) is not None}
     problems = []
     for key, raw in answers.items():
+        if not isinstance(raw, str | int | float | bool) and raw is not None:
+            problems.append(f"{key}: an answer is one plain value (text, number or yes/no), "
+                            f"not a {type(raw).__name__}")
+            continue
         if key == "resume:definition":
             try:
                 coerce(GateRequest(step_id=key, kind="confirm", prompt=""), raw)

@@ -6,12 +6,13 @@ to the file that holds it. Only composition roots (cli, tasks) call ``load_confi
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsbooks.errors import ConfigError
 
@@ -54,6 +55,17 @@ class Config(BaseModel):
     hosts: dict[str, Any] = {}
     ssh: dict[str, Any] = {}
     params: dict[str, dict[str, Any]] = {}
+
+    @field_validator("secret_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"secret pattern {pattern!r} is not a regular expression: "
+                                 f"{exc}") from None
+        return patterns
 
     def path(self, relative: str) -> Path:
         """Resolve a configured path against the directory of the config file."""
@@ -127,9 +139,10 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise ConfigError(
-            f"{path} is not valid TOML ({exc}); fix the syntax and run again."
+            f"{path} is not valid TOML ({exc or type(exc).__name__}); fix the syntax and "
+            f"run again."
         ) from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None

@@ -335,13 +335,13 @@ class Journal:
             " LIMIT 1",
             (run_id, step_id),
         ).fetchone()
-        return StepStatus(row[0]) if row else StepStatus.PENDING
+        return _status(row[0]) if row else StepStatus.PENDING
 
     def step_states(self, run_id: str) -> dict[str, StepStatus]:
         rows = self._db.execute(
             "SELECT step_id, status FROM transitions WHERE run_id=? ORDER BY seq", (run_id,)
         ).fetchall()
-        return {step: StepStatus(status) for step, status in rows}
+        return {step: _status(status) for step, status in rows}
 
     def transitions(self, run_id: str) -> list[Transition]:
         cur = self._db.execute("SELECT * FROM transitions WHERE run_id=? ORDER BY seq", (run_id,))
@@ -349,8 +349,9 @@ class Journal:
         out = []
         for row in cur.fetchall():
             data = dict(zip(names, row, strict=True))
-            data["status"] = StepStatus(data["status"])
-            data["detail"] = _loads(data["detail"], "transition detail")
+            data["status"] = _status(data["status"])
+            data["detail"] = _loads(data["detail"], "transition detail", dict)
+            data["at"] = _number(data["at"], "transition time")
             out.append(Transition(**data))
         return out
 
@@ -443,11 +444,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _loads(text: str, what: str) -> Any:
+def _malformed(what: str, value: Any) -> JournalError:
+    return JournalError(
+        f"the journal holds a malformed {what}: {str(value)[:80]!r}. The journal was not "
+        f"changed; restore it from a backup or move it aside to start a fresh one."
+    )
+
+
+def _loads(text: str, what: str, kind: type | None = None) -> Any:
     try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        raise JournalError(f"the journal holds a malformed {what}: {text[:80]!r}") from None
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise _malformed(what, text) from None
+    if kind is not None and not isinstance(value, kind):
+        raise _malformed(what, text)
+    return value
+
+
+def _status(value: Any) -> StepStatus:
+    try:
+        return StepStatus(value)
+    except ValueError:
+        raise _malformed("step status", value) from None
+
+
+def _number(value: Any, what: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _malformed(what, value)
+    return value
 
 
 def _run(row: tuple[Any, ...], cur: sqlite3.Cursor | sqlite3.Connection) -> RunRecord:
@@ -456,7 +482,9 @@ def _run(row: tuple[Any, ...], cur: sqlite3.Cursor | sqlite3.Connection) -> RunR
         "started_at", "ended_at", "outcome", "failed_step", "reason", "audit_head", "metrics",
     ]
     data = dict(zip(names, row, strict=True))
-    data["params"] = _loads(data["params"], "params record")
-    data["options"] = _loads(data["options"], "options record")
-    data["metrics"] = _loads(data["metrics"], "metrics record")
+    data["params"] = _loads(data["params"], "params record", dict)
+    data["options"] = _loads(data["options"], "options record", dict)
+    data["metrics"] = _loads(data["metrics"], "metrics record", dict)
+    data["started_at"] = _number(data["started_at"], "run start time")
+    data["ended_at"] = _number(data["ended_at"], "run end time", optional=True)
     return RunRecord(**data)
