@@ -199,3 +199,25 @@ def test_retry_succeeds_on_the_third_attempt(project: Project) -> None:
     assert (project.root / "count").read_text().strip() == "3"
     (step,) = project.report(project.last_run())["steps"]
     assert step["status"] == "succeeded" and step["attempts"] == 3
+
+
+def test_resume_after_rollback_reruns_the_undone_steps(project: Project) -> None:
+    done = project.cli("run", "eng.fails")
+    assert done.code == 1, done.both
+    run_id = project.last_run()
+    assert project.outcome(run_id) == "rolled_back"
+    project.write("fixed", "")
+    resumed = project.cli("resume", run_id)
+    assert resumed.code == 0, resumed.both
+    # a and b were undone, so they run again; c had no undo and still stands.
+    assert project.ledger == ["a", "b", "c", "undo-b", "undo-a", "a", "b", "d", "e"]
+
+
+def test_verify_that_does_not_hold_fails_the_run(project: Project) -> None:
+    done = project.cli("run", "eng.flow", "--skip", "tell_hook", "--skip", "tell_file",
+                       "--skip", "tell_out", "--skip", "to_green", "--color", "blue")
+    assert done.code == 0, done.both  # the ledger exists: blue ran
+    (project.root / "ledger.txt").unlink()
+    failed = project.cli("run", "eng.flow", "--start-at", "done")
+    assert failed.code == 1, failed.both
+    assert "check did not hold" in failed.out and "the ledger exists" in failed.out
