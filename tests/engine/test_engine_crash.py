@@ -111,3 +111,29 @@ def test_resume_of_a_live_run_is_refused(project: Project) -> None:
         except subprocess.TimeoutExpired:
             runner.kill()
         runner.communicate()
+
+
+def test_second_ctrl_c_abandons_the_step_and_resume_asks(project: Project) -> None:
+    runner = project.spawn("run", "eng.crash")
+    try:
+        _wait_for(lambda: (project.root / "two.pid").exists(), "step two to start")
+        os.kill(runner.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.kill(runner.pid, signal.SIGINT)
+        out, err = runner.communicate(timeout=10)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+    assert runner.returncode == 3, out + err
+    assert "abandon" in err
+    run_id = project.last_run()
+    assert project.outcome(run_id) == "interrupted"
+    assert project.statuses(run_id)["two"] == "stopped"
+    project.write("quick", "")
+    asked = project.cli("resume", run_id)
+    assert asked.code == 3 and "resume:two" in asked.both
+    project.write("done.yaml", "'resume:two': mark-done\n")
+    done = project.cli("resume", run_id, "--answers", "done.yaml")
+    assert done.code == 0, done.both
+    assert project.ledger == ["one", "two", "three"]
