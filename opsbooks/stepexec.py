@@ -154,7 +154,9 @@ def _command(planned: PlannedStep, item: Command, env: StepEnv) -> StepResult:
     return _result_of(done, tuple(item.ok_codes), planned.timeout)
 
 
-def _check(planned: PlannedStep, check: Any, env: StepEnv, *, expect: str) -> StepResult:
+def _check(
+    planned: PlannedStep, check: Any, env: StepEnv, *, expect: str, timeout: float | None = None
+) -> StepResult:
     if callable(check):
         try:
             held = bool(check(_context(planned, env)))
@@ -162,8 +164,9 @@ def _check(planned: PlannedStep, check: Any, env: StepEnv, *, expect: str) -> St
             return StepResult(ok=False, reason=f"check raised {type(exc).__name__}: {exc}")
         return StepResult(ok=held, reason="" if held else f"check did not hold{_expect(expect)}")
     assert planned.command is not None
-    done = run_command(env, planned.command, planned.shown or "", timeout=planned.timeout)
-    result = _result_of(done, (0,), planned.timeout)
+    timeout = planned.timeout if timeout is None else timeout
+    done = run_command(env, planned.command, planned.shown or "", timeout=timeout)
+    result = _result_of(done, (0,), timeout)
     if not result.ok and not result.timed_out:
         result.reason = f"check did not hold ({result.reason}){_expect(expect)}"
     return result
@@ -178,7 +181,9 @@ def _wait(planned: PlannedStep, item: WaitUntil, env: StepEnv) -> StepResult:
         env.emit(AttemptFailed(planned.id, number, failed.reason or "not yet", wait))
 
     outcome = poll_until(
-        lambda _n: _check(planned, item.check, env, expect=""),
+        # a check that hangs must not outlive the poll: bound it by the poll's timeout
+        lambda _n: _check(planned, item.check, env, expect="",
+                          timeout=planned.timeout or item.poll.timeout),
         lambda r: r.ok,
         item.poll,
         sleep=env.sleep,

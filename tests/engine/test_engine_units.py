@@ -189,3 +189,21 @@ def test_terminal_prompter_timeout_is_a_timed_out_no_answer() -> None:
             prompter.answer(_request(timeout=0.3))
         assert caught.value.timed_out
     os.close(write_end)
+
+
+class RecordingBackend(FakeBackend):
+    def __init__(self, codes: list[int], clock: Callable[[], float]) -> None:
+        super().__init__(codes, clock)
+        self.timeouts: list[float | None] = []
+
+    def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult:
+        self.timeouts.append(spec.timeout)
+        return super().run(spec, out=out)
+
+
+def test_a_wait_check_is_bounded_by_the_poll_timeout(tmp_path: Path) -> None:
+    clock, events = FakeClock(), []
+    backend = RecordingBackend([0], clock)
+    env = _env(tmp_path, backend, clock, events)
+    assert execute(env.plan.get("ready"), env).ok
+    assert backend.timeouts == [25]
