@@ -97,8 +97,10 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Project) -> None:
     assert done.code == 0, done.both
     assert not (project.root / "created.txt").exists()
     assert not (project.root / "ledger.txt").exists()
-    for text in ("prepare", "approve", "settle", "finish", "unprepare",
-                 "echo prepare 'it'\"'\"'s green' >> ledger.txt", "Deploy to it's green?"):
+    for text in ("1. prepare", "2. approve", "3. settle", "4. finish",
+                 "undo unprepare: $ echo unprepare >> ledger.txt",
+                 "$ echo prepare 'it'\"'\"'s green' >> ledger.txt",
+                 "asks to confirm: Deploy to it's green?", "$ touch created.txt"):
         assert text in done.out, text
     assert project.runs() == []
 
