@@ -103,6 +103,9 @@ def test_resume_of_a_live_run_is_refused(project: Project) -> None:
         refused = project.cli("resume", run_id)
         assert refused.code == 2, refused.both
         assert run_id in refused.err
+        forced = project.cli("run", "eng.crash", "--force")
+        assert forced.code == 2, forced.both
+        assert run_id in forced.err and "still alive" in forced.err
     finally:
         os.killpg(runner.pid, signal.SIGTERM)
         os.killpg(int((project.root / "two.pid").read_text()), signal.SIGKILL)
