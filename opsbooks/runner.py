@@ -86,7 +86,10 @@ class Runner:
         run_id = run_id or new_run_id()
         self.env.run_id = run_id
         now = self.wall_clock()
+        previous = self.journal.lock_holder(plan.name)
         self.journal.acquire_lock(plan.name, run_id, at=now, force=options.force)
+        if previous is not None and previous[0] != run_id:
+            self._close_crashed(previous[0], run_id, now)
         self.journal.create_run(
             RunRecord(
                 id=run_id, runbook=plan.name, fingerprint=plan.fingerprint,
@@ -98,6 +101,20 @@ class Runner:
         self.emit(RunStarted(plan.name, run_id, self.who, redacted(plan.params),
                               plan.fingerprint, False, len(plan.steps)))
         return self._guarded(options, now)
+
+    def _close_crashed(self, crashed: str, run_id: str, now: float) -> None:
+        """A lock taken with --force: the holder's process is gone; say so in its record."""
+        try:
+            record = self.journal.get_run(crashed)
+        except OpsbooksError:
+            return
+        if record.outcome == RunOutcome.RUNNING.value:
+            self.journal.finish_run(
+                crashed, RunOutcome.INTERRUPTED, ended_at=now,
+                reason=f"its process was gone; run {run_id} took the lock with --force "
+                       f"(resume it with `{self.resume_hint(crashed)}`)",
+            )
+        self.emit(Notice(f"took the lock of run {crashed} with --force"))
 
     def resume(self, run_id: str, options: RunOptions) -> RunReport:
         plan = self.env.plan

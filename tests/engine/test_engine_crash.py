@@ -58,6 +58,8 @@ def test_crash_then_new_run_needs_force(project: Project) -> None:
     project.write("quick", "")
     forced = project.cli("run", "eng.crash", "--force")
     assert forced.code == 0, forced.both
+    assert project.outcome(run_id) == "interrupted"  # not "running" forever
+    assert f"took the lock of run {run_id}" in forced.out
 
 
 def test_resume_asks_about_a_non_idempotent_step_in_flight(project: Project) -> None:
