@@ -223,3 +223,20 @@ def test_verify_that_does_not_hold_fails_the_run(project: Project) -> None:
     failed = project.cli("run", "eng.flow", "--start-at", "done")
     assert failed.code == 1, failed.both
     assert "check did not hold" in failed.out and "the ledger exists" in failed.out
+
+
+def test_resume_with_a_changed_definition_asks_first(project: Project) -> None:
+    assert project.cli("run", "eng.fails", "--no-rollback").code == 1
+    run_id = project.last_run()
+    source = project.root / "engbooks" / "core.py"
+    source.write_text(source.read_text().replace('e = Command(log("e"))',
+                                                 'e = Command(log("e2"))'))
+    project.write("fixed", "")
+    refused = project.cli("resume", run_id)
+    assert refused.code == 2, refused.both
+    assert "definition changed" in refused.err
+    assert project.ledger == ["a", "b", "c"]
+    done = project.cli("resume", run_id, "--yes")
+    assert done.code == 0, done.both
+    assert project.ledger == ["a", "b", "c", "d", "e2"]
+    assert "resume:definition" in project.gates(run_id)
