@@ -66,6 +66,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     ]
     if run["reason"]:
         lines.append(f"- Reason: {run['reason']}")
+    if run["outcome"] not in ("succeeded", "running"):
+        lines.append(f"- To resume: `opsbooks resume {run['id']}`")
     if run["metrics"]:
         lines.append("- Measured: " + ", ".join(f"{k} = {v}" for k, v in run["metrics"].items()))
     lines += ["", "## Parameters", ""]

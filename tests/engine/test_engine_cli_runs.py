@@ -55,6 +55,9 @@ def test_failure_rolls_back_in_reverse_and_says_how_to_resume(project: Project) 
         (tail,) = db.execute("SELECT output_tail FROM transitions WHERE run_id=? AND "
                              "step_id='d' AND status='failed'", (run_id,)).fetchone()
     assert failed_step == "d" and "exit code 7" in reason and "boom-on-stderr" in tail
+    report = project.cli("report", run_id).out
+    assert "at step `d`" in report and "exit code 7" in report
+    assert f"To resume: `opsbooks resume {run_id}`" in report
 
 
 def test_no_rollback_skips_the_undo_steps(project: Project) -> None:
