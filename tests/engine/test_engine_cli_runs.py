@@ -180,6 +180,10 @@ def test_timeout_kills_the_whole_process_group(project: Project) -> None:
     assert done.code == 1, done.both
     assert "timed out after 1s" in done.out
     assert took < 6, took
+    with project.db() as db:
+        (duration,) = db.execute("SELECT duration FROM transitions WHERE step_id='hang' AND "
+                                 "status='failed'").fetchone()
+    assert 0.9 < duration < 2.5, duration
     pid = int((project.root / "gc.pid").read_text())
     for _ in range(50):
         try:
