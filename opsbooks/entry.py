@@ -37,17 +37,16 @@ from opsbooks.gates import (
     TerminalPrompter,
     YesPrompter,
 )
-from opsbooks.inventory import Inventory
 from opsbooks.journal import Journal
 from opsbooks.outcome import RunReport
 from opsbooks.params import REDACTED, Params, secret_fields, secret_values, validate_params
 from opsbooks.plan import Plan, plan
 from opsbooks.redaction import Redactor
-from opsbooks.remote_steps import check_reachable, has_remote_steps, preflight, remote_hook
 from opsbooks.render.dryrun import render_dry_run
 from opsbooks.runbook import Runbook
 from opsbooks.runner import Runner, RunOptions, new_run_id
 from opsbooks.stepexec import StepEnv
+from opsbooks.steps import Remote
 
 
 @dataclass(frozen=True)
@@ -169,10 +168,18 @@ def prepare(invocation: Invocation, config: Config, catalog: Catalog,
     return bound, answers
 
 
+def has_remote_steps(bound: Plan) -> bool:
+    """Whether the plan needs SSH (then, and only then, fabric and paramiko get imported)."""
+    return any(isinstance(p.step, Remote) for p in [*bound.steps, *bound.compensations.values()])
+
+
 def check_hosts(bound: Plan, config: Config) -> dict[str, list[str]]:
     """Resolve remote roles, key files and host vars now, not halfway through a run."""
     if not has_remote_steps(bound):
         return {}
+    from opsbooks.inventory import Inventory
+    from opsbooks.remote_steps import preflight
+
     if not config.hosts:
         raise BadInput(
             f"{bound.name} has remote steps but no hosts are configured; add a [hosts] table "
@@ -241,6 +248,9 @@ def _check_reachable(bound: Plan, config: Config, surroundings: Surroundings) ->
     """An unreachable host is bad input: say so before any step runs."""
     if not has_remote_steps(bound):
         return
+    from opsbooks.inventory import Inventory
+    from opsbooks.remote_steps import check_reachable
+
     for warning in check_reachable(bound, Inventory.from_config(config)):
         surroundings.stdout.write(f"  note: unreachable host {warning}\n")
 
@@ -307,6 +317,8 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
     env.ask = runner.ask_gate
     env.emit = runner.emit
     if has_remote_steps(bound):
+        from opsbooks.remote_steps import remote_hook
+
         env.remote = remote_hook(config, journal, runner.ask)
     try:
         with stop.installed(surroundings.install_signal_handlers):
