@@ -31,6 +31,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check opsbooks playbooks tests bench tasks.py
 	$(VENV)/bin/mypy opsbooks
 
+torture: $(VENV)/.installed
+	bash scripts/torture.sh
+
 docs-check: $(VENV)/.installed
 	$(VENV)/bin/opsbooks docs --check
 
@@ -39,4 +42,4 @@ test: $(VENV)/.installed
 	$(MAKE) --no-print-directory lint docs-check
 	$(PY) -m pytest -q
 
-.PHONY: demo lint docs-check test
+.PHONY: demo lint docs-check test torture

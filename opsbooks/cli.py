@@ -8,6 +8,7 @@ a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from opsbooks.commands import App
 from opsbooks.config import load_config
-from opsbooks.errors import EXIT_BAD_INPUT, OpsbooksError
+from opsbooks.errors import EXIT_BAD_INPUT, EXIT_STOPPED, OpsbooksError
 
 COMMAND_MODULES = [
     "opsbooks.commands.docs",
@@ -63,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("opsbooks: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the terminal went away (SIGHUP, closed ssh session)
+        if exc.errno not in (errno.EIO, errno.EPIPE):
+            raise
+        return EXIT_STOPPED
     return code
 
 

@@ -7,6 +7,7 @@ is found here before any step runs, and surfaces as a ``BadInput`` subclass.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -328,6 +329,13 @@ def _runner(bound: Plan, answers: Mapping[str, Any], yes: bool, config: Config,
         audit.close()
 
 
+def _tell(text: str) -> None:
+    """Write to stderr from a signal handler; after a hangup there may be no terminal."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(text)
+        sys.stderr.flush()
+
+
 class _StopFlag:
     """SIGINT, SIGTERM and SIGHUP ask the runner to stop at the next step boundary."""
 
@@ -346,12 +354,12 @@ class _StopFlag:
         if self.signal_name == name == "SIGINT":
             self.abandon = True
             killed = kill_running()
-            sys.stderr.write(f"\nSIGINT again: abandoning the current step ({killed} "
-                             f"command(s) killed); resume will ask whether it completed.\n")
+            _tell(f"\nSIGINT again: abandoning the current step ({killed} command(s) killed); "
+                  f"resume will ask whether it completed.\n")
             return
         self.signal_name = name
-        sys.stderr.write(f"\n{name} received: stopping after the current step "
-                         f"(press Ctrl-C again to abandon it).\n")
+        _tell(f"\n{name} received: stopping after the current step "
+              f"(press Ctrl-C again to abandon it).\n")
 
     @contextmanager
     def installed(self, enabled: bool) -> Iterator[None]:

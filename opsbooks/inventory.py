@@ -253,6 +253,11 @@ def bind_for_host(
 def _resolve(path: str | None, base: Path) -> str | None:
     if not path:
         return path
+    if not isinstance(path, str):
+        raise InventoryError(
+            f"a path in the hosts or ssh settings must be text, got {type(path).__name__} "
+            f"{path!r}; quote it in the configuration"
+        )
     candidate = Path(path).expanduser()
     return str(candidate if candidate.is_absolute() else base / candidate)
 

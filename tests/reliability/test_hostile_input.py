@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from reliability_helpers import cli, make_project, query
 
@@ -189,9 +189,6 @@ host_fields = st.sampled_from(["address", "port", "user", "key_file", "roles", "
 @example(hosts={"web": {}}, ssh={"key_file": ["a"]})
 @example(hosts={"web": {"vars": {"1x": "y"}}}, ssh={})
 def test_inventory_structures(hosts: dict[str, Any], ssh: dict[str, Any]) -> None:
-    # a non-text host key_file is the known bug pinned by the xfail test below
-    assume(not any(isinstance(t, dict) and "key_file" in t and not isinstance(t["key_file"], str)
-                   for t in hosts.values()))
     try:
         inventory = Inventory.from_config(Config(root=Path("/tmp"), hosts=hosts, ssh=ssh))
         for role in inventory.roles:
@@ -272,8 +269,6 @@ def test_malformed_journal_rows_give_clear_errors(
             assert err.startswith("opsbooks: "), err
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError,
-                   reason="inventory.py resolves key_file before validating it (reported)")
 def test_inventory_non_text_key_file_is_a_config_error() -> None:
     with pytest.raises(OpsbooksError):
         Inventory.from_config(Config(root=Path("/tmp"), hosts={"web": {"key_file": 5}}))
