@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import importlib
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ from opsbooks.audit import AuditLog
 from opsbooks.backends.base import Backend
 from opsbooks.backends.local import LocalBackend, kill_running
 from opsbooks.catalog import Catalog, discover
-from opsbooks.config import Config
+from opsbooks.config import Config, load_config
 from opsbooks.console import Console
 from opsbooks.errors import BadInput, GateStopped, JournalError, OpsbooksError
 from opsbooks.events import Event, Notice, Observer
@@ -203,6 +204,7 @@ def _answers(path: Path | None, surroundings: Surroundings, bound: Plan) -> dict
 def start_run(invocation: Invocation, config: Config, surroundings: Surroundings,
               catalog: Catalog | None = None) -> RunReport | None:
     """Run a runbook (or print its dry run and return None)."""
+    config = _sandbox_when_unconfigured(invocation.runbook, config, surroundings)
     catalog = catalog or load_catalog(config)
     bound, answers = prepare(invocation, config, catalog, surroundings)
     if invocation.dry_run:
@@ -243,6 +245,24 @@ def resume_run(request: ResumeRequest, config: Config, surroundings: Surrounding
         if bound.fingerprint != record.fingerprint:
             _confirm_changed_definition(runner, record.fingerprint, bound)
         return runner.resume(record.id, options)
+
+
+def _sandbox_when_unconfigured(name: str, config: Config, surroundings: Surroundings) -> Config:
+    """With no configuration at all, the release runbooks use a local sandbox (made once)."""
+    if config.source != "(defaults)" or not name.startswith("release."):
+        return config
+    try:
+        sandbox = importlib.import_module("playbooks.actions.sandbox")
+    except ImportError:
+        return config
+    target = config.root / ".opsbooks" / "sandbox"
+    if not (target / "opsbooks.toml").is_file():
+        surroundings.stdout.write(
+            f"No opsbooks configuration here; creating a local release sandbox in {target}\n"
+        )
+        sandbox.create(target)
+    surroundings.stdout.write(f"Using the sandbox configuration {target / 'opsbooks.toml'}\n")
+    return load_config(target)
 
 
 def _check_reachable(bound: Plan, config: Config, surroundings: Surroundings) -> None:
