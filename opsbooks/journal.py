@@ -162,7 +162,8 @@ def sqlite_path(url: str) -> Path:
         return Path(url.removeprefix("sqlite:///"))
     if "://" in url:
         raise JournalError(
-            f"journal URL {url!r} is not supported; use sqlite:///PATH "
+            f"journal URL {url!r} is not supported; use sqlite:///PATH or "
+            f"postgresql://USER@HOST:PORT/DB "
             f"(set `journal` in the opsbooks configuration)"
         )
     return Path(url)
@@ -189,6 +190,11 @@ class Journal:
 
     @classmethod
     def open(cls, url: str) -> Journal:
+        """Open the journal at ``url``: ``sqlite:///PATH`` or ``postgresql://...``."""
+        if url.startswith(("postgresql://", "postgres://")):
+            from opsbooks.journal_postgres import PostgresJournal
+
+            return PostgresJournal(url)
         return cls(sqlite_path(url))
 
     def close(self) -> None:

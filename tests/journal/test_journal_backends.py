@@ -1,0 +1,154 @@
+"""One behavioural suite for the journal, run on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from opsbooks.errors import JournalError, LockHeld
+from opsbooks.journal import GateRecord, HostRecord, Journal, RunRecord
+from opsbooks.state import RunOutcome, StepStatus
+from opsbooks.testkit.postgres import PostgresServer, postgres_server
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with postgres_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'journal.db'}"
+    server: PostgresServer = request.getfixturevalue("pg")
+    name = f"j{next(_counter)}"
+    server.createdb(name)
+    return server.url_for(name)
+
+
+def _run(run_id: str = "r1", runbook: str = "demo.book", started: float = 1.0) -> RunRecord:
+    return RunRecord(id=run_id, runbook=runbook, fingerprint="f", params={"a": 1},
+                     options={}, who="me", host="h", pid=1, started_at=started)
+
+
+def test_runs_round_trip(url: str) -> None:
+    j = Journal.open(url)
+    j.create_run(_run("abc1", started=1.5))
+    j.create_run(_run("abd2", started=2.25))
+    j.finish_run("abc1", RunOutcome.SUCCEEDED, ended_at=3.5, metrics={"n": 2})
+    got = j.get_run("abc")
+    assert got.outcome == "succeeded" and got.ended_at == 3.5 and got.metrics == {"n": 2}
+    assert got.started_at == 1.5 and got.params == {"a": 1}
+    assert j.get_run("last").id == "abd2"
+    with pytest.raises(JournalError):
+        j.get_run("ab")  # ambiguous prefix
+    assert [r.id for r in j.runs("demo.book")] == ["abd2", "abc1"]
+    j.close()
+    assert Journal.open(url).get_run("abc1").duration == 2.0
+
+
+def test_transitions_gates_hosts(url: str) -> None:
+    j = Journal.open(url)
+    j.create_run(_run())
+    j.record("r1", "s1", StepStatus.RUNNING, at=1.0, attempt=1)
+    j.record("r1", "s1", StepStatus.SUCCEEDED, at=2.0, exit_code=0, detail={"k": "v"})
+    with pytest.raises(Exception):  # noqa: B017 - the state machine's own error type
+        j.record("r1", "s1", StepStatus.RUNNING, at=3.0)
+    assert j.step_states("r1") == {"s1": StepStatus.SUCCEEDED}
+    assert [t.status for t in j.transitions("r1")] == [StepStatus.RUNNING, StepStatus.SUCCEEDED]
+    assert j.transitions("r1")[1].detail == {"k": "v"}
+    j.record_gate(GateRecord("r1", "g", "ask", "Which?", "blue", "me", "answers", 1.0, 2.0))
+    j.record_gate(GateRecord("r1", "g", "ask", "Which?", "red", "me", "answers", 3.0, 4.0))
+    assert j.answers("r1") == {"g": "red"} and len(j.gates("r1")) == 2
+    j.record_host(HostRecord("r1", "s1", "web1", True, 0, 0.5, "ok", "", 1.0))
+    j.record_host(HostRecord("r1", "s2", "web2", False, 3, None, "", "boom", 2.0))
+    assert [h.ok for h in j.host_results("r1")] == [True, False]
+    assert j.host_results("r1", "s2")[0].error == "boom"
+    assert j.integrity_check() == "ok"
+
+
+def test_lock_refused_while_held(url: str) -> None:
+    j = Journal.open(url)
+    j.acquire_lock("demo.book", "r1", at=1.0)
+    holder = j.lock_holder("demo.book")
+    assert holder is not None and holder[0] == "r1"
+    other = Journal.open(url)
+    with pytest.raises(LockHeld):
+        other.acquire_lock("demo.book", "r2", at=2.0)
+    with pytest.raises(LockHeld):  # the holder (this process) is alive
+        other.acquire_lock("demo.book", "r2", at=2.0, force=True)
+    j.release_lock("demo.book", "r1")
+    assert j.lock_holder("demo.book") is None
+    other.acquire_lock("demo.book", "r2", at=3.0)
+
+
+def _race(url: str, run_id: str, barrier: object, out: object) -> None:
+    j = Journal.open(url)
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        j.acquire_lock("demo.book", run_id, at=1.0)
+        out.put(("won", run_id))  # type: ignore[attr-defined]
+    except LockHeld:
+        out.put(("lost", run_id))  # type: ignore[attr-defined]
+
+
+def test_two_processes_race_for_the_lock(url: str) -> None:
+    Journal.open(url).close()
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_race, args=(url, f"r{i}", barrier, out)) for i in range(4)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert sorted(r[0] for r in results).count("won") == 1
+
+
+def _poke(url: str, sql: str, pg: PostgresServer | None) -> None:
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        con.executescript(sql)
+        con.close()
+    else:
+        assert pg is not None
+        pg.psql(sql, db=url.rsplit("/", 1)[1])
+
+
+def test_newer_schema_refused(url: str, request: pytest.FixtureRequest) -> None:
+    Journal.open(url).close()
+    pg = request.getfixturevalue("pg") if url.startswith("postgres") else None
+    _poke(url, "UPDATE meta SET value='99' WHERE key='schema_version';", pg)
+    with pytest.raises(JournalError, match="newer"):
+        Journal.open(url)
+
+
+def test_foreign_database_refused(url: str, request: pytest.FixtureRequest) -> None:
+    pg = request.getfixturevalue("pg") if url.startswith("postgres") else None
+    _poke(url, "CREATE TABLE customers (id INTEGER);", pg)
+    with pytest.raises(JournalError, match="not an opsbooks journal"):
+        Journal.open(url)
+
+
+@pytest.mark.slow
+def test_connection_errors_are_clear(pg: PostgresServer) -> None:
+    with pytest.raises(JournalError) as info:
+        Journal.open(f"postgresql://postgres:s3cret@127.0.0.1:{pg.port}/no_such_db")
+    message = str(info.value)
+    assert "no_such_db" in message and "s3cret" not in message and "***" in message
+    with pytest.raises(JournalError, match="127.0.0.1"):
+        Journal.open("postgresql://postgres@127.0.0.1:1/x")
+
+
+def test_unsupported_url() -> None:
+    with pytest.raises(JournalError, match="postgresql://"):
+        Journal.open("mysql://x@y/z")
