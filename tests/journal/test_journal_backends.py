@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import opsbooks as ob
 from opsbooks.errors import JournalError, LockHeld
 from opsbooks.journal import GateRecord, HostRecord, Journal, RunRecord
 from opsbooks.state import RunOutcome, StepStatus
@@ -145,10 +146,60 @@ def test_connection_errors_are_clear(pg: PostgresServer) -> None:
         Journal.open(f"postgresql://postgres:s3cret@127.0.0.1:{pg.port}/no_such_db")
     message = str(info.value)
     assert "no_such_db" in message and "s3cret" not in message and "***" in message
-    with pytest.raises(JournalError, match="127.0.0.1"):
+    with pytest.raises(JournalError, match=r"127\.0\.0\.1"):
         Journal.open("postgresql://postgres@127.0.0.1:1/x")
 
 
 def test_unsupported_url() -> None:
     with pytest.raises(JournalError, match="postgresql://"):
         Journal.open("mysql://x@y/z")
+
+
+CANARY = "canary-5be1-PGSECRET"
+
+
+def _flaky_runbook(flag: Path) -> type:
+    class Flaky(ob.Runbook):
+        """Fail until a flag file exists, then succeed on resume."""
+
+        name = "pgjournal.flaky"
+        scope = "Nothing real."
+        owner = "Journal"
+        last_reviewed = "2026-11-01"
+
+        class Params(ob.Params):
+            token: ob.SecretStr
+            label: str = "x"
+
+        first = ob.Command(["echo", "first {label}"])
+        needs_flag = ob.Command(["test", "-e", str(flag)])
+        last = ob.Command(["echo", "done"])
+
+    return Flaky
+
+
+@pytest.mark.slow
+def test_drill_fails_and_resumes_on_postgres(pg: PostgresServer, tmp_path: Path) -> None:
+    from opsbooks.testing import Drill
+
+    name = f"j{next(_counter)}"
+    pg.createdb(name)
+    url = pg.url_for(name)
+    flag = tmp_path / "flag"
+    runbook = _flaky_runbook(flag)
+    root = tmp_path / "drill"
+    root.mkdir()
+    drill = Drill(root=root, runbooks=(runbook,), settings={"journal": url},
+                  environ={"OPSBOOKS_SECRET_TOKEN": CANARY})
+    failed = drill.run(runbook, {"token": CANARY}, no_rollback=True)
+    assert failed.outcome == "failed"
+    flag.touch()
+    done = drill.resume(failed.run_id)
+    assert done.outcome == "succeeded"
+    steps = [t.step_id for t in done.transitions if t.status == StepStatus.SUCCEEDED]
+    assert steps.count("first") == 1 and "last" in steps
+    dump = "\n".join(
+        pg.psql(f"SELECT * FROM {table}", db=name)
+        for table in ("meta", "runs", "transitions", "gates", "host_results", "locks")
+    )
+    assert failed.run_id in dump and CANARY not in dump
