@@ -75,13 +75,22 @@ def redact(url: str) -> str:
 class _Connection:
     """Let the SQLite journal's SQL run on a psycopg connection."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, where: str = "") -> None:
         self.conn = conn
+        self.where = where
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        import psycopg
+
         sql = _REWRITES.get(sql, sql).replace("?", "%s")
         cur = self.conn.cursor()
-        cur.execute(sql, tuple(args))
+        try:
+            cur.execute(sql, tuple(args))
+        except psycopg.OperationalError as exc:
+            raise JournalError(
+                f"lost the journal database {self.where} mid-run ({str(exc).strip()}); "
+                f"the last step recorded is safe. Restore the connection, then resume the run."
+            ) from None
         return cur
 
     def close(self) -> None:
@@ -109,7 +118,7 @@ class PostgresJournal(Journal):
                 f"right, and the database exists (createdb it), or point `journal` in the "
                 f"configuration elsewhere. Nothing has run."
             ) from None
-        self._db = cast(Any, _Connection(conn))
+        self._db = cast(Any, _Connection(conn, where))
         try:
             self._migrate()
         except psycopg.Error as exc:
