@@ -89,15 +89,33 @@ class JournalError(BadInput):
 class LockHeld(JournalError):
     """Another run of the same runbook is in progress."""
 
-    def __init__(self, runbook: str, run_id: str, pid: int, host: str) -> None:
+    def __init__(
+        self, runbook: str, run_id: str, pid: int, host: str, *, alive: bool | None = None,
+        forced: bool = False,
+    ) -> None:
         self.runbook = runbook
         self.run_id = run_id
         self.pid = pid
-        super().__init__(
-            f"runbook {runbook} is already running as run {run_id} (pid {pid} on {host}). "
-            f"Wait for it, or if that process is gone after a crash, pass --force to "
-            f"take the lock."
-        )
+        self.alive = alive
+        where = f"pid {pid} on {host}"
+        if alive is False:
+            message = (
+                f"run {run_id} of {runbook} holds the lock, but its process ({where}) is gone: "
+                f"it crashed. Resume it with `opsbooks resume {run_id}`, or pass --force to "
+                f"start a new run (the crashed one is then marked interrupted)."
+            )
+        elif forced:
+            message = (
+                f"runbook {runbook} is running as run {run_id} ({where}, still alive); "
+                f"--force only takes the lock from a run whose process is gone. Wait for "
+                f"it, or stop it first."
+            )
+        else:
+            message = (
+                f"runbook {runbook} is already running as run {run_id} ({where}). Wait for "
+                f"it, or if that process is gone after a crash, pass --force to take the lock."
+            )
+        super().__init__(message)
 
 
 class RunFailed(OpsbooksError):

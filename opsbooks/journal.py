@@ -415,16 +415,12 @@ class Journal:
             row = self._db.execute(
                 "SELECT run_id, pid, host FROM locks WHERE runbook=?", (runbook,)
             ).fetchone()
+            local = row is not None and row[2] == host
+            alive = None if row is None or not local else _alive(row[1])
             if row is not None and row[0] != run_id and not force:
-                raise LockHeld(runbook, row[0], row[1], row[2])
-            if row is not None and row[0] != run_id and row[2] == host and _alive(row[1]):
-                held = LockHeld(runbook, row[0], row[1], row[2])
-                held.args = (
-                    f"runbook {runbook} is running as run {row[0]} (pid {row[1]} on {host}, "
-                    f"still alive); --force only takes the lock from a run whose process is "
-                    f"gone. Wait for it, or stop it first.",
-                )
-                raise held
+                raise LockHeld(runbook, row[0], row[1], row[2], alive=alive)
+            if row is not None and row[0] != run_id and alive:
+                raise LockHeld(runbook, row[0], row[1], row[2], alive=True, forced=True)
             same_run_elsewhere = (
                 row is not None and row[0] == run_id and row[2] == host and row[1] != pid
             )

@@ -54,7 +54,7 @@ def test_crash_then_new_run_needs_force(project: Project) -> None:
     run_id = _crash_in_two(project, "eng.crash")
     refused = project.cli("run", "eng.crash")
     assert refused.code == 2
-    assert run_id in refused.err and "--force" in refused.err
+    assert run_id in refused.err and "--force" in refused.err and "is gone" in refused.err
     project.write("quick", "")
     forced = project.cli("run", "eng.crash", "--force")
     assert forced.code == 0, forced.both
