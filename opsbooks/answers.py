@@ -11,6 +11,7 @@ import yaml
 
 from opsbooks.errors import AnswersError
 from opsbooks.gates import GateRequest, coerce
+from opsbooks.params import param_values
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.policies import seconds
 from opsbooks.steps import Gate, Manual
@@ -47,12 +48,6 @@ def request_for(
         timeout=None if item.gate_timeout is None else seconds(item.gate_timeout),
         context=context,
     )
-
-
-def _param_values(plan: Plan) -> dict[str, Any]:
-    if plan.params is None:
-        return {}
-    return {name: getattr(plan.params, name) for name in type(plan.params).model_fields}
 
 
 def resume_request(step_id: str, title: str) -> GateRequest:
@@ -103,7 +98,7 @@ def load_answers(path: Path) -> dict[str, Any]:
 
 def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> None:
     """Refuse answers for unknown gates or of the wrong type before anything runs."""
-    values = _param_values(plan)
+    values = param_values(plan.params)
     askable = {p.id: p for p in plan.steps if request_for(p) is not None}
     problems = []
     for key, raw in answers.items():

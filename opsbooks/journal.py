@@ -224,9 +224,12 @@ class Journal:
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
 
+    #: IMMEDIATE takes SQLite's write lock up front, so a read-then-write cannot deadlock.
+    _BEGIN = "BEGIN IMMEDIATE"
+
     @contextmanager
     def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(self._BEGIN)
         try:
             yield
         except BaseException:

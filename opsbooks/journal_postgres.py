@@ -8,8 +8,7 @@ psycopg is imported here only, so SQLite users never need it.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -160,15 +159,7 @@ class PostgresJournal(Journal):
                 (str(SCHEMA_VERSION),),
             )
 
-    @contextmanager
-    def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    _BEGIN = "BEGIN"
 
     def acquire_lock(self, runbook: str, run_id: str, *, at: float, force: bool = False) -> None:
         """Take the runbook's lock, serialized across processes by an advisory lock."""

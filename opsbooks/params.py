@@ -60,6 +60,13 @@ def _looks_secret(name: str) -> bool:
     return bool(re.search(r"secret|password|token|key", name, re.IGNORECASE))
 
 
+def param_values(params: BaseModel | None) -> dict[str, Any]:
+    """Field name -> value (secrets stay ``SecretStr``), for binding templates."""
+    if params is None:
+        return {}
+    return {name: getattr(params, name) for name in type(params).model_fields}
+
+
 def secret_fields(model: type[BaseModel]) -> set[str]:
     """Names of the fields typed ``SecretStr`` (optional or not)."""
     names = set()

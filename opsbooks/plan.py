@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from opsbooks.errors import BadInput, ParamsError
-from opsbooks.params import Params, redacted
+from opsbooks.params import Params, param_values, redacted
 from opsbooks.policies import Retry
 from opsbooks.runbook import Runbook, undo_id
 from opsbooks.steps import (
@@ -135,7 +135,7 @@ def plan(
                 f"{flag} {wanted}: {runbook.name} has no step {wanted!r}; "
                 f"its steps are: {', '.join(ids)}"
             )
-    values = _values(params)
+    values = param_values(params)
     try:
         before_start = set(ids[: ids.index(start_at)]) if start_at else set()
         steps = tuple(
@@ -164,12 +164,6 @@ def plan(
         start_at=start_at,
         skip=skip,
     )
-
-
-def _values(params: Params | None) -> dict[str, Any]:
-    if params is None:
-        return {}
-    return {name: getattr(params, name) for name in type(params).model_fields}
 
 
 def _bind_command(command: str | tuple[str, ...] | Any, values: Mapping[str, Any]) -> Bound:

@@ -9,9 +9,8 @@ runs only on the hosts where the step succeeded.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from opsbooks.backends.remote import RemoteExecutor
 from opsbooks.config import Config
@@ -21,6 +20,7 @@ from opsbooks.gates import GateAnswer, GateRequest
 from opsbooks.inventory import Host, Inventory, bound_for_host
 from opsbooks.journal import HostRecord, Journal
 from opsbooks.outcome import StepResult
+from opsbooks.params import param_values
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.rollout import HostResult, RolloutOptions
 from opsbooks.stepexec import StepEnv
@@ -107,7 +107,7 @@ class RemoteSteps:
         item = planned.step
         assert isinstance(item, Remote)
         hosts = self.inventory.hosts_for(item.role)
-        values = _param_values(env)
+        values = param_values(env.params)
         skip = self._done_hosts(env.run_id, planned.id)
         undo_of = env.extras.get("undo_of")
         if planned.compensation and isinstance(undo_of, str):
@@ -161,11 +161,6 @@ class RemoteSteps:
         for record in self.journal.host_results(run_id, step_id):
             latest[record.host] = record.ok
         return {host for host, ok in latest.items() if ok}
-
-
-def _param_values(env: StepEnv) -> Mapping[str, Any]:
-    params = env.params
-    return {name: getattr(params, name) for name in type(params).model_fields}
 
 
 def remote_hook(config: Config, journal: Journal,

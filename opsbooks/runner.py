@@ -34,7 +34,7 @@ from opsbooks.gates import ChainPrompter, GateAnswer, GateRequest, NoAnswer
 from opsbooks.journal import GateRecord, Journal, RunRecord
 from opsbooks.metrics import last_success_times, metric_lines, recovery_figures
 from opsbooks.outcome import RunReport, StepResult
-from opsbooks.params import redacted
+from opsbooks.params import param_values, redacted
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.redaction import Redactor
 from opsbooks.state import DONE, RunOutcome, StepStatus
@@ -302,9 +302,7 @@ class Runner:
 
     def ask_gate(self, planned: PlannedStep) -> StepResult:
         """Answer a gate or manual step; declines and silence stop the run (resumable)."""
-        params = self.env.params
-        values = {name: getattr(params, name) for name in type(params).model_fields}
-        request = request_for(planned, self._context_lines(), values)
+        request = request_for(planned, self._context_lines(), param_values(self.env.params))
         assert request is not None
         answer = self._ask(request)
         self.env.answers[planned.id] = answer.value

@@ -19,7 +19,7 @@ from opsbooks.context import StepContext
 from opsbooks.events import AttemptFailed, Event
 from opsbooks.notify import DeliveryFailed, deliver
 from opsbooks.outcome import StepResult
-from opsbooks.params import Params
+from opsbooks.params import Params, param_values
 from opsbooks.plan import Plan, PlannedStep
 from opsbooks.retrying import poll_until, retry_until_ok
 from opsbooks.runbook import Runbook, parse_when
@@ -271,7 +271,7 @@ def condition_holds(planned: PlannedStep, env: StepEnv) -> tuple[bool, str]:
     when = planned.step.when
     if when is None:
         return True, ""
-    values = {**{k: getattr(env.params, k) for k in type(env.params).model_fields}, **env.answers}
+    values = {**param_values(env.params), **env.answers}
     if callable(when):
         holds = bool(when(values))
         return holds, "" if holds else f"condition {planned.when} is false"
