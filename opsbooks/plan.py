@@ -51,6 +51,7 @@ class PlannedStep:
     idempotent: bool
     compensation: bool = False
     skip_reason: str | None = None
+    undo_on_failure: bool = False
     step: Step = field(default_factory=Step, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class PlannedStep:
             "timeout": self.timeout,
             "when": self.when,
             "idempotent": self.idempotent,
+            "undo_on_failure": self.undo_on_failure,
             "skip_reason": self.skip_reason,
         }
 
@@ -219,6 +221,7 @@ def _planned(
         idempotent=item.idempotent,
         compensation=compensation,
         skip_reason=skip_reason,
+        undo_on_failure=item.undo_on_failure,
         step=item,
     )
 
@@ -245,6 +248,8 @@ def _shape(item: Step) -> dict[str, Any]:
     shape["undo"] = undo_id(item)
     shape["when"] = _describe_when(item)
     shape["idempotent"] = item.idempotent
+    if item.undo_on_failure:  # only when set, so older runs' fingerprints still match
+        shape["undo_on_failure"] = True
     if isinstance(item, Branch):
         shape["routes"] = dict(item.routes)
         shape["default"] = item.default

@@ -287,6 +287,13 @@ def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> N
 def _check_undo(cls: type[Runbook], item: Step) -> None:
     target = undo_id(item)
     if target is None:
+        if item.undo_on_failure:
+            raise DefinitionError(
+                cls.name,
+                "undo_on_failure=True but the step has no undo; give it undo=... or drop "
+                "undo_on_failure.",
+                step=item.id,
+            )
         return
     if target not in cls.compensations:
         raise DefinitionError(

@@ -290,8 +290,9 @@ class Runner:
         self.emit(StepFinished(planned.id, status.value, result.duration, result.exit_code,
                                 reason, tail, result.attempts))
         if not result.ok:
-            if "ok" in result.detail.get("hosts", {}).values():
-                self._completed.append(planned.id)  # partly done: undo where it succeeded
+            partly = "ok" in result.detail.get("hosts", {}).values()
+            if partly or planned.undo_on_failure:
+                self._completed.append(planned.id)  # may be partly done: undo it too
             raise StepFailed(planned.id, reason, exit_code=result.exit_code, output_tail=tail,
                              attempts=result.attempts)
         self.env.extras.setdefault("metrics", {}).update(metric_lines(result.output))

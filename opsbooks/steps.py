@@ -34,6 +34,7 @@ class Step:
     timeout: float | str | None = None
     when: Condition | None = None
     idempotent: bool = False
+    undo_on_failure: bool = False
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -274,6 +275,7 @@ def step(
     timeout: float | str | None = None,
     when: Condition | None = None,
     idempotent: bool = False,
+    undo_on_failure: bool = False,
 ) -> Callable[[StepFunction], PythonStep]:
     """Turn a runbook method ``(self, ctx) -> str | None`` into a step.
 
@@ -289,6 +291,7 @@ def step(
             timeout=timeout,
             when=when,
             idempotent=idempotent,
+            undo_on_failure=undo_on_failure,
             function=function,
             id=function.__name__,
         )

@@ -222,7 +222,9 @@ def _facts(planned: PlannedStep, the_plan: Plan) -> list[str]:
     if planned.idempotent:
         facts.append("- **Idempotent:** safe to run again")
     if planned.undo is not None:
-        facts.append(f"- **Undo:** {_step_link(planned.undo, the_plan)}")
+        also = " (also when this step fails: it may have partly happened)"
+        facts.append(f"- **Undo:** {_step_link(planned.undo, the_plan)}"
+                     f"{also if planned.undo_on_failure else ''}")
     return facts
 
 

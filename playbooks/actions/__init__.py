@@ -3,8 +3,9 @@
 Every action module has a ``main()`` run by ``python -m playbooks.actions.<module>``,
 so a runbook step and an operator at 3 a.m. type the same command. Exit codes:
 0 done, 1 a check failed or the action could not be done (one line on stderr saying
-why), 2 bad usage. This module holds what they share: the error, semver, running a
-program, atomic writes and the CLI harness. Importing it does no I/O.
+why), 2 bad usage (a bad flag, or a host or file it cannot use). This module holds
+what they share: the error, semver, running a program, atomic writes and the CLI
+harness. Importing it does no I/O.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _SEMVER = re.compile(SEMVER_PATTERN)
 
 class ActionError(Exception):
     """A check failed or an action could not be carried out; the message says what to do."""
+
+
+class UsageError(ActionError):
+    """The command was given something it cannot use (exit 2, like a bad flag)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,9 @@ def execute(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         report = args.handler(args)
+    except UsageError as exc:
+        print(f"{args.action}: {exc}", file=sys.stderr)
+        return 2
     except ActionError as exc:
         print(f"{args.action}: {exc}", file=sys.stderr)
         return 1

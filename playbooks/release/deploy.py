@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
+from pydantic import model_validator
+
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
 
@@ -16,8 +20,32 @@ def action(line: str) -> list[str]:
     return ["python", "-m", f"playbooks.actions.{module}", *args]
 
 
-class ReleaseParams(ob.Params):
-    """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
+class FeedMirrorParams(ob.Params):
+    """Where the feed is mirrored for users: web servers of the ``[hosts]`` table, or nowhere."""
+
+    feed_host: str = ob.Field(
+        "",
+        description="Host or role of [hosts] whose web root mirrors the feed over SSH "
+        "(empty: users are served the local feed folder)",
+    )
+    feed_path: str = ob.Field(
+        "",
+        description="Feed folder on feed_host, e.g. /srv/www/updates; may use {host.name} "
+        "or host vars",
+    )
+
+    @model_validator(mode="after")
+    def _path_with_host(self) -> Self:
+        if bool(self.feed_host) != bool(self.feed_path):
+            raise ValueError(
+                "feed_host and feed_path go together: set both to mirror the feed to a "
+                "host, or neither to use the local feed folder only"
+            )
+        return self
+
+
+class _ReleaseBasics(ob.Params):
+    """What every release needs, listed first in the docs."""
 
     version: str = ob.Field(
         pattern=SEMVER_PATTERN, description="Version to release, e.g. 1.4.0 (tagged v1.4.0)"
@@ -39,6 +67,10 @@ class ReleaseParams(ob.Params):
     verify_url: str = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
+
+
+class ReleaseParams(FeedMirrorParams, _ReleaseBasics):
+    """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
 
 
 class ReleaseSteps(ob.Runbook, abstract=True):
@@ -65,6 +97,12 @@ class ReleaseSteps(ob.Runbook, abstract=True):
     check_newer = ob.Command(
         action("feed check-newer --feed-dir {feed_dir} --version {version}"),
         title="Check the version is newer than the feed's latest",
+    )
+    check_feed_host = ob.Command(
+        action("feed_remote check --host {feed_host} --path {feed_path}"),
+        title="Check the feed hosts are reachable and writable",
+        when="feed_host",
+        description="Connects to each feed host (host keys checked) and tests its folder.",
     )
     run_tests = ob.Command(
         "cd {repo} && sh -c {test_command}",
@@ -118,6 +156,34 @@ class ReleaseSteps(ob.Runbook, abstract=True):
         undo="unpublish",
         idempotent=True,
     )
+    mirror_feed = ob.Command(
+        action(
+            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path}"
+        ),
+        title="Mirror the feed to the feed hosts",
+        when="feed_host",
+        description=(
+            "Uploads the new artifact (checked by sha256 on the host), then appcast.xml "
+            "and feed.json, each moved into place, so users never see a feed naming a "
+            "missing file."
+        ),
+        undo="unmirror",
+        undo_on_failure=True,
+        idempotent=True,
+        retry=ob.Retry(attempts=3, wait=5),
+    )
+    verify_mirror = ob.Verify(
+        action(
+            "feed_remote verify --feed-dir {feed_dir} --host {feed_host} --path {feed_path} "
+            "--version {version} --base-url {base_url}"
+        ),
+        title="Verify the feed on each feed host",
+        when="feed_host",
+        expect=(
+            "feed.json on each host equals the local one, offers {version} as latest, and "
+            "every artifact on the host matches its sha256"
+        ),
+    )
     verify_feed = ob.Verify(
         action(
             "feed verify --feed-dir {feed_dir} --version {version} "
@@ -140,6 +206,15 @@ class ReleaseSteps(ob.Runbook, abstract=True):
     delete_remote_tag = ob.Command(
         action("git delete-tag --repo {repo} --version {version} --remote {remote} --where remote"),
         title="Delete the pushed tag",
+        idempotent=True,
+    )
+    unmirror = ob.Command(
+        action(
+            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path} "
+            "--exclude-version {version}"
+        ),
+        title="Take the release off the feed hosts",
+        description="Mirrors the feed as it was without {version} and deletes its artifact.",
         idempotent=True,
     )
     unpublish = ob.Command(
@@ -187,6 +262,22 @@ TROUBLE = [
         ),
     ),
     ob.Trouble(
+        symptom="check_feed_host or mirror_feed fails: `host key ... not in known_hosts`, "
+        "`connection refused` or `not writable`",
+        cause="The feed host is new to this machine, down, or its folder belongs to "
+        "another user.",
+        solution=(
+            "Add the host key with `ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts` after "
+            "checking its fingerprint, start the host, or fix the folder's owner; then resume."
+        ),
+    ),
+    ob.Trouble(
+        symptom="verify_mirror fails: `... differs from the local feed folder's` or an "
+        "artifact does not match",
+        cause="Someone changed the host's folder by hand, or a copy was cut short.",
+        solution="Resume the run: mirror_feed re-uploads only what differs.",
+    ),
+    ob.Trouble(
         symptom="verify_feed fails: `cannot fetch` or HTTP 404",
         cause="The feed folder is not served at verify_url, or not yet propagated.",
         solution="Check the web server serves the folder; the step retries 5 times.",
@@ -216,17 +307,20 @@ class Deploy(ReleaseSteps):
         "The version bump and CHANGELOG entry are committed and pushed",
         "Release notes are prepared",
         "You can push tags to the remote and write to the feed folder",
+        "With feed_host set: SSH access to the feed hosts, their keys in known_hosts",
     ]
     verification = [
         "Tag v<version> exists on the remote",
         "dist/<version>/SHA256SUMS matches the artifacts",
         "feed.json and appcast.xml offer <version> as latest",
+        "With feed_host set: every feed host's folder equals the local feed folder",
         "The artifact downloads and matches the feed's sha256 and size",
         "The release announcement is posted",
     ]
     troubleshooting = TROUBLE
     recovery = (
-        "Each changing step has an undo: publish -> unpublish (feed remove), push_tag -> "
+        "Each changing step has an undo: mirror_feed -> unmirror (the hosts get the feed "
+        "without this release), publish -> unpublish (feed remove), push_tag -> "
         "delete_remote_tag, tag -> delete_tag. On failure they run in reverse order, so "
         "the feed never points at a missing artifact. If the release is bad after it "
         "finished, run release.rollback; never re-tag a published version."

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
-from playbooks.release.deploy import action
+from playbooks.release.deploy import FeedMirrorParams, action
 
 _MAYBE_SEMVER = f"^$|{SEMVER_PATTERN}"
 
 
-class RollbackParams(ob.Params):
+class _RollbackBasics(ob.Params):
     """Which release to take back and which to offer; empty means chosen for you."""
 
     to_version: str = ob.Field(
@@ -28,6 +28,10 @@ class RollbackParams(ob.Params):
     verify_url: str = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
+
+
+class RollbackParams(FeedMirrorParams, _RollbackBasics):
+    """Which release to take back and which to offer; empty means chosen for you."""
 
 
 class Rollback(ob.Runbook):
@@ -51,7 +55,7 @@ class Rollback(ob.Runbook):
     prerequisites = [
         "The problem is confirmed to be caused by the release",
         "The rollback is approved by the release owner or incident commander",
-        "You can write to the feed folder",
+        "You can write to the feed folder (and SSH to the feed hosts when feed_host is set)",
     ]
     verification = [
         "feed.json's latest is the previous good release",
@@ -106,6 +110,12 @@ class Rollback(ob.Runbook):
             "the feed, not withdrawn, and whose artifact is present; or checks --to-version."
         ),
     )
+    check_feed_host = ob.Command(
+        action("feed_remote check --host {feed_host} --path {feed_path}"),
+        title="Check the feed hosts are reachable and writable",
+        when="feed_host",
+        description="Connects to each feed host (host keys checked) before anything changes.",
+    )
     approve = ob.Gate.confirm(
         "Rollback approved? The feed stops offering {bad_version} and offers "
         "{to_version} (empty values: the versions find_last_good printed).",
@@ -121,6 +131,28 @@ class Rollback(ob.Runbook):
         title="Point the feeds back to the good release",
         description="Sets latest to the target and withdraws every release above it.",
         idempotent=True,
+    )
+    mirror_feed = ob.Command(
+        action(
+            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path}"
+        ),
+        title="Mirror the rolled-back feed to the feed hosts",
+        when="feed_host",
+        description=(
+            "Uploads appcast.xml and feed.json, each moved into place, so the hosts stop "
+            "offering the bad release; artifacts stay for the investigation."
+        ),
+        idempotent=True,
+        retry=ob.Retry(attempts=3, wait=5),
+    )
+    verify_mirror = ob.Verify(
+        action(
+            "feed_remote verify --feed-dir {feed_dir} --host {feed_host} --path {feed_path} "
+            "--version {to_version} --bad {bad_version} --repo {repo} --base-url {base_url}"
+        ),
+        title="Verify the feed on each feed host",
+        when="feed_host",
+        expect="every host offers the good release as latest, exactly as the local feed does",
     )
     verify_feed = ob.Verify(
         action(

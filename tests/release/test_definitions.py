@@ -20,9 +20,10 @@ RELEASE = {**COMMON, "dist_dir": "/srv/dist"}
 
 RELEASE_STEPS = [
     "check_clean", "check_version", "check_changelog", "check_tag_free", "check_newer",
-    "run_tests", "review_notes", "tag", "push_tag", "build", "verify_manifest", "publish",
-    "verify_feed", "announce",
+    "check_feed_host", "run_tests", "review_notes", "tag", "push_tag", "build",
+    "verify_manifest", "publish", "mirror_feed", "verify_mirror", "verify_feed", "announce",
 ]  # fmt: skip
+MIRROR = {"feed_host": "web", "feed_path": "/srv/www/{host.name}/updates"}
 
 
 def plans() -> list[ob.Plan]:
@@ -30,14 +31,16 @@ def plans() -> list[ob.Plan]:
         ob.plan(Deploy, Deploy.Params(version="1.4.0", **RELEASE)),
         ob.plan(Rollback, Rollback.Params(**COMMON)),
         ob.plan(Hotfix, Hotfix.Params(version="1.3.1", from_version="1.3.0", **RELEASE)),
+        ob.plan(Deploy, Deploy.Params(version="1.4.0", **RELEASE, **MIRROR)),
+        ob.plan(Rollback, Rollback.Params(**COMMON, **MIRROR)),
     ]
 
 
 def test_step_ids_are_stable() -> None:
     assert ob.plan(Deploy).ids() == RELEASE_STEPS
     assert ob.plan(Rollback).ids() == [
-        "find_last_good", "approve", "point_latest", "verify_feed", "announce",
-        "announce_chosen", "follow_up",
+        "find_last_good", "check_feed_host", "approve", "point_latest", "mirror_feed",
+        "verify_mirror", "verify_feed", "announce", "announce_chosen", "follow_up",
     ]  # fmt: skip
     assert ob.plan(Hotfix).ids() == [
         "branch_from_tag", "cherry_pick", "apply_fix", "prepare_release",
@@ -52,8 +55,26 @@ def test_every_changing_release_step_has_an_undo() -> None:
             "tag": "delete_tag",
             "push_tag": "delete_remote_tag",
             "publish": "unpublish",
+            "mirror_feed": "unmirror",
         }
-        assert set(runbook.compensations) == {"delete_tag", "delete_remote_tag", "unpublish"}
+        assert set(runbook.compensations) == {
+            "delete_tag", "delete_remote_tag", "unpublish", "unmirror",
+        }  # fmt: skip
+
+
+def test_mirroring_steps_run_only_with_a_feed_host() -> None:
+    for runbook in (Deploy, Rollback, Hotfix):
+        plan = ob.plan(runbook)
+        for step in ("check_feed_host", "mirror_feed", "verify_mirror"):
+            assert plan.get(step).when == "feed_host", (runbook.name, step)
+
+
+@pytest.mark.parametrize("given", [{"feed_host": "web"}, {"feed_path": "/srv/www"}])
+def test_feed_host_and_feed_path_go_together(given: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="feed_host and feed_path go together"):
+        Deploy.Params(version="1.4.0", **RELEASE, **given)
+    with pytest.raises(ValueError, match="feed_host and feed_path go together"):
+        Rollback.Params(**COMMON, **given)
 
 
 def test_catalog_finds_the_three_release_runbooks() -> None:
@@ -72,16 +93,18 @@ def test_unbound_plan_keeps_placeholders_for_the_docs() -> None:
 
 
 def test_bound_plans_leave_no_placeholder() -> None:
-    for plan in plans():
+    for plan in plans()[:3]:
         every = list(plan.steps) + list(plan.compensations.values())
         for step in every:
             for text in (step.command, step.text):
                 assert text is None or "{" not in text, (plan.name, step.id, text)
 
 
-@pytest.mark.parametrize("field", ["repo", "feed_dir", "dist_dir", "notes", "base_url"])
+@pytest.mark.parametrize(
+    "field", ["repo", "feed_dir", "dist_dir", "notes", "base_url", "feed_host", "feed_path"]
+)
 def test_every_value_reaches_the_command_as_one_argument(field: str) -> None:
-    values: dict[str, Any] = {**RELEASE, field: HOSTILE}
+    values: dict[str, Any] = {**RELEASE, **MIRROR, field: HOSTILE}
     plan = ob.plan(Deploy, Deploy.Params(version="1.4.0", **values))
     seen = 0
     for step in plan.steps:
@@ -166,5 +189,6 @@ def test_importing_the_definitions_loads_no_action_or_execution_code() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     loaded = set(json.loads(out))
-    assert not loaded & {"playbooks.actions.git", "playbooks.actions.feed", "http.server"}
+    actions = {"playbooks.actions.git", "playbooks.actions.feed", "playbooks.actions.feed_remote"}
+    assert not loaded & (actions | {"http.server"})
     assert not {m.split(".")[0] for m in loaded} & {"invoke", "fabric", "tenacity", "structlog"}
