@@ -73,7 +73,21 @@ class ReleaseParams(FeedMirrorParams, _ReleaseBasics):
     """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
 
 
-class ReleaseSteps(ob.Runbook, abstract=True):
+class FeedHostCheck(ob.Runbook, abstract=True):
+    """First of all, when the feed is mirrored: are the feed hosts there and writable?"""
+
+    check_feed_host = ob.Command(
+        action("feed_remote check --host {feed_host} --path {feed_path}"),
+        title="Check the feed hosts are reachable and writable",
+        when="feed_host",
+        description=(
+            "Connects to each feed host (host keys checked) and tests its folder, before "
+            "anything else runs."
+        ),
+    )
+
+
+class ReleaseSteps(FeedHostCheck, abstract=True):
     """The steps every release shares, from pre-flight checks to the announcement."""
 
     check_clean = ob.Command(
@@ -97,12 +111,6 @@ class ReleaseSteps(ob.Runbook, abstract=True):
     check_newer = ob.Command(
         action("feed check-newer --feed-dir {feed_dir} --version {version}"),
         title="Check the version is newer than the feed's latest",
-    )
-    check_feed_host = ob.Command(
-        action("feed_remote check --host {feed_host} --path {feed_path}"),
-        title="Check the feed hosts are reachable and writable",
-        when="feed_host",
-        description="Connects to each feed host (host keys checked) and tests its folder.",
     )
     run_tests = ob.Command(
         "cd {repo} && sh -c {test_command}",

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
-from playbooks.release.deploy import TROUBLE, ReleaseParams, ReleaseSteps, action
+from playbooks.release.deploy import (
+    TROUBLE,
+    FeedHostCheck,
+    ReleaseParams,
+    ReleaseSteps,
+    action,
+)
 
 
 class HotfixParams(ReleaseParams):
@@ -19,7 +25,7 @@ class HotfixParams(ReleaseParams):
     )
 
 
-class _HotfixPrep(ob.Runbook, abstract=True):
+class _HotfixPrep(FeedHostCheck, abstract=True):
     """Hotfix steps that come before the shared release steps."""
 
     branch_from_tag = ob.Command(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
-from playbooks.release.deploy import FeedMirrorParams, action
+from playbooks.release.deploy import FeedHostCheck, FeedMirrorParams, action
 
 _MAYBE_SEMVER = f"^$|{SEMVER_PATTERN}"
 
@@ -34,7 +34,7 @@ class RollbackParams(FeedMirrorParams, _RollbackBasics):
     """Which release to take back and which to offer; empty means chosen for you."""
 
 
-class Rollback(ob.Runbook):
+class Rollback(FeedHostCheck):
     """Roll back a release with critical issues: users are offered the last good one again.
 
     The bad release (and anything newer) is marked withdrawn in feed.json and dropped
@@ -109,12 +109,6 @@ class Rollback(ob.Runbook):
             "Prints the target: the highest release below the bad one that is tagged, in "
             "the feed, not withdrawn, and whose artifact is present; or checks --to-version."
         ),
-    )
-    check_feed_host = ob.Command(
-        action("feed_remote check --host {feed_host} --path {feed_path}"),
-        title="Check the feed hosts are reachable and writable",
-        when="feed_host",
-        description="Connects to each feed host (host keys checked) before anything changes.",
     )
     approve = ob.Gate.confirm(
         "Rollback approved? The feed stops offering {bad_version} and offers "

@@ -20,7 +20,7 @@ RELEASE = {**COMMON, "dist_dir": "/srv/dist"}
 
 RELEASE_STEPS = [
     "check_clean", "check_version", "check_changelog", "check_tag_free", "check_newer",
-    "check_feed_host", "run_tests", "review_notes", "tag", "push_tag", "build",
+    "run_tests", "review_notes", "tag", "push_tag", "build",
     "verify_manifest", "publish", "mirror_feed", "verify_mirror", "verify_feed", "announce",
 ]  # fmt: skip
 MIRROR = {"feed_host": "web", "feed_path": "/srv/www/{host.name}/updates"}
@@ -37,13 +37,13 @@ def plans() -> list[ob.Plan]:
 
 
 def test_step_ids_are_stable() -> None:
-    assert ob.plan(Deploy).ids() == RELEASE_STEPS
+    assert ob.plan(Deploy).ids() == ["check_feed_host", *RELEASE_STEPS]
     assert ob.plan(Rollback).ids() == [
-        "find_last_good", "check_feed_host", "approve", "point_latest", "mirror_feed",
+        "check_feed_host", "find_last_good", "approve", "point_latest", "mirror_feed",
         "verify_mirror", "verify_feed", "announce", "announce_chosen", "follow_up",
     ]  # fmt: skip
     assert ob.plan(Hotfix).ids() == [
-        "branch_from_tag", "cherry_pick", "apply_fix", "prepare_release",
+        "check_feed_host", "branch_from_tag", "cherry_pick", "apply_fix", "prepare_release",
         *RELEASE_STEPS, "push_branch", "merge_back",
     ]  # fmt: skip
 
