@@ -10,6 +10,8 @@ from types import MappingProxyType
 from typing import Any
 
 from opsbooks.errors import BadInput, ParamsError
+from opsbooks.outputs import ROOT as OUTPUTS_ROOT
+from opsbooks.outputs import used as used_outputs
 from opsbooks.params import Params, param_values, redacted
 from opsbooks.policies import Retry
 from opsbooks.runbook import Runbook, undo_id
@@ -52,6 +54,7 @@ class PlannedStep:
     compensation: bool = False
     skip_reason: str | None = None
     undo_on_failure: bool = False
+    outputs: tuple[str, ...] = ()
     step: Step = field(default_factory=Step, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +71,7 @@ class PlannedStep:
             "when": self.when,
             "idempotent": self.idempotent,
             "undo_on_failure": self.undo_on_failure,
+            "outputs": list(self.outputs),
             "skip_reason": self.skip_reason,
         }
 
@@ -168,6 +172,30 @@ def plan(
     )
 
 
+def with_outputs(
+    planned: PlannedStep, params: Params | None, outputs: Mapping[str, str]
+) -> PlannedStep:
+    """``planned`` with its ``{outputs.NAME}`` fields bound, at the moment it runs.
+
+    Raises ``TemplateError`` naming the output when an earlier step did not publish it
+    (it was skipped, or this run started after it).
+    """
+    item = planned.step
+    wanted = used_outputs(item.templates())
+    if not wanted:
+        return planned
+    absent = [name for name in wanted if name not in outputs]
+    if absent:
+        raise TemplateError(
+            f"output {absent[0]!r} is not available: the step that publishes it did not "
+            f"run in this run (skipped, or before --start-at)"
+        )
+    values = {**param_values(params), OUTPUTS_ROOT: dict(outputs)}
+    return _planned(
+        item, values, compensation=planned.compensation, skip_reason=planned.skip_reason
+    )
+
+
 def _bind_command(command: str | tuple[str, ...] | Any, values: Mapping[str, Any]) -> Bound:
     if isinstance(command, str):
         return bind(command, values, shell=True)
@@ -222,6 +250,7 @@ def _planned(
         compensation=compensation,
         skip_reason=skip_reason,
         undo_on_failure=item.undo_on_failure,
+        outputs=item.outputs,
         step=item,
     )
 
@@ -250,6 +279,8 @@ def _shape(item: Step) -> dict[str, Any]:
     shape["idempotent"] = item.idempotent
     if item.undo_on_failure:  # only when set, so older runs' fingerprints still match
         shape["undo_on_failure"] = True
+    if item.outputs:
+        shape["outputs"] = list(item.outputs)
     if isinstance(item, Branch):
         shape["routes"] = dict(item.routes)
         shape["default"] = item.default

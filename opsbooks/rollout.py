@@ -146,15 +146,15 @@ class RolloutOptions:
         return Threshold.parse(self.max_failures)
 
     @classmethod
-    def for_step(cls, step: Remote, *, workers: int = 10) -> RolloutOptions:
-        """Options from a ``Remote`` step's declared roll-out."""
+    def for_step(cls, step: Remote, *, workers: int | None = None) -> RolloutOptions:
+        """Options from a ``Remote`` step's declared roll-out (``workers`` overrides its own)."""
         return cls(
             strategy=step.strategy,
             batch_size=step.batch_size,
             max_failures=step.max_failures,
             canary=step.canary,
             timeout=step.timeout_seconds,
-            workers=workers,
+            workers=workers or step.workers,
         )
 
 

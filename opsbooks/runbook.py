@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from opsbooks.errors import DefinitionError
+from opsbooks.outputs import ROOT as OUTPUTS_ROOT
+from opsbooks.outputs import used as used_outputs
 from opsbooks.params import NoParams
 from opsbooks.params import Params as ParamsBase
-from opsbooks.steps import Branch, Download, Gate, Remote, Step
+from opsbooks.steps import Branch, Download, Gate, PythonStep, Remote, Step
 from opsbooks.template import TemplateError, quoted_fields, roots
 
 
@@ -206,6 +208,7 @@ def _validate(cls: type[Runbook]) -> None:
     gate_ids = {s.id for s in every if isinstance(s, Gate)}
     ids = [s.id for s in cls.steps]
     _check_rto_steps(cls, ids)
+    _check_outputs(cls)
     for item in every:
         _check_templates(cls, item, param_names)
         _check_undo(cls, item)
@@ -258,8 +261,43 @@ def _check_unique_ids(cls: type[Runbook]) -> None:
         )
 
 
+def _check_outputs(cls: type[Runbook]) -> None:
+    """Each ``{outputs.NAME}`` must be promised by an earlier step (any step, for undos)."""
+    if OUTPUTS_ROOT in cls.Params.model_fields:
+        raise DefinitionError(
+            cls.name, f"{OUTPUTS_ROOT!r} is reserved for step outputs; rename the parameter"
+        )
+    available: set[str] = set()
+
+    def check(item: Step, names: set[str], where: str) -> None:
+        try:
+            wanted = used_outputs(item.templates())
+        except TemplateError as exc:
+            raise DefinitionError(cls.name, str(exc), step=item.id) from None
+        for name in wanted:
+            if name not in names:
+                raise DefinitionError(
+                    cls.name,
+                    f"{{outputs.{name}}} is not declared by {where}; add "
+                    f"outputs=({name!r},) to the step that prints `::output {name}=...` "
+                    f"(or name an earlier @step, whose return value is its output)",
+                    step=item.id,
+                )
+
+    for item in cls.steps:
+        for name in item.outputs:
+            if not name.isidentifier():
+                raise DefinitionError(
+                    cls.name, f"output name {name!r} is not an identifier", step=item.id
+                )
+        check(item, available, "any earlier step")
+        available |= set(item.outputs) | ({item.id} if isinstance(item, PythonStep) else set())
+    for item in cls.compensations.values():
+        check(item, available, "any step")
+
+
 def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> None:
-    allowed = param_names | ({"host"} if isinstance(item, Remote) else set())
+    allowed = param_names | {OUTPUTS_ROOT} | ({"host"} if isinstance(item, Remote) else set())
     for template in item.templates():
         try:
             used = roots(template)
@@ -267,7 +305,7 @@ def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> N
             raise DefinitionError(cls.name, str(exc), step=item.id) from None
         unknown = sorted(used - allowed)
         if unknown:
-            known = ", ".join(sorted(allowed)) or "none"
+            known = ", ".join(sorted(allowed - {OUTPUTS_ROOT})) or "none"
             raise DefinitionError(
                 cls.name,
                 f"template {template!r} refers to unknown parameter {{{unknown[0]}}}; "
@@ -357,6 +395,8 @@ def _check_remote(cls: type[Runbook], item: Remote) -> None:
         )
     if item.batch_size < 1:
         raise DefinitionError(cls.name, "batch_size must be at least 1", step=item.id)
+    if item.workers < 1:
+        raise DefinitionError(cls.name, "workers must be at least 1", step=item.id)
     if isinstance(item, Download) and "host" not in roots(item.local):
         raise DefinitionError(
             cls.name,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from opsbooks import outputs
 from opsbooks.answers import request_for, resume_request
 from opsbooks.errors import GateStopped, Interrupted, OpsbooksError, StepFailed
 from opsbooks.events import (
@@ -35,10 +36,11 @@ from opsbooks.journal import GateRecord, Journal, RunRecord
 from opsbooks.metrics import last_success_times, metric_lines, recovery_figures
 from opsbooks.outcome import RunReport, StepResult
 from opsbooks.params import param_values, redacted
-from opsbooks.plan import Plan, PlannedStep
+from opsbooks.plan import Plan, PlannedStep, with_outputs
 from opsbooks.redaction import Redactor
 from opsbooks.state import DONE, RunOutcome, StepStatus
 from opsbooks.stepexec import StepEnv, condition_holds, execute
+from opsbooks.template import TemplateError
 
 S = StepStatus
 StopCheck = Callable[[], "str | None"]
@@ -185,6 +187,9 @@ class Runner:
         routes = _recorded_routes(self.journal, run_id)
         abandoned = _abandoned(self.journal, run_id)
         self._completed = [s for s in plan.ids() if states.get(s) is S.SUCCEEDED]
+        self.env.outputs.update(outputs.recorded(
+            t.detail for t in self.journal.transitions(run_id) if t.status is S.SUCCEEDED
+        ))
         jump: str | None = None
         for index, planned in enumerate(plan.steps, start=1):
             status = states.get(planned.id, S.PENDING)
@@ -255,6 +260,14 @@ class Runner:
 
     def _step(self, planned: PlannedStep, index: int, total: int) -> str | None:
         run_id = self.env.run_id
+        try:
+            planned = with_outputs(planned, self.env.plan.params, self.env.outputs)
+        except TemplateError as exc:
+            self.journal.record(run_id, planned.id, S.RUNNING, at=self.wall_clock(), attempt=1)
+            self.journal.record(run_id, planned.id, S.FAILED, at=self.wall_clock(),
+                                reason=str(exc))
+            self.emit(StepFinished(planned.id, S.FAILED.value, 0.0, reason=str(exc)))
+            raise StepFailed(planned.id, str(exc)) from None
         self.journal.record(run_id, planned.id, S.RUNNING, at=self.wall_clock(), attempt=1,
                             detail={"command": self.redactor.text(planned.shown)} if planned.shown
                             else None)
@@ -278,9 +291,12 @@ class Runner:
                                 output_tail=tail, reason=why, detail={"abandoned": True})
             self.emit(StepFinished(planned.id, S.STOPPED.value, result.duration, reason=why))
             raise Interrupted("SIGINT (step abandoned)")
+        produced = self._published(planned, result)
         reason = self.redactor.text(result.reason)
         status = S.SUCCEEDED if result.ok else S.FAILED
         detail: dict[str, Any] = dict(result.detail)
+        if produced:
+            detail["outputs"] = {k: self.redactor.text(v) for k, v in produced.items()}
         if result.route:
             detail["route"] = result.route
         self.journal.record(run_id, planned.id, status, at=self.wall_clock(),
@@ -342,6 +358,19 @@ class Runner:
                                 answer.source, answer.answered_at - answer.asked_at))
         return answer
 
+    def _published(self, planned: PlannedStep, result: StepResult) -> dict[str, str]:
+        """Collect what a succeeded step published; a declared output missing fails it."""
+        if not result.ok:
+            return {}
+        returned = self.env.outputs.get(planned.id) if planned.kind == "python" else None
+        try:
+            produced = outputs.published(planned.id, planned.outputs, result.output, returned)
+        except TemplateError as exc:
+            result.ok, result.reason = False, str(exc)
+            return {}
+        self.env.outputs.update(produced)
+        return produced
+
     def _context_lines(self) -> tuple[str, ...]:
         params = redacted(self.env.plan.params)
         lines = [f"runbook {self.env.plan.name}, run {self.env.run_id}"]
@@ -361,12 +390,17 @@ class Runner:
             undo = plan.get(step_id).undo
             if undo is None:
                 continue
-            compensation = plan.get(undo)
+            unbound = ""
+            try:
+                compensation = with_outputs(plan.get(undo), plan.params, self.env.outputs)
+            except TemplateError as exc:
+                compensation, unbound = plan.get(undo), str(exc)
             self.emit(StepStarted(undo, compensation.kind, f"undo {step_id}: "
                                    f"{compensation.title}", 0, 0, compensation.shown))
             self.env.extras["undo_of"] = step_id
             try:
-                result = execute(compensation, self.env)
+                result = (StepResult(ok=False, reason=unbound) if unbound
+                          else execute(compensation, self.env))
             except GateStopped as stop:
                 result = StepResult(ok=False, reason=stop.reason)
             finally:

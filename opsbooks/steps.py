@@ -35,11 +35,16 @@ class Step:
     when: Condition | None = None
     idempotent: bool = False
     undo_on_failure: bool = False
+    outputs: tuple[str, ...] = ()
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
             object.__setattr__(self, "timeout", seconds(self.timeout))
+        if isinstance(self.outputs, str):
+            object.__setattr__(self, "outputs", (self.outputs,))
+        else:
+            object.__setattr__(self, "outputs", tuple(self.outputs))
 
     def __set_name__(self, owner: type, name: str) -> None:
         if not self.id:
@@ -215,7 +220,9 @@ class Branch(Step):
 class Remote(Step):
     """Run a command on every host of a role, rolling out by ``strategy``.
 
-    ``max_failures`` is a count (``1``) or a share of hosts (``"25%"``).
+    ``max_failures`` is a count (``1``) or a share of hosts (``"25%"``); ``workers``
+    caps how many hosts run at the same time in any strategy (SSH connections are
+    not free, and a fleet of 500 should not be hit at once).
     """
 
     kind: ClassVar[str] = "remote"
@@ -227,15 +234,17 @@ class Remote(Step):
     max_failures: int | str = field(default=0, kw_only=True)
     canary: bool = field(default=False, kw_only=True)
     pause_between_batches: bool = field(default=False, kw_only=True)
+    workers: int = field(default=10, kw_only=True)
 
     def templates(self) -> list[str]:
         return [self.command]
 
     def describe_rollout(self) -> str:
         how = {
-            "parallel": "all hosts at once",
+            "parallel": f"all hosts at once, at most {self.workers} at a time",
             "serial": "one host at a time",
-            "batches": f"batches of {self.batch_size}",
+            "batches": f"batches of {self.batch_size}"
+            + (f", at most {self.workers} at a time" if self.batch_size > self.workers else ""),
         }[self.strategy]
         limit = str(self.max_failures).strip()
         if limit == "0":

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
 
 from opsbooks.audit import verify
 from opsbooks.commands import App, Subparsers
@@ -13,6 +17,7 @@ from opsbooks.journal import Journal
 from opsbooks.plan import plan
 from opsbooks.policies import human
 from opsbooks.render.report import render_json, render_markdown, report_data
+from opsbooks.runbook import Runbook
 
 
 def register(subparsers: Subparsers) -> None:
@@ -63,15 +68,25 @@ def report_command(args: argparse.Namespace, app: App) -> int:
     journal = _journal(app)
     run = journal.get_run(args.run_id)
     commands: dict[str, str] = {}
-    try:
-        runbook = app.catalog().get(run.runbook)
-        commands = {p.id: p.shown for p in plan(runbook).steps if p.shown}
-    except BadInput:
-        pass
+    with contextlib.suppress(BadInput):
+        commands = planned_commands(app.catalog().get(run.runbook), run.params)
     data = report_data(run, journal.transitions(run.id), journal.gates(run.id),
                        journal.host_results(run.id), commands)
     app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
     return 0
+
+
+def planned_commands(runbook: type[Runbook], recorded: dict[str, Any]) -> dict[str, str]:
+    """What each step runs with the run's own (redacted) params, for steps with no record.
+
+    Falls back to the unbound templates when the recorded params no longer fit the
+    runbook (its definition changed since the run).
+    """
+    try:
+        bound = plan(runbook, runbook.Params.model_validate(recorded))
+    except (ValidationError, BadInput):
+        bound = plan(runbook)
+    return {p.id: p.shown for p in bound.steps if p.shown}
 
 
 def audit_verify_command(args: argparse.Namespace, app: App) -> int:

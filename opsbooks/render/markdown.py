@@ -221,6 +221,9 @@ def _facts(planned: PlannedStep, the_plan: Plan) -> list[str]:
         facts.append(f"- **Runs only when:** `{planned.when}`")
     if planned.idempotent:
         facts.append("- **Idempotent:** safe to run again")
+    if planned.outputs:
+        names = ", ".join(f"`{name}`" for name in planned.outputs)
+        facts.append(f"- **Outputs:** {names} (later steps use `{{outputs.<name>}}`)")
     if planned.undo is not None:
         also = " (also when this step fails: it may have partly happened)"
         facts.append(f"- **Undo:** {_step_link(planned.undo, the_plan)}"

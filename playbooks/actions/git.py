@@ -173,7 +173,11 @@ def tag_versions(repo: Path) -> list[Version]:
 
 
 def last_good(repo: Path, feed_dir: Path, before: str = "", to: str = "") -> str:
-    """Name the release to roll back to: tagged, in the feed, not withdrawn, older than the bad."""
+    """Name the release to roll back to: tagged, in the feed, not withdrawn, older than the bad.
+
+    Also prints them as ``::output`` lines, so the runbook's later steps use exactly
+    this pair (``{outputs.target}``, ``{outputs.bad}``).
+    """
     from playbooks.actions import feed  # feed imports this module; import here, not at the top
 
     current = feed.load(feed_dir)
@@ -181,7 +185,7 @@ def last_good(repo: Path, feed_dir: Path, before: str = "", to: str = "") -> str
     release = current.find(target)
     if release is not None:
         feed.check_artifact(feed_dir, release)
-    return f"{target} (rolling back from {bad})"
+    return f"{target} (rolling back from {bad})\n::output target={target}\n::output bad={bad}"
 
 
 def branch_from_tag(repo: Path, from_version: str, version: str, branch: str = "") -> str:

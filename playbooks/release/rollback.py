@@ -39,8 +39,8 @@ class Rollback(FeedHostCheck):
 
     The bad release (and anything newer) is marked withdrawn in feed.json and dropped
     from the appcast, so Sparkle clients stop offering it; its tag and artifact stay
-    for the investigation. Every step picks the same target from the feed and the
-    tags, so the run can be resumed or repeated safely.
+    for the investigation. The target is picked once, shown at the approval gate and
+    recorded, so every later step, and a resumed run, uses the same one.
     """
 
     Params = RollbackParams
@@ -106,21 +106,23 @@ class Rollback(FeedHostCheck):
         ),
         title="Identify the last good release",
         description=(
-            "Prints the target: the highest release below the bad one that is tagged, in "
-            "the feed, not withdrawn, and whose artifact is present; or checks --to-version."
+            "Picks the target: the highest release below the bad one that is tagged, in "
+            "the feed, not withdrawn, and whose artifact is present; or checks "
+            "--to-version. Every later step uses this pair."
         ),
+        outputs=("target", "bad"),
     )
     approve = ob.Gate.confirm(
-        "Rollback approved? The feed stops offering {bad_version} and offers "
-        "{to_version} (empty values: the versions find_last_good printed).",
+        "Rollback approved? The feed stops offering {outputs.bad} (and anything newer) "
+        "and offers {outputs.target} again.",
         phrase="rollback",
         title="Approve the rollback",
         description="Type `rollback` to confirm. The approver is recorded in the journal.",
     )
     point_latest = ob.Command(
         action(
-            "feed point-latest --feed-dir {feed_dir} --version {to_version} "
-            "--bad {bad_version} --repo {repo}"
+            "feed point-latest --feed-dir {feed_dir} --version {outputs.target} "
+            "--bad {outputs.bad} --repo {repo}"
         ),
         title="Point the feeds back to the good release",
         description="Sets latest to the target and withdraws every release above it.",
@@ -142,39 +144,31 @@ class Rollback(FeedHostCheck):
     verify_mirror = ob.Verify(
         action(
             "feed_remote verify --feed-dir {feed_dir} --host {feed_host} --path {feed_path} "
-            "--version {to_version} --bad {bad_version} --repo {repo} --base-url {base_url}"
+            "--version {outputs.target} --base-url {base_url}"
         ),
         title="Verify the feed on each feed host",
         when="feed_host",
-        expect="every host offers the good release as latest, exactly as the local feed does",
+        expect="every host offers {outputs.target} as latest, exactly as the local feed does",
     )
     verify_feed = ob.Verify(
         action(
-            "feed verify --feed-dir {feed_dir} --version {to_version} --bad {bad_version} "
-            "--repo {repo} --url {verify_url} --base-url {base_url}"
+            "feed verify --feed-dir {feed_dir} --version {outputs.target} "
+            "--url {verify_url} --base-url {base_url}"
         ),
         title="Verify the served feed",
-        expect="both feeds offer the good release as latest and its artifact matches",
+        expect="both feeds offer {outputs.target} as latest and its artifact matches",
         retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
     )
     announce = ob.Notify(
-        "Rolled back: the update feed offers {to_version} again and no longer offers the "
-        "releases above it. A fix will follow in a new release.",
+        "Rolled back: the update feed offers {outputs.target} again instead of "
+        "{outputs.bad} and the releases above it. A fix will follow in a new release.",
         title="Announce the rollback",
-        when="to_version",
-    )
-    announce_chosen = ob.Notify(
-        "Rolled back: the update feed no longer offers the latest release and offers the "
-        "last good one again (see the run's find_last_good step for versions). A fix will "
-        "follow in a new release.",
-        title="Announce the rollback",
-        when="not to_version",
     )
     follow_up = ob.Manual(
         """
-        Open a follow-up ticket for the fix: what broke in the withdrawn release, a link
-        to this run's report, an owner, and the version that will carry the fix (ship it
-        with release.hotfix or release.deploy). Post the ticket in the announcement thread.
+        Open a follow-up ticket for the fix: what broke in {outputs.bad}, a link to this
+        run's report, an owner, and the version that will carry the fix (ship it with
+        release.hotfix or release.deploy). Post the ticket in the announcement thread.
         """,
         title="Open a follow-up ticket for the fix",
     )

@@ -20,7 +20,9 @@ from typing import Any
 import pytest
 
 import opsbooks as ob
+from opsbooks import outputs
 from opsbooks.config import Config
+from opsbooks.plan import with_outputs
 from opsbooks.runbook import parse_when
 from playbooks.actions import ActionError, feed, sandbox
 from playbooks.release.deploy import Deploy
@@ -45,16 +47,21 @@ def applies(step: ob.PlannedStep, params: ob.Params) -> bool:
 
 
 def run_steps(plan: ob.Plan, ids: Iterable[str] | None = None) -> list[str]:
-    """Run the plan's commands in order (or just ``ids``); return the ids that ran."""
+    """Run the plan's commands in order (or just ``ids``); return the ids that ran.
+
+    Like the engine, ``::output`` lines a step prints are bound into later steps.
+    """
     assert plan.params is not None
     wanted = None if ids is None else set(ids)
     ran = []
+    published: dict[str, str] = {}
     for step in plan.steps:
         if wanted is not None and step.id not in wanted:
             continue
         if step.command is None or not applies(step, plan.params):
             continue
-        run_one(step)
+        done = run_one(with_outputs(step, plan.params, published))
+        published.update(outputs.parse(done.stdout))
         ran.append(step.id)
     return ran
 
@@ -264,6 +271,10 @@ def test_engine_undoes_the_tag_when_publication_fails(box: Path, git: Git) -> No
     sandbox.bump(box, "1.1.0")
     stopped = opsbooks_cli(box, "run", "release.deploy", "--version", "1.1.0")
     assert stopped.returncode == 3, stopped.stdout + stopped.stderr  # at the review gate
+    report = json.loads(opsbooks_cli(box, "report", "last", "--format", "json").stdout)
+    skipped = {s["step"]: s for s in report["steps"]}["check_feed_host"]  # no command recorded
+    assert skipped["status"] == "skipped"
+    assert skipped["command"].endswith("feed_remote check --host '' --path ''")
     (box / "feed" / "demo-app-1.1.0.tar.gz").mkdir()  # publication will fail to copy
     answers = box / "answers.yaml"
     answers.write_text("review_notes: yes\n")

@@ -174,3 +174,27 @@ def test_progress_callbacks_report_each_host(inventory: Inventory, work: Path) -
     fail_on(work, "web2")
     executor.rollout(inventory.hosts_for("web")[:3], standard, RolloutOptions(max_failures=1))
     assert events == ["start web1", "ok web1", "start web2", "failed web2", "start web3", "ok web3"]
+
+
+def test_a_remote_step_caps_its_concurrent_hosts_with_workers(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    """Each host records when it started and ended; never more than 2 overlap."""
+    from opsbooks.steps import Remote
+
+    step = Remote(
+        "date +%s.%N > {host.counter}.start; sleep 0.6; date +%s.%N > {host.counter}.end",
+        role="web", strategy="parallel", workers=2,
+    )  # fmt: skip
+    hosts = inventory.hosts_for("web")
+    result = executor.rollout_with(
+        hosts, executor.action_for(step), RolloutOptions.for_step(step)
+    )
+    assert result.ok, result.summary()
+    spans = [
+        (float((work / f"{h.name}.count.start").read_text()),
+         float((work / f"{h.name}.count.end").read_text()))
+        for h in hosts
+    ]  # fmt: skip
+    overlap = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert overlap == 2, spans

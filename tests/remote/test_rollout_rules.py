@@ -238,3 +238,31 @@ def test_result_serializes_for_the_journal() -> None:
 def test_tail_keeps_the_end() -> None:
     text = "\n".join(str(i) for i in range(100)) + "\n"
     assert tail(text, 3) == "97\n98\n99"
+
+
+def test_a_remote_step_brings_its_own_workers() -> None:
+    from opsbooks.steps import Remote
+
+    step = Remote("true", role="web", strategy="parallel", workers=3)
+    assert RolloutOptions.for_step(step).workers == 3
+    assert RolloutOptions.for_step(step, workers=5).workers == 5
+    assert RolloutOptions.for_step(Remote("true", role="web")).workers == 10
+    assert step.describe_rollout().startswith("all hosts at once, at most 3 at a time")
+    wide = Remote("true", role="web", strategy="batches", batch_size=20, workers=4)
+    assert wide.describe_rollout().startswith("batches of 20, at most 4 at a time")
+
+
+def test_zero_workers_is_a_definition_error() -> None:
+    from opsbooks import Runbook
+    from opsbooks.errors import DefinitionError
+    from opsbooks.steps import Remote
+
+    with pytest.raises(DefinitionError, match="workers must be at least 1"):
+
+        class Stalled(Runbook):
+            """Could never run a host."""
+
+            scope = "x"
+            owner = "me"
+            last_reviewed = "2026-11-01"
+            push = Remote("true", role="web", strategy="parallel", workers=0)
