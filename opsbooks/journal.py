@@ -13,12 +13,30 @@ import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from opsbooks.errors import JournalError, LockHeld
+from opsbooks.journal_records import (
+    GateRecord,
+    HostRecord,
+    RunRecord,
+    Transition,
+    loads_json,
+    number,
+    run_from_row,
+    step_status_of,
+)
 from opsbooks.state import RunOutcome, StepStatus, check_transition
+
+__all__ = [
+    "GateRecord",
+    "HostRecord",
+    "Journal",
+    "RunRecord",
+    "Transition",
+    "sqlite_path",
+]
 
 SCHEMA_VERSION = 1
 
@@ -89,71 +107,6 @@ CREATE TABLE IF NOT EXISTS locks (
     acquired_at REAL NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    id: str
-    runbook: str
-    fingerprint: str
-    params: dict[str, Any]
-    options: dict[str, Any]
-    who: str
-    host: str
-    pid: int
-    started_at: float
-    ended_at: float | None = None
-    outcome: str = RunOutcome.RUNNING.value
-    failed_step: str | None = None
-    reason: str | None = None
-    audit_head: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def duration(self) -> float | None:
-        return None if self.ended_at is None else self.ended_at - self.started_at
-
-
-@dataclass(frozen=True)
-class Transition:
-    seq: int
-    run_id: str
-    step_id: str
-    status: StepStatus
-    at: float
-    attempt: int = 0
-    exit_code: int | None = None
-    duration: float | None = None
-    output_tail: str = ""
-    reason: str = ""
-    who: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GateRecord:
-    run_id: str
-    step_id: str
-    mode: str
-    prompt: str
-    answer: Any
-    approver: str
-    source: str
-    asked_at: float
-    answered_at: float
-
-
-@dataclass(frozen=True)
-class HostRecord:
-    run_id: str
-    step_id: str
-    host: str
-    ok: bool
-    exit_code: int | None
-    duration: float | None
-    output_tail: str
-    error: str
-    at: float
 
 
 def sqlite_path(url: str) -> Path:
@@ -298,7 +251,7 @@ class Journal:
                 f"no run {run_id!r} in the journal at {self.path}. "
                 f"Run `opsbooks history` to list runs."
             )
-        return _run(row, self._db)
+        return run_from_row(row, self._db)
 
     def runs(self, runbook: str | None = None, limit: int = 50) -> list[RunRecord]:
         query = "SELECT * FROM runs"
@@ -308,7 +261,7 @@ class Journal:
             args = (runbook,)
         query += " ORDER BY started_at DESC LIMIT ?"
         cur = self._db.execute(query, (*args, limit))
-        return [_run(row, cur) for row in cur.fetchall()]
+        return [run_from_row(row, cur) for row in cur.fetchall()]
 
     # -- steps ------------------------------------------------------------------------
 
@@ -344,13 +297,13 @@ class Journal:
             " LIMIT 1",
             (run_id, step_id),
         ).fetchone()
-        return _status(row[0]) if row else StepStatus.PENDING
+        return step_status_of(row[0]) if row else StepStatus.PENDING
 
     def step_states(self, run_id: str) -> dict[str, StepStatus]:
         rows = self._db.execute(
             "SELECT step_id, status FROM transitions WHERE run_id=? ORDER BY seq", (run_id,)
         ).fetchall()
-        return {step: _status(status) for step, status in rows}
+        return {step: step_status_of(status) for step, status in rows}
 
     def transitions(self, run_id: str) -> list[Transition]:
         cur = self._db.execute("SELECT * FROM transitions WHERE run_id=? ORDER BY seq", (run_id,))
@@ -358,9 +311,9 @@ class Journal:
         out = []
         for row in cur.fetchall():
             data = dict(zip(names, row, strict=True))
-            data["status"] = _status(data["status"])
-            data["detail"] = _loads(data["detail"], "transition detail", dict)
-            data["at"] = _number(data["at"], "transition time")
+            data["status"] = step_status_of(data["status"])
+            data["detail"] = loads_json(data["detail"], "transition detail", dict)
+            data["at"] = number(data["at"], "transition time")
             out.append(Transition(**data))
         return out
 
@@ -383,7 +336,8 @@ class Journal:
             (run_id,),
         ).fetchall()
         return [
-            GateRecord(r[0], r[1], r[2], r[3], _loads(r[4], "gate answer"), *r[5:]) for r in rows
+            GateRecord(r[0], r[1], r[2], r[3], loads_json(r[4], "gate answer"), *r[5:])
+            for r in rows
         ]
 
     def answers(self, run_id: str) -> dict[str, Any]:
@@ -455,49 +409,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _malformed(what: str, value: Any) -> JournalError:
-    return JournalError(
-        f"the journal holds a malformed {what}: {str(value)[:80]!r}. The journal was not "
-        f"changed; restore it from a backup or move it aside to start a fresh one."
-    )
-
-
-def _loads(text: str, what: str, kind: type | None = None) -> Any:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        raise _malformed(what, text) from None
-    if kind is not None and not isinstance(value, kind):
-        raise _malformed(what, text)
-    return value
-
-
-def _status(value: Any) -> StepStatus:
-    try:
-        return StepStatus(value)
-    except ValueError:
-        raise _malformed("step status", value) from None
-
-
-def _number(value: Any, what: str, *, optional: bool = False) -> Any:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _malformed(what, value)
-    return value
-
-
-def _run(row: tuple[Any, ...], cur: sqlite3.Cursor | sqlite3.Connection) -> RunRecord:
-    names = [
-        "id", "runbook", "fingerprint", "params", "options", "who", "host", "pid",
-        "started_at", "ended_at", "outcome", "failed_step", "reason", "audit_head", "metrics",
-    ]
-    data = dict(zip(names, row, strict=True))
-    data["params"] = _loads(data["params"], "params record", dict)
-    data["options"] = _loads(data["options"], "options record", dict)
-    data["metrics"] = _loads(data["metrics"], "metrics record", dict)
-    data["started_at"] = _number(data["started_at"], "run start time")
-    data["ended_at"] = _number(data["ended_at"], "run end time", optional=True)
-    return RunRecord(**data)

@@ -350,3 +350,12 @@ class Download(Remote):
 
     def templates(self) -> list[str]:
         return [self.remote, self.local]
+
+
+def undo_id(step: Step) -> str | None:
+    """The id of the compensation step ``step`` names, if any."""
+    if step.undo is None:
+        return None
+    if isinstance(step.undo, str):
+        return step.undo
+    return step.undo.id or f"undo_{step.id}"

@@ -11,11 +11,7 @@ plain reason; nothing here raises for a host that is down, refuses or misbehaves
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import shlex
-import socket
-import threading
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
@@ -26,11 +22,16 @@ from fabric import Config as FabricConfig
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut
 
+from opsbooks.backends.ssh_checks import (
+    Failure,
+    RejectUnknown,
+    TrustAndRecord,
+    classify,
+)
 from opsbooks.inventory import Host, Inventory, InventoryError, bind_for_host
 from opsbooks.rollout import (
     Attempt,
     BetweenBatches,
-    ErrorKind,
     HostResult,
     RolloutOptions,
     RolloutResult,
@@ -38,59 +39,6 @@ from opsbooks.rollout import (
     tail,
 )
 from opsbooks.steps import Download, Remote, Upload
-
-_KNOWN_HOSTS_LOCK = threading.Lock()
-
-
-class _HostKeyProblem(paramiko.SSHException):  # type: ignore[misc]
-    """Carries an unknown host key out of paramiko's connect."""
-
-    def __init__(self, name: str, key: paramiko.PKey) -> None:
-        self.name = name
-        self.key = key
-        super().__init__(f"unknown host key for {name}")
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's ``SHA256:...`` fingerprint, as ``ssh-keygen -lf`` prints it."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
-class _RejectUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
-    """Refuse a host whose key is not in known_hosts (what ``StrictHostKeyChecking=yes`` does)."""
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        raise _HostKeyProblem(hostname, key)
-
-
-class _TrustAndRecord(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
-    """Accept a new host key, append it to known_hosts and remember that we did."""
-
-    def __init__(self, known_hosts: Path) -> None:
-        self.known_hosts = known_hosts
-        self.trusted: str | None = None
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        with _KNOWN_HOSTS_LOCK:
-            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-            with self.known_hosts.open("a") as handle:
-                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
-        self.trusted = f"{key.get_name()} {fingerprint(key)}"
-
-
-class _Failure(Exception):
-    """A classified per-host failure on the way to a ``HostResult``."""
-
-    def __init__(self, kind: ErrorKind, message: str, trusted: str | None = None) -> None:
-        self.kind = kind
-        self.trusted = trusted
-        super().__init__(message)
 
 
 class RemoteExecutor:
@@ -217,15 +165,15 @@ class RemoteExecutor:
             except CommandTimedOut as exc:
                 return self._timed_out(host, limit, started, exc.result, trusted)
             except (OSError, EOFError, paramiko.SSHException) as exc:
-                raise _Failure("disconnected", f"connection to {host.target} lost: {exc}") from None
+                raise Failure("disconnected", f"connection to {host.target} lost: {exc}") from None
             finally:
                 conn.close()
-        except _Failure as failure:
+        except Failure as failure:
             return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
         code = int(result.exited)
         if code == -1:
-            lost = _Failure(
+            lost = Failure(
                 "disconnected",
                 f"connection to {host.target} was lost before the command finished "
                 f"(host down or sshd killed)",
@@ -260,7 +208,7 @@ class RemoteExecutor:
         """Copy the local file ``local`` to ``remote`` on ``host`` over SFTP."""
         size = Path(local).stat().st_size if Path(local).is_file() else None
         if size is None:
-            failure = _Failure("transfer", f"local file {local} does not exist")
+            failure = Failure("transfer", f"local file {local} does not exist")
             return self._failed(host, failure, time.monotonic(), None)
         return self._transfer(host, "put", str(local), remote, f"uploaded {size} bytes to {remote}")
 
@@ -282,10 +230,10 @@ class RemoteExecutor:
                     conn.get(source, local=dest)
             except (OSError, EOFError, paramiko.SSHException) as exc:
                 what = "upload to" if verb == "put" else "download from"
-                raise _Failure("transfer", f"{what} {host.name} failed: {exc}") from None
+                raise Failure("transfer", f"{what} {host.name} failed: {exc}") from None
             finally:
                 conn.close()
-        except _Failure as failure:
+        except Failure as failure:
             return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
         return HostResult(host.name, "ok", 0, duration, stdout_tail=note, trusted_key=trusted)
@@ -295,7 +243,7 @@ class RemoteExecutor:
     def _open(self, host: Host) -> tuple[Connection, str | None]:
         """An open connection to ``host`` and the key trusted on the way, if any."""
         if host.key_file and not Path(host.key_file).is_file():
-            raise _Failure("keyfile", f"key file {host.key_file} for {host.name} does not exist")
+            raise Failure("keyfile", f"key file {host.key_file} for {host.name} does not exist")
         timeout = self.connect_timeout
         connect_kwargs: dict[str, Any] = {
             "allow_agent": self.inventory.ssh.use_agent,
@@ -320,7 +268,7 @@ class RemoteExecutor:
             conn.open()
         except Exception as exc:
             conn.close()
-            failure = self._classify(host, exc)
+            failure = classify(host, exc, self.known_hosts, self.connect_timeout)
             failure.trusted = getattr(policy, "trusted", None)
             raise failure from None
         return conn, getattr(policy, "trusted", None)
@@ -330,67 +278,19 @@ class RemoteExecutor:
             try:
                 client.get_host_keys().load(str(self.known_hosts))
             except (OSError, paramiko.SSHException) as exc:
-                raise _Failure("hostkey", f"cannot read {self.known_hosts}: {exc}") from None
+                raise Failure("hostkey", f"cannot read {self.known_hosts}: {exc}") from None
         policy: paramiko.MissingHostKeyPolicy = (
-            _TrustAndRecord(self.known_hosts) if self.trust_new_hosts else _RejectUnknown()
+            TrustAndRecord(self.known_hosts) if self.trust_new_hosts else RejectUnknown()
         )
         client.set_missing_host_key_policy(policy)
         return policy
-
-    def _classify(self, host: Host, exc: Exception) -> _Failure:
-        """Turn what paramiko and the socket layer raise into a reason an operator can act on."""
-        where = host.target
-        known = self.known_hosts
-        if isinstance(exc, _HostKeyProblem):
-            return _Failure(
-                "unknown_hostkey",
-                f"host key of {where} ({exc.key.get_name()} {fingerprint(exc.key)}) is not in "
-                f"{known}; check the fingerprint out of band, then add it (ssh-keyscan -p "
-                f"{host.port or 22} {host.address} >> {known}) or set trust_new_hosts = true once",
-            )
-        if isinstance(exc, paramiko.BadHostKeyException):
-            return _Failure(
-                "hostkey",
-                f"host key of {where} does not match {known}: expected "
-                f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}. This may be an "
-                f"attack; if the host was rebuilt, remove the old entry with "
-                f"ssh-keygen -R {shlex.quote(str(exc.hostname))} -f {known}",
-            )
-        if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
-            return _Failure(
-                "auth",
-                f"no key to log in to {where} with: set key_file for the host, or load a key "
-                f"into ssh-agent (use_agent = true)",
-            )
-        if isinstance(exc, paramiko.AuthenticationException):
-            how = f"key {host.key_file}" if host.key_file else "the agent or default keys"
-            return _Failure(
-                "auth",
-                f"authentication failed for {where} with {how} ({exc}); is the public key in "
-                f"that user's authorized_keys?",
-            )
-        if isinstance(exc, socket.gaierror):
-            return _Failure("connect", f"cannot resolve {host.address}: {exc.strerror}")
-        if isinstance(exc, TimeoutError | socket.timeout):
-            return _Failure(
-                "connect", f"cannot connect to {where}: no answer within {self.connect_timeout:g}s"
-            )
-        if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
-            return _Failure("connect", f"cannot connect to {where}: connection refused")
-        if isinstance(exc, OSError):
-            return _Failure("connect", f"cannot connect to {where}: {exc.strerror or exc}")
-        if isinstance(exc, paramiko.SSHException | EOFError):
-            return _Failure(
-                "ssh", f"SSH handshake with {where} failed: {exc or type(exc).__name__}"
-            )
-        return _Failure("error", f"connecting to {where} failed: {type(exc).__name__}: {exc}")
 
     # -- results -------------------------------------------------------------------
 
     def _failed(
         self,
         host: Host,
-        failure: _Failure,
+        failure: Failure,
         started: float,
         trusted: str | None,
         stdout: str = "",

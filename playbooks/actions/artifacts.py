@@ -50,7 +50,7 @@ def read_manifest(folder: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or not name or "/" in name:
+        if not sep or len(digest) != 64 or not name or "/" in name or name in (".", ".."):
             raise ActionError(f"{path} line {number} is not '<sha256>  <file name>'")
         entries[name] = digest
     return entries
@@ -87,7 +87,7 @@ def verify_manifest(folder: Path) -> str:
     return f"{len(entries)} file(s) in {folder} match {MANIFEST}"
 
 
-def _check_out(out: Path) -> None:
+def check_out(out: Path) -> None:
     """Allow ``out`` only if it is absent, empty, or exactly a previous build (rebuilt)."""
     if not out.exists():
         return
@@ -100,7 +100,7 @@ def _check_out(out: Path) -> None:
         )
 
 
-def _install(stage: Path, out: Path) -> None:
+def install(stage: Path, out: Path) -> None:
     """Replace a previous build in ``out`` with the finished ``stage``."""
     if out.exists():
         for old in out.iterdir():
@@ -137,14 +137,14 @@ def build(repo: Path, version: str, out: Path, command: str = "") -> str:
     except ActionError:
         raise ActionError(f"tag {tag} does not exist in {repo}; tag the release first") from None
     out = out.resolve()
-    _check_out(out)
+    check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
     stage.chmod(0o755)  # mkdtemp makes it private; the build folder is not
     try:
         _build_into(stage, repo, version, command)
         write_manifest(stage)
-        _install(stage, out)
+        install(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     files = sorted(read_manifest(out))

@@ -60,6 +60,12 @@ class _ReleaseBasics(ob.Params):
         description="Build command run in sh in a clean export of the tag; writes to $OUT_DIR"
         " (empty: a git archive tarball)",
     )
+    artifacts_from: str = ob.Field(
+        "",
+        description="Folder or http(s) URL where the release workflow publishes "
+        "<version>/SHA256SUMS and the artifacts; set it to wait for them instead of "
+        "building here",
+    )
     test_command: str = ob.Field(
         "", description="Test command run in sh in the repo before tagging (empty: skip)"
     )
@@ -67,6 +73,15 @@ class _ReleaseBasics(ob.Params):
     verify_url: str = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
+
+    @model_validator(mode="after")
+    def _one_artifact_source(self) -> Self:
+        if self.artifacts_from and self.build_command:
+            raise ValueError(
+                "artifacts_from and build_command exclude each other: either the release "
+                "workflow builds the artifacts (artifacts_from) or this run does (build_command)"
+            )
+        return self
 
 
 class ReleaseParams(FeedMirrorParams, _ReleaseBasics):
@@ -146,8 +161,23 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         ),
         title="Build the artifacts and their checksums",
         description="Builds from the tag, never the working tree, and writes SHA256SUMS.",
+        when="not artifacts_from",
         idempotent=True,
         timeout="1h",
+    )
+    wait_for_artifacts = ob.WaitUntil(
+        action(
+            "workflow fetch --from {artifacts_from} --version {version} "
+            "--out {dist_dir}/{version}"
+        ),
+        title="Wait for the release workflow's artifacts",
+        description=(
+            "The tag push starts the release workflow; this polls for its "
+            "<version>/SHA256SUMS and fetches every file it lists, each checked."
+        ),
+        when="artifacts_from",
+        poll=ob.Poll(interval=30, timeout=3600, backoff=1.5, max_interval=120),
+        idempotent=True,
     )
     verify_manifest = ob.Verify(
         action("artifacts verify-manifest --dir {dist_dir}/{version}"),
@@ -255,6 +285,14 @@ TROUBLE = [
         symptom="push_tag fails with `rejected` or a permission error",
         cause="The remote has a different tag of that name, or you cannot push tags.",
         solution="Check `git ls-remote --tags <remote>` and your access; the run rolls back.",
+    ),
+    ob.Trouble(
+        symptom="wait_for_artifacts times out: `... is not there yet`",
+        cause="The release workflow did not run for the tag, failed, or publishes elsewhere.",
+        solution=(
+            "Check the workflow run of tag v<version>; fix and re-run it, then resume. The "
+            "step polls every 30s (backing off to 2 min) for an hour."
+        ),
     ),
     ob.Trouble(
         symptom="publish fails: `... holds 2 artifacts; pass --artifact FILE`",

@@ -21,7 +21,7 @@ RELEASE = {**COMMON, "dist_dir": "/srv/dist"}
 
 RELEASE_STEPS = [
     "check_clean", "check_version", "check_changelog", "check_tag_free", "check_newer",
-    "run_tests", "review_notes", "tag", "push_tag", "build",
+    "run_tests", "review_notes", "tag", "push_tag", "build", "wait_for_artifacts",
     "verify_manifest", "publish", "mirror_feed", "verify_mirror", "verify_feed", "announce",
 ]  # fmt: skip
 MIRROR = {"feed_host": "web", "feed_path": "/srv/www/{host.name}/updates"}
@@ -70,6 +70,16 @@ def test_mirroring_steps_run_only_with_a_feed_host() -> None:
             assert plan.get(step).when == "feed_host", (runbook.name, step)
 
 
+def test_artifacts_come_from_the_workflow_or_from_a_build_not_both() -> None:
+    plan = ob.plan(Deploy)
+    assert plan.get("build").when == "not artifacts_from"
+    assert plan.get("wait_for_artifacts").when == "artifacts_from"
+    with pytest.raises(ValueError, match="artifacts_from and build_command exclude each other"):
+        Deploy.Params(
+            version="1.4.0", artifacts_from="https://ci/x", build_command="make", **RELEASE
+        )
+
+
 @pytest.mark.parametrize("given", [{"feed_host": "web"}, {"feed_path": "/srv/www"}])
 def test_feed_host_and_feed_path_go_together(given: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="feed_host and feed_path go together"):
@@ -103,7 +113,11 @@ def test_bound_plans_leave_no_placeholder_but_run_time_outputs() -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["repo", "feed_dir", "dist_dir", "notes", "base_url", "feed_host", "feed_path"]
+    "field",
+    [
+        "repo", "feed_dir", "dist_dir", "notes", "base_url", "feed_host", "feed_path",
+        "artifacts_from",
+    ],
 )
 def test_every_value_reaches_the_command_as_one_argument(field: str) -> None:
     values: dict[str, Any] = {**RELEASE, **MIRROR, field: HOSTILE}
