@@ -95,10 +95,7 @@ class FeedHost:
 
     def sh(self, command: str) -> str:
         """Run ``command`` in the feed folder; return the tail of its output."""
-        result = self.executor.run(self.host, f"cd {self.quoted} || exit 3\n{command}")
-        if not result.ok:
-            raise ActionError(self._why(result))
-        return result.stdout_tail
+        return self._run(f"cd {self.quoted} || exit 3\n{command}")
 
     def prepare(self, *, create: bool = True) -> bool:
         """Check the folder is there (made if ``create``) and writable; say if it has a feed."""
@@ -109,10 +106,13 @@ class FeedHost:
             f"if test -f {shlex.quote(self.path.rstrip('/') + '/' + FEED_JSON)}; "
             f"then echo feed; fi"
         )
-        result = self.executor.run(self.host, probe)
+        return self._run(probe).strip() == "feed"
+
+    def _run(self, command: str) -> str:
+        result = self.executor.run(self.host, command)
         if not result.ok:
             raise ActionError(self._why(result))
-        return result.stdout_tail.strip() == "feed"
+        return result.stdout_tail
 
     def fetch(self, name: str, into: Path) -> bytes:
         """Download ``name`` from the folder."""

@@ -60,8 +60,9 @@ class BackupRestore(ob.Runbook):
     ]
     recovery = (
         "If a step after the restore fails, rollback runs `undo_restore`, which puts the "
-        "`.pre-restore` file (or `<name>_pre_restore` database) back, then starts the "
-        "writers again. To undo by hand: stop the writers and run "
+        "`.pre-restore` file (or `<name>_pre_restore` database) back, or removes the "
+        "database when the restore created it, then starts the writers again. To undo "
+        "by hand: stop the writers and run "
         "`python -m playbooks.actions.db undo-restore --db URL`."
     )
     related = ["backup.verify", "backup.run", "dr.disaster_recovery"]

@@ -71,7 +71,8 @@ class DisasterRecovery(ob.Runbook):
     recovery = (
         "On failure the run rolls back in reverse: `switch_endpoint` is undone (the "
         "previous endpoint file is put back) and the standby's pre-restore copy is put "
-        "back. If the primary is truly gone, fix the cause and resume the run instead of "
+        "back (a standby that was empty before the restore is emptied again). If the "
+        "primary is truly gone, fix the cause and resume the run instead of "
         "rolling back. Writes lost between the backup and the disaster may be recoverable "
         "from application logs; record the RPO in the incident report."
     )

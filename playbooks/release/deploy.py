@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Any, Self
 
 from pydantic import model_validator
 
@@ -18,6 +18,22 @@ def action(line: str) -> list[str]:
     """
     module, *args = line.split()
     return ["python", "-m", f"playbooks.actions.{module}", *args]
+
+
+MIRROR = "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path}"
+
+
+def mirror_feed_step(title: str, description: str, **options: Any) -> ob.Command:
+    """The step that makes the feed hosts say what the local feed says (skipped without)."""
+    return ob.Command(
+        action(MIRROR),
+        title=title,
+        description=description,
+        when="feed_host",
+        idempotent=True,
+        retry=ob.Retry(attempts=3, wait=5),
+        **options,
+    )
 
 
 class FeedMirrorParams(ob.Params):
@@ -194,21 +210,13 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         undo="unpublish",
         idempotent=True,
     )
-    mirror_feed = ob.Command(
-        action(
-            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path}"
-        ),
-        title="Mirror the feed to the feed hosts",
-        when="feed_host",
-        description=(
-            "Uploads the new artifact (checked by sha256 on the host), then appcast.xml "
-            "and feed.json, each moved into place, so users never see a feed naming a "
-            "missing file."
-        ),
+    mirror_feed = mirror_feed_step(
+        "Mirror the feed to the feed hosts",
+        "Uploads the new artifact (checked by sha256 on the host), then appcast.xml "
+        "and feed.json, each moved into place, so users never see a feed naming a "
+        "missing file.",
         undo="unmirror",
         undo_on_failure=True,
-        idempotent=True,
-        retry=ob.Retry(attempts=3, wait=5),
     )
     verify_mirror = ob.Verify(
         action(
@@ -247,10 +255,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         idempotent=True,
     )
     unmirror = ob.Command(
-        action(
-            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path} "
-            "--exclude-version {version}"
-        ),
+        action(f"{MIRROR} --exclude-version {{version}}"),
         title="Take the release off the feed hosts",
         description="Mirrors the feed as it was without {version} and deletes its artifact.",
         idempotent=True,

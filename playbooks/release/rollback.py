@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
-from playbooks.release.deploy import FeedHostCheck, FeedMirrorParams, action
+from playbooks.release.deploy import FeedHostCheck, FeedMirrorParams, action, mirror_feed_step
 
 _MAYBE_SEMVER = f"^$|{SEMVER_PATTERN}"
 
@@ -128,18 +128,10 @@ class Rollback(FeedHostCheck):
         description="Sets latest to the target and withdraws every release above it.",
         idempotent=True,
     )
-    mirror_feed = ob.Command(
-        action(
-            "feed_remote mirror --feed-dir {feed_dir} --host {feed_host} --path {feed_path}"
-        ),
-        title="Mirror the rolled-back feed to the feed hosts",
-        when="feed_host",
-        description=(
-            "Uploads appcast.xml and feed.json, each moved into place, so the hosts stop "
-            "offering the bad release; artifacts stay for the investigation."
-        ),
-        idempotent=True,
-        retry=ob.Retry(attempts=3, wait=5),
+    mirror_feed = mirror_feed_step(
+        "Mirror the rolled-back feed to the feed hosts",
+        "Uploads appcast.xml and feed.json, each moved into place, so the hosts stop "
+        "offering the bad release; artifacts stay for the investigation.",
     )
     verify_mirror = ob.Verify(
         action(

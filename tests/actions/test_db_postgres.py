@@ -111,6 +111,26 @@ def test_restore_over_existing_keeps_previous(
     assert compare.returncode == 1 and "public.orders: 51 rows, manifest says 50" in compare.stderr
 
 
+def test_undo_of_a_restore_onto_a_new_database_drops_it(
+    pg: PostgresServer, app: tuple[str, str], tmp_path: Path
+) -> None:
+    _name, url = app
+    backup = db.backup(url, tmp_path / "bk")[0]
+    pg.dropdb("standby_new")
+    standby = url.rsplit("/", 1)[0] + "/standby_new"
+    try:
+        assert cli("restore", "--backup", str(backup), "--db", standby).returncode == 0
+        assert pg.psql("SELECT count(*) FROM orders", db="standby_new") == "50"
+        undone = cli("undo-restore", "--db", standby)
+        assert undone.returncode == 0 and "the restore created it" in undone.stdout
+        gone = pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'standby_new'")
+        assert gone == "0"
+        again = cli("undo-restore", "--db", standby)
+        assert again.returncode == 0 and "replaced nothing" in again.stdout
+    finally:
+        pg.dropdb("standby_new")
+
+
 def test_counts_come_from_the_dump_snapshot_under_writes(
     pg: PostgresServer, app: tuple[str, str], tmp_path: Path
 ) -> None:

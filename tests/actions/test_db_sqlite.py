@@ -154,6 +154,34 @@ def test_restore_keeps_previous_and_undo_puts_it_back(
     assert rows_of(path) == newer
 
 
+def test_undo_of_a_restore_onto_a_new_file_removes_it(
+    app: tuple[Path, str], tmp_path: Path
+) -> None:
+    _path, url = app
+    backup, _, _ = db.backup(url, tmp_path / "bk")
+    standby = tmp_path / "standby" / "app.db"
+    assert cli("restore", "--backup", str(backup), "--db", f"sqlite:///{standby}").returncode == 0
+    assert len(rows_of(standby)) == 5
+    undone = cli("undo-restore", "--db", f"sqlite:///{standby}")
+    assert undone.returncode == 0 and "the restore created it" in undone.stdout
+    assert sorted(p.name for p in standby.parent.iterdir()) == []
+    again = cli("undo-restore", "--db", f"sqlite:///{standby}")
+    assert again.returncode == 0 and "replaced nothing" in again.stdout
+
+
+def test_a_restore_over_a_restored_file_undoes_to_the_first(
+    app: tuple[Path, str], tmp_path: Path
+) -> None:
+    """The marker is about the last restore only: over existing data, undo puts it back."""
+    _path, url = app
+    backup, _, _ = db.backup(url, tmp_path / "bk")
+    standby = f"sqlite:///{tmp_path / 'standby.db'}"
+    assert cli("restore", "--backup", str(backup), "--db", standby).returncode == 0
+    assert cli("restore", "--backup", str(backup), "--db", standby, "--force").returncode == 0
+    assert cli("undo-restore", "--db", standby).returncode == 0
+    assert len(rows_of(tmp_path / "standby.db")) == 5  # the first restore's data stays
+
+
 def test_restore_keeps_wal_mode(app: tuple[Path, str], tmp_path: Path) -> None:
     path, url = app
     backup, _, _ = db.backup(url, tmp_path / "bk")

@@ -180,6 +180,28 @@ def test_failed_switch_rolls_the_standby_back(
     assert_audit_intact(drill, result)
 
 
+def test_failed_switch_leaves_a_new_standby_empty_again(
+    drill: Drill, engine: Engine, tmp_path: Path
+) -> None:
+    """A standby that did not exist before the drill does not exist after its rollback."""
+    disaster = lose_primary(drill, engine, tmp_path, backup_runbook=False)
+    assert not engine.exists(disaster.standby)
+
+    result = drill.run(
+        "dr.disaster_recovery",
+        disaster.params(),
+        answers={"declare": SERVICE},
+        fail={"switch_endpoint": "rehearsal: the endpoint file is on a read-only volume"},
+    )
+
+    assert result.outcome == "rolled_back", result.output
+    result.assert_compensated("restore_standby")
+    assert "the restore created it" in result.output
+    assert not engine.exists(disaster.standby)
+    assert disaster.endpoint.read_text() == disaster.endpoint_text
+    assert_audit_intact(drill, result)
+
+
 def test_declined_declaration_restores_nothing(
     drill: Drill, engine: Engine, tmp_path: Path
 ) -> None:

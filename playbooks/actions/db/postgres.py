@@ -338,6 +338,18 @@ def pre_restore_name(target: Target) -> str:
     return f"{target.dbname}_pre_restore"
 
 
+CREATED_BY_RESTORE = "opsbooks: created by a restore; nothing was here before"
+
+
+def _comment(target: Target) -> str:
+    return _admin(
+        target,
+        "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+        f"WHERE datname = {literal(target.dbname)}",
+        f"read the comment of database {target.dbname}",
+    )
+
+
 def restore(backup: Path, target: Target, *, force: bool, no_owner: bool = False) -> str:
     """Restore into ``<name>_restoring``, then swap it in; keep the old one as pre-restore."""
     staging, pre = _names(target)
@@ -360,6 +372,12 @@ def restore(backup: Path, target: Target, *, force: bool, no_owner: bool = False
         if present:
             _rename(target, pre, target.dbname)
         raise
+    if not present:  # so its undo knows to remove it, leaving the server as it was
+        _admin(
+            target,
+            f"COMMENT ON DATABASE {ident(target.dbname)} IS {literal(CREATED_BY_RESTORE)}",
+            f"mark database {target.dbname} as created by the restore",
+        )
     return f"restored {backup.name} into {target.shown}{kept}"
 
 
@@ -387,12 +405,17 @@ def _rename(target: Target, old: str, new: str) -> None:
 
 
 def undo_restore(target: Target) -> str:
-    """Drop the restored database and rename ``<name>_pre_restore`` back; without one, do nothing.
+    """Put the server back as it was before the restore.
 
-    No copy means the restore replaced nothing, so a rollback has nothing to put back.
+    With a ``<name>_pre_restore`` copy: drop the restored database and rename the copy
+    back. Without one, a database the restore created (marked by its comment) is
+    dropped, since nothing was there before; anything else is left alone.
     """
     pre = pre_restore_name(target)
     if not exists(target, pre):
+        if exists(target) and _comment(target) == CREATED_BY_RESTORE:
+            _drop(target, target.dbname)
+            return f"dropped {target.dbname} on {target.shown}: the restore created it"
         return f"no database {pre} on {target.shown}: the restore replaced nothing; left as is"
     _drop(target, target.dbname)
     _rename(target, pre, target.dbname)

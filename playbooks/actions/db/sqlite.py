@@ -169,6 +169,11 @@ def pre_restore_path(path: Path) -> Path:
     return path.with_name(path.name + ".pre-restore")
 
 
+def created_marker(path: Path) -> Path:
+    """Beside a database a restore created: its undo removes it, as nothing was there."""
+    return path.with_name(path.name + ".restored-new")
+
+
 def restore(backup: Path, target: Path, *, force: bool, journal_mode: str) -> str:
     """Replace ``target`` with ``backup`` atomically; keep the old file as ``.pre-restore``."""
     if target.exists() and not force:
@@ -181,6 +186,11 @@ def restore(backup: Path, target: Path, *, force: bool, journal_mode: str) -> st
     try:
         _materialize(backup, temp, journal_mode=journal_mode)
         kept = _keep_previous(target)
+        marker = created_marker(target)
+        if kept is None:
+            marker.write_text(f"{backup.name}\n")
+        else:
+            marker.unlink(missing_ok=True)
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
@@ -210,14 +220,22 @@ def _keep_previous(target: Path) -> Path | None:
 
 
 def undo_restore(target: Path) -> str:
-    """Put the ``.pre-restore`` copy back in place of ``target``; without one, do nothing.
+    """Put ``target`` back as it was before the restore.
 
-    No copy means the restore replaced nothing, so there is nothing to put back, and
-    a rollback must not fail for it.
+    With a ``.pre-restore`` copy, put it back. Without one, a file the restore created
+    (marked ``.restored-new``) is removed, as nothing was there before; anything else
+    is left alone, so a rollback never fails for it.
     """
     pre = pre_restore_path(target)
+    marker = created_marker(target)
     if not pre.exists():
+        if marker.exists():
+            _remove_with_sides(target)
+            marker.unlink()
+            fsync_dir(target.parent)
+            return f"removed {target}: the restore created it and nothing was there before"
         return f"no {pre.name} beside {target}: the restore replaced nothing; left as is"
+    marker.unlink(missing_ok=True)
     for suffix in SIDE_FILES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     os.replace(pre, target)
@@ -232,6 +250,7 @@ def drop(target: Path) -> str:
     """Delete the database file, its side files and its ``.pre-restore`` copy."""
     _remove_with_sides(target)
     _remove_with_sides(pre_restore_path(target))
+    created_marker(target).unlink(missing_ok=True)
     return f"removed {target}"
 
 
