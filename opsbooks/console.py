@@ -113,6 +113,8 @@ class Console:
         if isinstance(event, HostFinished):
             state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
             return f"    host {event.host}: {state}"
+        if isinstance(event, StepFinished) and event.status == "skipped":
+            return f"    {event.step}: skipped ({event.reason})"  # it had no start line
         if isinstance(event, StepFinished):
             mark = _MARK.get(event.status, event.status)
             why = f": {event.reason}" if event.reason and event.status != "stopped" else ""
