@@ -6,10 +6,11 @@ Per host, in this order: upload the artifacts the host lacks or holds different
 (compared by ``sha256sum`` on the host, checked again after upload before ``mv``
 puts them in place), then ``appcast.xml`` and ``feed.json`` under temporary names
 moved into place, and only then delete the artifacts the new feed no longer names.
-So a web server never serves a feed naming an artifact it does not have. Hosts and
-SSH settings come from the ``[hosts]`` and ``[ssh]`` tables of the configuration;
-host keys are checked against ``known_hosts``. A host needs ``sh``, ``sha256sum``
-and ``mv`` (GNU coreutils).
+So a web server never serves a feed naming an artifact it does not have. Hosts are
+done at the same time, each on its own; a failure names every host that failed and
+the hosts that were done. Hosts and SSH settings come from the ``[hosts]`` and
+``[ssh]`` tables of the configuration; host keys are checked against
+``known_hosts``. A host needs ``sh``, ``sha256sum`` and ``mv`` (GNU coreutils).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import shlex
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +53,7 @@ from playbooks.actions.git import tag_versions
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")
 _CHECK_BATCH = 15  # a command's output is kept to its last 20 lines
+_WORKERS = 10
 
 
 def connect(
@@ -304,17 +307,26 @@ def check(host: str, path: str, *, config: Path | None = None) -> str:
 
 
 def _each(folders: Sequence[FeedHost], act: Callable[[FeedHost], str]) -> str:
-    """Do ``act`` on every host; report all failures together after trying each host."""
-    done, failed = [], []
-    for folder in folders:
-        try:
-            done.append(act(folder))
-        except ActionError as exc:
-            failed.append(str(exc))
+    """Do ``act`` on every host at once (at most 10 at a time); report all failures together.
+
+    Each host is independent and fully done or failed on its own, so one slow or
+    dead web server neither delays nor blocks the others.
+    """
+    with ThreadPoolExecutor(max_workers=min(_WORKERS, len(folders) or 1)) as pool:
+        outcomes = list(pool.map(lambda folder: _attempt(act, folder), folders))
+    done = [text for ok, text in outcomes if ok]
+    failed = [text for ok, text in outcomes if not ok]
     if failed:
         ok = f" (done: {'; '.join(done)})" if done else ""
         raise ActionError(" | ".join(failed) + ok)
     return "\n".join(done)
+
+
+def _attempt(act: Callable[[FeedHost], str], folder: FeedHost) -> tuple[bool, str]:
+    try:
+        return True, act(folder)
+    except ActionError as exc:
+        return False, str(exc)
 
 
 def _parser() -> argparse.ArgumentParser:
