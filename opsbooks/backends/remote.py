@@ -12,8 +12,10 @@ plain reason; nothing here raises for a host that is down, refuses or misbehaves
 from __future__ import annotations
 
 import shlex
+import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,7 @@ class RemoteExecutor:
         if ssh.ssh_config and not Path(ssh.ssh_config).is_file():
             raise InventoryError(f"ssh_config file {ssh.ssh_config} does not exist; fix [ssh]")
         self._fabric_config = FabricConfig(runtime_ssh_path=ssh.ssh_config)
+        self._sessions: dict[tuple[int, str], Connection | None] = {}
 
     # -- roll-outs -----------------------------------------------------------------
 
@@ -152,22 +155,22 @@ class RemoteExecutor:
         started = time.monotonic()
         trusted: str | None = None
         try:
-            conn, trusted = self._open(host)
-            try:
-                result = conn.run(
-                    self.wrap(command, limit),
-                    hide=True,
-                    warn=True,
-                    pty=False,
-                    in_stream=False,
-                    timeout=limit + self.kill_after + 10,
-                )
-            except CommandTimedOut as exc:
-                return self._timed_out(host, limit, started, exc.result, trusted)
-            except (OSError, EOFError, paramiko.SSHException) as exc:
-                raise Failure("disconnected", f"connection to {host.target} lost: {exc}") from None
-            finally:
-                conn.close()
+            with self._connected(host) as (conn, trusted):
+                try:
+                    result = conn.run(
+                        self.wrap(command, limit),
+                        hide=True,
+                        warn=True,
+                        pty=False,
+                        in_stream=False,
+                        timeout=limit + self.kill_after + 10,
+                    )
+                except CommandTimedOut as exc:
+                    return self._timed_out(host, limit, started, exc.result, trusted)
+                except (OSError, EOFError, paramiko.SSHException) as exc:
+                    raise Failure(
+                        "disconnected", f"connection to {host.target} lost: {exc}"
+                    ) from None
         except Failure as failure:
             return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
@@ -221,24 +224,60 @@ class RemoteExecutor:
         started = time.monotonic()
         trusted: str | None = None
         try:
-            conn, trusted = self._open(host)
-            try:
-                conn.sftp().get_channel().settimeout(self.command_timeout)
-                if verb == "put":
-                    conn.put(source, remote=dest)
-                else:
-                    conn.get(source, local=dest)
-            except (OSError, EOFError, paramiko.SSHException) as exc:
-                what = "upload to" if verb == "put" else "download from"
-                raise Failure("transfer", f"{what} {host.name} failed: {exc}") from None
-            finally:
-                conn.close()
+            with self._connected(host) as (conn, trusted):
+                try:
+                    conn.sftp().get_channel().settimeout(self.command_timeout)
+                    if verb == "put":
+                        conn.put(source, remote=dest)
+                    else:
+                        conn.get(source, local=dest)
+                except (OSError, EOFError, paramiko.SSHException) as exc:
+                    what = "upload to" if verb == "put" else "download from"
+                    raise Failure("transfer", f"{what} {host.name} failed: {exc}") from None
         except Failure as failure:
             return self._failed(host, failure, started, failure.trusted or trusted)
         duration = time.monotonic() - started
         return HostResult(host.name, "ok", 0, duration, stdout_tail=note, trusted_key=trusted)
 
     # -- connecting ----------------------------------------------------------------
+
+    @contextmanager
+    def session(self, host: Host) -> Iterator[None]:
+        """Keep one connection to ``host`` for the calls this thread makes in the block.
+
+        Saves a handshake per call when a task runs several commands and transfers on
+        one host. A call that fails on a broken connection drops it; the next reopens.
+        """
+        key = (threading.get_ident(), host.name)
+        self._sessions[key] = None
+        try:
+            yield
+        finally:
+            held = self._sessions.pop(key, None)
+            if held is not None:
+                held.close()
+
+    @contextmanager
+    def _connected(self, host: Host) -> Iterator[tuple[Connection, str | None]]:
+        """The session's connection to ``host`` if one is kept, else one for this call."""
+        key = (threading.get_ident(), host.name)
+        if key not in self._sessions:
+            conn, trusted = self._open(host)
+            try:
+                yield conn, trusted
+            finally:
+                conn.close()
+            return
+        held, trusted = self._sessions[key], None
+        if held is None:
+            held, trusted = self._open(host)
+            self._sessions[key] = held
+        try:
+            yield held, trusted
+        except BaseException:
+            self._sessions[key] = None
+            held.close()
+            raise
 
     def _open(self, host: Host) -> tuple[Connection, str | None]:
         """An open connection to ``host`` and the key trusted on the way, if any."""

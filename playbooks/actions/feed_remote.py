@@ -324,7 +324,8 @@ def _each(folders: Sequence[FeedHost], act: Callable[[FeedHost], str]) -> str:
 
 def _attempt(act: Callable[[FeedHost], str], folder: FeedHost) -> tuple[bool, str]:
     try:
-        return True, act(folder)
+        with folder.executor.session(folder.host):  # one SSH connection for the host's work
+            return True, act(folder)
     except ActionError as exc:
         return False, str(exc)
 

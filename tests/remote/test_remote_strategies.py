@@ -198,3 +198,23 @@ def test_a_remote_step_caps_its_concurrent_hosts_with_workers(
     ]  # fmt: skip
     overlap = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert overlap == 2, spans
+
+
+def test_a_session_keeps_one_connection_for_a_hosts_calls(
+    inventory: Inventory, executor: RemoteExecutor, tmp_path: Path
+) -> None:
+    """SSH_CONNECTION names the client port: the same within a session, new without."""
+    host = inventory.hosts_for("web")[0]
+    show = "echo $SSH_CONNECTION"
+    apart = {executor.run(host, show).stdout_tail for _ in range(2)}
+    assert len(apart) == 2
+    local = tmp_path / "x.txt"
+    local.write_text("payload")
+    with executor.session(host):
+        first = executor.run(host, show)
+        assert executor.upload(host, local, str(tmp_path / "copy.txt")).ok
+        failed = executor.run(host, "exit 3")
+        second = executor.run(host, show)
+    assert failed.exit_code == 3
+    assert first.ok and first.stdout_tail == second.stdout_tail
+    assert executor.run(host, show).stdout_tail != first.stdout_tail  # closed with the block
