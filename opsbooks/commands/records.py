@@ -9,15 +9,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from opsbooks import outputs
 from opsbooks.audit import verify
 from opsbooks.commands import App, Subparsers
 from opsbooks.entry import _journal_url
 from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.journal import Journal
-from opsbooks.plan import plan
+from opsbooks.plan import plan, with_outputs
 from opsbooks.policies import human
 from opsbooks.render.report import render_json, render_markdown, report_data
 from opsbooks.runbook import Runbook
+from opsbooks.state import StepStatus
+from opsbooks.template import TemplateError
 
 
 def register(subparsers: Subparsers) -> None:
@@ -67,26 +70,37 @@ def history_command(args: argparse.Namespace, app: App) -> int:
 def report_command(args: argparse.Namespace, app: App) -> int:
     journal = _journal(app)
     run = journal.get_run(args.run_id)
+    transitions = journal.transitions(run.id)
+    published = outputs.recorded(t.detail for t in transitions if t.status is StepStatus.SUCCEEDED)
     commands: dict[str, str] = {}
     with contextlib.suppress(BadInput):
-        commands = planned_commands(app.catalog().get(run.runbook), run.params)
-    data = report_data(run, journal.transitions(run.id), journal.gates(run.id),
+        commands = planned_commands(app.catalog().get(run.runbook), run.params, published)
+    data = report_data(run, transitions, journal.gates(run.id),
                        journal.host_results(run.id), commands)
     app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
     return 0
 
 
-def planned_commands(runbook: type[Runbook], recorded: dict[str, Any]) -> dict[str, str]:
-    """What each step runs with the run's own (redacted) params, for steps with no record.
+def planned_commands(
+    runbook: type[Runbook], recorded: dict[str, Any], published: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What each step runs with the run's own (redacted) params and step outputs.
 
-    Falls back to the unbound templates when the recorded params no longer fit the
-    runbook (its definition changed since the run).
+    For steps with no recorded command (skipped ones). Falls back to the unbound
+    templates when the recorded params no longer fit the runbook (its definition
+    changed since the run); an output the run never published stays a placeholder.
     """
     try:
         bound = plan(runbook, runbook.Params.model_validate(recorded))
     except (ValidationError, BadInput):
         bound = plan(runbook)
-    return {p.id: p.shown for p in bound.steps if p.shown}
+    shown: dict[str, str] = {}
+    for planned in bound.steps:
+        with contextlib.suppress(TemplateError):
+            planned = with_outputs(planned, bound.params, published or {})
+        if planned.shown:
+            shown[planned.id] = planned.shown
+    return shown
 
 
 def audit_verify_command(args: argparse.Namespace, app: App) -> int:

@@ -25,6 +25,11 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", "<br>")
 
 
+def _question(prompt: str) -> str:
+    """What was asked, in one line: what a change ticket shows was approved."""
+    return " ".join(prompt.split())
+
+
 def report_data(run: RunRecord, transitions: list[Transition], gates: list[GateRecord],
                 hosts: list[HostRecord], commands: dict[str, str]) -> dict[str, Any]:
     steps: dict[str, dict[str, Any]] = {}
@@ -94,11 +99,12 @@ def render_markdown(data: dict[str, Any]) -> str:
                           "  ```", ""]
     lines += ["", "## Gate decisions", ""]
     if data["gates"]:
-        lines += ["| Gate | Answer | Approver | Via | Answered | Waited |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += ["| Gate | Question | Answer | Approver | Via | Answered | Waited |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for g in data["gates"]:
-            lines.append(f"| `{g['step_id']}` | {_cell(g['answer'])} | {g['approver']} | "
-                         f"{g['source']} | {_when(g['answered_at'])} | {human(g['waited'])} |")
+            lines.append(f"| `{g['step_id']}` | {_cell(_question(g['prompt']))} | "
+                         f"{_cell(g['answer'])} | {g['approver']} | {g['source']} | "
+                         f"{_when(g['answered_at'])} | {human(g['waited'])} |")
     else:
         lines.append("None.")
     undone = [s for s in data["steps"] if s.get("undo")]

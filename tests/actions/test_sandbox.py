@@ -266,6 +266,14 @@ def test_engine_deploys_rolls_back_and_verifies_each_time(box: Path, git: Git) -
     assert "feed offers 1.0.0" in feed.verify(box / "feed", "1.0.0", base_url=sandbox.BASE_URL)
     assert "offers 1.0.0 again" in (box / "announcements.log").read_text()
 
+    report = opsbooks_cli(box, "report", "last").stdout  # what the change ticket records
+    assert (
+        "| `approve` | Rollback approved? The feed stops offering 1.1.0 (and anything newer) "
+        "and offers 1.0.0 again. | True |"
+    ) in report
+    skipped = next(line for line in report.splitlines() if line.startswith("| `verify_mirror`"))
+    assert "--version 1.0.0 " in skipped  # bound from find_last_good's recorded outputs
+
 
 def test_engine_undoes_the_tag_when_publication_fails(box: Path, git: Git) -> None:
     sandbox.bump(box, "1.1.0")
