@@ -109,7 +109,10 @@ class Console:
             wait = f"; next try in {human(event.next_wait)}" if event.next_wait else ""
             return f"    attempt {event.attempt} not yet: {event.reason}{wait}"
         if isinstance(event, GateAnswered):
-            return f"    answered {_show(event.answer)} by {event.approver} via {event.source}"
+            answered = f"    answered {_show(event.answer)} by {event.approver} via {event.source}"
+            if event.source == "terminal" or not event.question:
+                return answered  # the person at the terminal has just read the question
+            return f"    asked: {' '.join(event.question.split())}\n{answered}"
         if isinstance(event, HostFinished):
             state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
             return f"    host {event.host}: {state}"

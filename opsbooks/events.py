@@ -57,6 +57,7 @@ class GateAnswered(Event):
     approver: str
     source: str
     waited: float
+    question: str = ""  # redacted; shown when no person saw it asked (answers file, --yes)
 
 
 @dataclass(frozen=True)

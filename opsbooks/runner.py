@@ -355,7 +355,8 @@ class Runner:
                        answer.approver, answer.source, answer.asked_at, answer.answered_at)
         )
         self.emit(GateAnswered(request.step_id, request.kind, answer.value, answer.approver,
-                                answer.source, answer.answered_at - answer.asked_at))
+                                answer.source, answer.answered_at - answer.asked_at,
+                                question=self.redactor.text(request.prompt)))
         return answer
 
     def _published(self, planned: PlannedStep, result: StepResult) -> dict[str, str]:
