@@ -27,24 +27,41 @@ def validate_params(runbook: str, model: type[Params], values: dict[str, Any]) -
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        raise ParamsError(runbook, describe_validation_error(exc)) from None
+        raise ParamsError(runbook, describe_validation_error(exc, model)) from None
 
 
-def describe_validation_error(exc: ValidationError) -> list[str]:
-    """Say per field what was wrong without ever echoing a secret's value."""
+def describe_validation_error(
+    exc: ValidationError, model: type[BaseModel] | None = None
+) -> list[str]:
+    """Say per field what was wrong without ever echoing a secret's value.
+
+    A value that does not match a field's pattern also gets the field's description
+    (``e.g. 1.4.0``), which says more to a person than the regular expression.
+    """
+    fields = model.model_fields if model is not None else {}
     problems = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in err["loc"]) or "params"
-        flag = "--" + loc.replace("_", "-")
+        loc = ".".join(str(part) for part in err["loc"])
         message = _friendly(err)
+        if not loc:  # a check across several params (a model validator): no one flag to name
+            problems.append(message)
+            continue
+        flag = "--" + loc.replace("_", "-")
         given = err.get("input")
         if err["type"] == "missing":
             problems.append(f"{flag}: is required")
         elif isinstance(given, str | int | float | bool) and not _looks_secret(loc):
-            problems.append(f"{flag}: {message}, got {given!r}")
+            problems.append(f"{flag}: {message}, got {given!r}{_hint(err, fields.get(loc))}")
         else:
             problems.append(f"{flag}: {message}")
     return problems
+
+
+def _hint(err: Any, field: Any) -> str:
+    description = getattr(field, "description", None)
+    if err["type"] != "string_pattern_mismatch" or not description:
+        return ""
+    return f"; expected: {description}"
 
 
 def _friendly(err: Any) -> str:
@@ -53,6 +70,7 @@ def _friendly(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return "is not a parameter of this runbook"
     message: str = err["msg"]
+    message = message.removeprefix("Value error, ")  # pydantic's wrapper of a ValueError
     return message[0].lower() + message[1:] if message else message
 
 

@@ -189,3 +189,34 @@ def test_step_id_may_not_hide_a_runbook_attribute() -> None:
             severity = ob.Gate.choose("How bad?", ["SEV1", "SEV2"])
 
     assert caught.value.step == "severity"
+
+
+def test_params_errors_read_like_sentences() -> None:
+    """A cross-field check names no flag and no pydantic wrapper; a bad pattern says why."""
+    from typing import Self
+
+    from pydantic import model_validator
+
+    from opsbooks.errors import ParamsError
+    from opsbooks.params import validate_params
+
+    class Release(ob.Params):
+        version: str = ob.Field(pattern=r"^\d+\.\d+\.\d+$", description="e.g. 1.4.0")
+        host: str = ""
+        path: str = ""
+
+        @model_validator(mode="after")
+        def _together(self) -> Self:
+            if bool(self.host) != bool(self.path):
+                raise ValueError("host and path go together")
+            return self
+
+    with pytest.raises(ParamsError) as caught:
+        validate_params("x.release", Release, {"version": "1.2", "host": "web"})
+    text = str(caught.value)
+    assert "--version: must match ^\\d+\\.\\d+\\.\\d+$, got '1.2'; expected: e.g. 1.4.0" in text
+    with pytest.raises(ParamsError) as caught:
+        validate_params("x.release", Release, {"version": "1.2.0", "host": "web"})
+    text = str(caught.value)
+    assert "  host and path go together" in text
+    assert "--params" not in text and "Value error" not in text
