@@ -266,6 +266,8 @@ class Runner:
             self.journal.record(run_id, planned.id, S.RUNNING, at=self.wall_clock(), attempt=1)
             self.journal.record(run_id, planned.id, S.FAILED, at=self.wall_clock(),
                                 reason=str(exc))
+            self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total,
+                                   planned.shown))
             self.emit(StepFinished(planned.id, S.FAILED.value, 0.0, reason=str(exc)))
             raise StepFailed(planned.id, str(exc)) from None
         self.journal.record(run_id, planned.id, S.RUNNING, at=self.wall_clock(), attempt=1,

@@ -100,7 +100,8 @@ def test_a_skipped_producer_fails_the_consumer_with_a_reason(drill: Drill) -> No
     result = drill.run(Pick, answers={"approve": True}, skip=["find"])
     assert result.outcome == "failed", result.output
     assert result.steps["approve"] == "failed"
-    assert "output 'target' is not available" in result.output
+    named = "[2/5] approve: Approve (gate)\n    -> FAILED in 0s: output 'target' is not"
+    assert named in result.output
 
 
 def test_a_python_step_publishes_its_return_value_under_its_id(drill: Drill) -> None:
