@@ -56,9 +56,7 @@ _CHECK_BATCH = 15  # a command's output is kept to its last 20 lines
 _WORKERS = 10
 
 
-def connect(
-    target: str, path: str, config: Path | None = None
-) -> tuple[RemoteExecutor, list[FeedHost]]:
+def connect(target: str, path: str, config: Path | None = None) -> list[FeedHost]:
     """The feed folders of the hosts ``target`` names (a host, else a role).
 
     ``path`` may name host fields (``/srv/{host.name}/feed``). Anything wrong with the
@@ -81,8 +79,7 @@ def connect(
             )
         inventory.preflight(hosts, [path])
         executor = RemoteExecutor(inventory)
-        folders = [FeedHost(executor, h, bind_for_host(path, h, shell=False)) for h in hosts]
-        return executor, folders
+        return [FeedHost(executor, h, bind_for_host(path, h, shell=False)) for h in hosts]
     except BadInput as exc:
         raise UsageError(str(exc)) from None
 
@@ -112,24 +109,22 @@ class FeedHost:
         return self._run(probe).strip() == "feed"
 
     def _run(self, command: str) -> str:
-        result = self.executor.run(self.host, command)
-        if not result.ok:
-            raise ActionError(self._why(result))
-        return result.stdout_tail
+        return self._ok(self.executor.run(self.host, command)).stdout_tail
 
     def fetch(self, name: str, into: Path) -> bytes:
         """Download ``name`` from the folder."""
         local = into / name
-        result = self.executor.download(self.host, self._remote(name), local)
-        if not result.ok:
-            raise ActionError(self._why(result))
+        self._ok(self.executor.download(self.host, self._remote(name), local))
         return local.read_bytes()
 
     def put(self, local: Path, name: str) -> None:
         """Upload ``local`` as ``name`` in the folder (callers pass a temporary name)."""
-        result = self.executor.upload(self.host, local, self._remote(name))
+        self._ok(self.executor.upload(self.host, local, self._remote(name)))
+
+    def _ok(self, result: HostResult) -> HostResult:
         if not result.ok:
             raise ActionError(self._why(result))
+        return result
 
     def mismatched(self, sums: dict[str, str]) -> list[str]:
         """The files among ``sums`` (name -> sha256) that are missing or differ on the host."""
@@ -227,7 +222,7 @@ def mirror(
     ``exclude_version`` mirrors the feed as it would be without that release: the undo
     of a mirror done after publishing it, correct whichever undo runs first.
     """
-    _, folders = connect(host, path, config)
+    folders = connect(host, path, config)
     feed = _local(feed_dir)
     if exclude_version:
         feed = without(feed, exclude_version)
@@ -286,7 +281,7 @@ def verify(
 
     With no ``version`` the rollback target is checked, chosen as ``point-latest`` does.
     """
-    _, folders = connect(host, path, config)
+    folders = connect(host, path, config)
     local = _local(feed_dir)
     return _each(
         folders,
@@ -296,7 +291,7 @@ def verify(
 
 def check(host: str, path: str, *, config: Path | None = None) -> str:
     """Check every host is reachable and its feed folder can be created and written."""
-    _, folders = connect(host, path, config)
+    folders = connect(host, path, config)
 
     def probe(target: FeedHost) -> str:
         has = target.prepare()
