@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,21 @@ def test_a_mirror_failing_on_one_host_is_undone_on_the_others(box: Path) -> None
     assert served.latest == "1.0.0" and served.find("1.1.0") is None
     assert not (www(box, "web1") / "demo-app-1.1.0.tar.gz").exists()
     assert feed.load(box / "feed").latest == "1.0.0"
+
+
+def test_users_of_a_mirrored_web_server_are_offered_the_release(
+    box: Path, http_server: Callable[[Path], AbstractContextManager[str]]
+) -> None:
+    """verify_feed fetches feed, appcast and artifact over HTTP from what web1 serves."""
+    sandbox.bump(box, "1.1.0")
+    served = www(box, "web1")
+    served.mkdir(parents=True)
+    with http_server(served) as url:
+        drill = drill_for(box)
+        result = drill.run(
+            "release.deploy", {"version": "1.1.0", "base_url": url, "verify_url": url}, yes=True
+        )
+        result.assert_succeeded()
+        assert f"feed offers 1.1.0: feed.json, appcast.xml and the artifact agree ({url})" in (
+            result.output
+        )
