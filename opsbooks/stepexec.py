@@ -122,11 +122,16 @@ def run_command(
     env_vars: Mapping[str, str] | None = None,
     stdin: str | None = None,
 ) -> CommandResult:
-    """Run through the run's backend, streaming redacted output to the console."""
+    """Run through the run's backend, streaming redacted output to the console.
+
+    The command sees ``OPSBOOKS_RUN_ID`` and ``OPSBOOKS_RUNBOOK``, so an action can
+    point at the run it belongs to (``opsbooks report $OPSBOOKS_RUN_ID``).
+    """
+    run_vars = {"OPSBOOKS_RUN_ID": env.run_id, "OPSBOOKS_RUNBOOK": env.plan.name}
     spec = CommandSpec(
         command=command, shown=shown, timeout=timeout,
         cwd=str(env.workdir / cwd) if cwd else str(env.workdir),
-        env=dict(env_vars or {}), stdin=stdin,
+        env={**run_vars, **(env_vars or {})}, stdin=stdin,
     )
     return env.backend.run(spec, out=env.console)
 

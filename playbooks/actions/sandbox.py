@@ -87,7 +87,8 @@ def config_text(root: Path) -> str:
     app, feed, dist = root / "app", root / "feed", root / "dist"
     common = {"repo": str(app), "feed_dir": str(feed), "base_url": BASE_URL}
     release = {**common, "dist_dir": str(dist), "test_command": TEST_COMMAND}
-    tables = {"release.deploy": release, "release.hotfix": release, "release.rollback": common}
+    rollback = {**common, "follow_up_dir": str(root / "followups")}
+    tables = {"release.deploy": release, "release.hotfix": release, "release.rollback": rollback}
     lines = [
         "# Release sandbox written by `python -m playbooks.actions.sandbox create`.",
         "# Everything is local: git origin, working clone, feed folder, SQLite database.",

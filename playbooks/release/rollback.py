@@ -28,6 +28,9 @@ class _RollbackBasics(ob.Params):
     verify_url: str = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
+    follow_up_dir: str = ob.Field(
+        "", description="Folder where the follow-up ticket is drafted (empty: no draft)"
+    )
 
 
 class RollbackParams(FeedMirrorParams, _RollbackBasics):
@@ -156,11 +159,21 @@ class Rollback(FeedHostCheck):
         "{outputs.bad} and the releases above it. A fix will follow in a new release.",
         title="Announce the rollback",
     )
+    draft_follow_up = ob.Command(
+        action(
+            "followup write --dir {follow_up_dir} --bad {outputs.bad} --target {outputs.target}"
+        ),
+        title="Draft the follow-up ticket",
+        when="follow_up_dir",
+        description="Writes what was taken back, the run's report and a to-do list.",
+        idempotent=True,
+    )
     follow_up = ob.Manual(
         """
-        Open a follow-up ticket for the fix: what broke in {outputs.bad}, a link to this
-        run's report, an owner, and the version that will carry the fix (ship it with
-        release.hotfix or release.deploy). Post the ticket in the announcement thread.
+        Open a follow-up ticket for the fix (from the draft in the follow-up folder when
+        one was written): what broke in {outputs.bad}, a link to this run's report, an
+        owner, and the version that will carry the fix (ship it with release.hotfix or
+        release.deploy). Post the ticket in the announcement thread.
         """,
         title="Open a follow-up ticket for the fix",
     )

@@ -168,11 +168,15 @@ def test_deploy_then_rollback_then_hotfix_by_hand(box: Path, git: Git) -> None:
     rollback = ob.plan(Rollback, params)
     found = run_one(rollback.get("find_last_good"))
     assert found.stdout.startswith("1.0.0 (rolling back from 1.1.0)")
-    assert run_steps(rollback) == ["find_last_good", "point_latest", "verify_feed"]
+    assert run_steps(rollback) == [
+        "find_last_good", "point_latest", "verify_feed", "draft_follow_up"
+    ]
     rolled = feed.load(box / "feed")
     assert rolled.latest == "1.0.0"
     assert rolled.find("1.1.0") is not None and rolled.find("1.1.0").withdrawn  # type: ignore[union-attr]
-    assert run_steps(rollback) == ["find_last_good", "point_latest", "verify_feed"]  # re-runnable
+    assert run_steps(rollback) == [
+        "find_last_good", "point_latest", "verify_feed", "draft_follow_up"
+    ]  # re-runnable
 
     hotfix = ob.plan(
         Hotfix,
@@ -273,6 +277,12 @@ def test_engine_deploys_rolls_back_and_verifies_each_time(box: Path, git: Git) -
     ) in report
     skipped = next(line for line in report.splitlines() if line.startswith("| `verify_mirror`"))
     assert "--version 1.0.0 " in skipped  # bound from find_last_good's recorded outputs
+
+    run_id = json.loads(opsbooks_cli(box, "report", "last", "--format", "json").stdout)["run"]["id"]
+    (draft,) = (box / "followups").iterdir()
+    text = draft.read_text()
+    assert text.startswith("# Fix for 1.1.0 (rolled back to 1.0.0)")
+    assert f"opsbooks report {run_id}" in text and run_id in draft.name
 
 
 def test_engine_undoes_the_tag_when_publication_fails(box: Path, git: Git) -> None:

@@ -41,7 +41,7 @@ def test_step_ids_are_stable() -> None:
     assert ob.plan(Deploy).ids() == ["check_feed_host", *RELEASE_STEPS]
     assert ob.plan(Rollback).ids() == [
         "check_feed_host", "find_last_good", "approve", "point_latest", "mirror_feed",
-        "verify_mirror", "verify_feed", "announce", "follow_up",
+        "verify_mirror", "verify_feed", "announce", "draft_follow_up", "follow_up",
     ]  # fmt: skip
     assert ob.plan(Hotfix).ids() == [
         "check_feed_host", "branch_from_tag", "cherry_pick", "apply_fix", "prepare_release",
