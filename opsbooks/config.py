@@ -55,6 +55,7 @@ class Config(BaseModel):
     hosts: dict[str, Any] = {}
     ssh: dict[str, Any] = {}
     params: dict[str, dict[str, Any]] = {}
+    release_sandbox: str = ""
 
     @field_validator("secret_patterns")
     @classmethod

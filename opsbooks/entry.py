@@ -248,18 +248,27 @@ def resume_run(request: ResumeRequest, config: Config, surroundings: Surrounding
 
 
 def _sandbox_when_unconfigured(name: str, config: Config, surroundings: Surroundings) -> Config:
-    """With no configuration at all, the release runbooks use a local sandbox (made once)."""
-    if config.source != "(defaults)" or not name.startswith("release."):
+    """The release runbooks use a local sandbox (made once) with no configuration at all,
+    or where the configuration asks for one (``release_sandbox``, as this repository does).
+
+    Never otherwise: a project that forgot its release params gets told so, rather than
+    a release that quietly happened in a sandbox.
+    """
+    if not name.startswith("release."):
+        return config
+    if config.source == "(defaults)":
+        target, why = config.root / ".opsbooks" / "sandbox", "No opsbooks configuration here"
+    elif config.release_sandbox:
+        target = config.path(config.release_sandbox)
+        why = f"{config.source} sets release_sandbox"
+    else:
         return config
     try:
         sandbox = importlib.import_module("playbooks.actions.sandbox")
     except ImportError:
         return config
-    target = config.root / ".opsbooks" / "sandbox"
     if not (target / "opsbooks.toml").is_file():
-        surroundings.stdout.write(
-            f"No opsbooks configuration here; creating a local release sandbox in {target}\n"
-        )
+        surroundings.stdout.write(f"{why}; creating a local release sandbox in {target}\n")
         sandbox.create(target)
     surroundings.stdout.write(f"Using the sandbox configuration {target / 'opsbooks.toml'}\n")
     return load_config(target)

@@ -44,9 +44,17 @@ RUN_OPTIONS: dict[str, tuple[Any, str]] = {
 
 
 def collection(config: Config | None = None, *, catalog: Catalog | None = None) -> Collection:
-    """Build the invoke namespace from the configured catalog."""
-    config = config or load_config(Path.cwd())
-    catalog = catalog if catalog is not None else load_catalog(config)
+    """Build the invoke namespace from the configured catalog.
+
+    Runs when invoke loads ``tasks.py``: a bad configuration or catalog is said in one
+    paragraph and exits 2 there, instead of a traceback from invoke's loader.
+    """
+    try:
+        config = config or load_config(Path.cwd())
+        catalog = catalog if catalog is not None else load_catalog(config)
+    except OpsbooksError as exc:
+        print(f"opsbooks: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
     root = Collection()
     namespaces: dict[str, Collection] = {}
     for runbook in catalog:
