@@ -22,6 +22,8 @@ class StepResult:
     stopped: bool = False
     timed_out: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    #: ``::output`` lines from the whole of a command's output, not just the kept tail
+    published: dict[str, str] = field(default_factory=dict)
 
     def tail(self, lines: int = 20) -> str:
         return "\n".join(self.output.rstrip("\n").splitlines()[-lines:])

@@ -48,14 +48,14 @@ def missing(declared: Iterable[str], produced: dict[str, str]) -> list[str]:
 
 
 def published(
-    step_id: str, declared: Iterable[str], output: str, returned: str | None
+    step_id: str, declared: Iterable[str], lines: dict[str, str], returned: str | None
 ) -> dict[str, str]:
     """What a finished step published: its ``::output`` lines, plus a ``@step``'s return.
 
     Raises ``TemplateError`` when a declared name is missing, so the step fails where
     the value should have been produced, not later where it is used.
     """
-    produced = parse(output)
+    produced = dict(lines)
     if returned is not None:
         produced[step_id] = returned
     absent = missing(declared, produced)

@@ -367,7 +367,8 @@ class Runner:
             return {}
         returned = self.env.outputs.get(planned.id) if planned.kind == "python" else None
         try:
-            produced = outputs.published(planned.id, planned.outputs, result.output, returned)
+            lines = result.published or outputs.parse(result.output)
+            produced = outputs.published(planned.id, planned.outputs, lines, returned)
         except TemplateError as exc:
             result.ok, result.reason = False, str(exc)
             return {}

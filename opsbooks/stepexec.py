@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsbooks import outputs
 from opsbooks.backends.base import Backend, CommandResult, CommandSpec
 from opsbooks.config import Config
 from opsbooks.console import Console
@@ -147,7 +148,8 @@ def _result_of(done: CommandResult, ok_codes: tuple[int, ...], timeout: float | 
         last = done.tail(1)
         why = f"exit code {done.exit_code}" + (f": {last}" if last else "")
         return StepResult(ok=False, output=output, exit_code=done.exit_code, reason=why)
-    return StepResult(ok=True, output=output, exit_code=done.exit_code)
+    return StepResult(ok=True, output=output, exit_code=done.exit_code,
+                      published=outputs.parse(done.stdout))
 
 
 def _command(planned: PlannedStep, item: Command, env: StepEnv) -> StepResult:

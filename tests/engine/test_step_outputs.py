@@ -174,3 +174,23 @@ def test_outputs_cannot_be_a_parameter_name() -> None:
                 outputs: str = ""
 
             make = ob.Command("true")
+
+
+def test_an_output_printed_early_in_a_long_output_is_still_seen(drill: Drill) -> None:
+    """The journal keeps the last 200 lines; outputs come from the whole output."""
+
+    class Chatty(ob.Runbook):
+        """Prints its output first, then a lot more."""
+
+        name = "test.chatty"
+        scope = "engine tests"
+        owner = "sre"
+        last_reviewed = REVIEWED
+
+        find = ob.Command(
+            "echo ::output target=7.7.7; seq 1 500", outputs=("target",)
+        )
+        use = ob.Command("echo {outputs.target} > target.txt")
+
+    drill.run(Chatty).assert_succeeded()
+    assert lines(drill, "target.txt") == ["7.7.7"]
