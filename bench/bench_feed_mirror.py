@@ -26,9 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from opsbooks.backends.remote import RemoteExecutor
-from opsbooks.inventory import Inventory
-from opsbooks.testkit.sshd import sshd_hosts
+from opsbooks.backends.hosts.inventory import Inventory
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.testing.sshd import sshd_hosts
 from playbooks.actions import feed, feed_remote
 from playbooks.actions.feed_format import FEED_JSON
 
@@ -51,8 +51,11 @@ def write_config(folder: Path, config: dict[str, dict[str, object]]) -> Path:
         lines.append(f"[hosts.{name}]")
         for key in ("address", "port", "user", "key_file"):
             value = table[key]
-            lines.append(f"{key} = {value!r}".replace("'", '"') if isinstance(value, str)
-                         else f"{key} = {value}")
+            lines.append(
+                f"{key} = {value!r}".replace("'", '"')
+                if isinstance(value, str)
+                else f"{key} = {value}"
+            )
         lines.append('roles = ["web"]')
     lines.append("[ssh]")
     lines.append(f'known_hosts = "{config["ssh"]["known_hosts"]}"')

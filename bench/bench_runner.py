@@ -40,8 +40,12 @@ def make_runbook(steps: int) -> type[Runbook]:
 def baseline(steps: int) -> float:
     started = time.perf_counter()
     for index in range(steps):
-        subprocess.run(["sh", "-c", f"echo step {index} >/dev/null"], check=True,
-                       stdin=subprocess.DEVNULL, capture_output=True)
+        subprocess.run(
+            ["sh", "-c", f"echo step {index} >/dev/null"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+        )
     return time.perf_counter() - started
 
 
@@ -70,8 +74,10 @@ def main() -> None:
     out.write(f"steps={args.steps} rounds={args.rounds}\n")
     out.write(f"baseline subprocess.run: {b * 1000 / args.steps:.1f} ms/step (median round)\n")
     out.write(f"opsbooks runner:         {o * 1000 / args.steps:.1f} ms/step (median round)\n")
-    out.write(f"ratio opsbooks/baseline: {o / b:.2f}x; overhead {(o - b) * 1000 / args.steps:.1f}"
-              f" ms/step (journal fsync, audit line, invoke threads)\n")
+    out.write(
+        f"ratio opsbooks/baseline: {o / b:.2f}x; overhead {(o - b) * 1000 / args.steps:.1f}"
+        f" ms/step (journal fsync, audit line, invoke threads)\n"
+    )
     print(out.getvalue(), end="")
 
 

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from opsbooks.context import StepContext
+from opsbooks.define.context import StepContext
+from opsbooks.define.params import NoParams, Params
+from opsbooks.define.policies import Poll, Retry
+from opsbooks.define.runbook import Change, Runbook, Trouble
+from opsbooks.define.steps import (
+    Branch,
+    Command,
+    Download,
+    Gate,
+    Manual,
+    Notify,
+    PythonStep,
+    Remote,
+    Step,
+    Upload,
+    Verify,
+    WaitUntil,
+    step,
+)
 from opsbooks.errors import (
     AnswersError,
     BadInput,
@@ -21,25 +39,7 @@ from opsbooks.errors import (
     StepFailed,
     UnknownRunbook,
 )
-from opsbooks.params import NoParams, Params
-from opsbooks.plan import Plan, PlannedStep, plan
-from opsbooks.policies import Poll, Retry
-from opsbooks.runbook import Change, Runbook, Trouble
-from opsbooks.steps import (
-    Branch,
-    Command,
-    Download,
-    Gate,
-    Manual,
-    Notify,
-    PythonStep,
-    Remote,
-    Step,
-    Upload,
-    Verify,
-    WaitUntil,
-    step,
-)
+from opsbooks.plan.binding import Plan, PlannedStep, plan
 
 __all__ = [
     "AnswersError",

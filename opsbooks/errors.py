@@ -90,7 +90,13 @@ class LockHeld(JournalError):
     """Another run of the same runbook is in progress."""
 
     def __init__(
-        self, runbook: str, run_id: str, pid: int, host: str, *, alive: bool | None = None,
+        self,
+        runbook: str,
+        run_id: str,
+        pid: int,
+        host: str,
+        *,
+        alive: bool | None = None,
         forced: bool = False,
     ) -> None:
         self.runbook = runbook

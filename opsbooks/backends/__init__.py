@@ -1,1 +1,1 @@
-"""Backends run commands: local (invoke), remote (fabric), dry-run, and test fakes."""
+"""Layer 3: effects behind narrow protocols (local commands, SSH hosts, notify)."""

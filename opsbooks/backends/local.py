@@ -24,7 +24,7 @@ from invoke.context import Context
 from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
-from opsbooks.backends.base import CommandResult, CommandSpec, Writer
+from opsbooks.backends.protocols import CommandResult, CommandSpec, Writer
 
 _LIVE: set[GroupKillingLocal] = set()
 _LIVE_LOCK = threading.Lock()

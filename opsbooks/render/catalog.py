@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsbooks.config import Contacts
+from opsbooks.define.contacts import Contacts
+from opsbooks.define.runbook import Runbook
 from opsbooks.render.markdown import GENERATED_MARKER, page_path, render_runbook, table
-from opsbooks.runbook import Runbook
 
 INDEX = "index.md"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opsbooks.params import redacted
-from opsbooks.plan import Plan, PlannedStep
-from opsbooks.policies import human
-from opsbooks.steps import Gate, Remote, WaitUntil
+from opsbooks.define.params import redacted
+from opsbooks.define.policies import human
+from opsbooks.define.steps import Gate, Remote, WaitUntil
+from opsbooks.plan.binding import Plan, PlannedStep
 
 _KIND = {
     "command": "automated",

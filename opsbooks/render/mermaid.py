@@ -6,8 +6,8 @@ undo steps hang off the step they compensate on dashed edges. Pure: data in, tex
 
 from __future__ import annotations
 
-from opsbooks.plan import Plan, PlannedStep
-from opsbooks.steps import Branch
+from opsbooks.define.steps import Branch
+from opsbooks.plan.binding import Plan, PlannedStep
 
 START = "start"
 DONE = "done"

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from opsbooks.journal import GateRecord, HostRecord, RunRecord, Transition
-from opsbooks.policies import human
+from opsbooks.define.policies import human
+from opsbooks.records.journal.sqlite import GateRecord, HostRecord, RunRecord, Transition
 
 
 def _when(ts: float | None) -> str:
@@ -30,15 +30,26 @@ def _question(prompt: str) -> str:
     return " ".join(prompt.split())
 
 
-def report_data(run: RunRecord, transitions: list[Transition], gates: list[GateRecord],
-                hosts: list[HostRecord], commands: dict[str, str]) -> dict[str, Any]:
+def report_data(
+    run: RunRecord,
+    transitions: list[Transition],
+    gates: list[GateRecord],
+    hosts: list[HostRecord],
+    commands: dict[str, str],
+) -> dict[str, Any]:
     steps: dict[str, dict[str, Any]] = {}
     for t in transitions:
         entry = steps.setdefault(t.step_id, {"step": t.step_id, "command": commands.get(t.step_id)})
         if t.detail.get("command"):
             entry["command"] = t.detail["command"]
-        entry.update(status=t.status.value, exit_code=t.exit_code, duration=t.duration,
-                     attempts=t.attempt, output_tail=t.output_tail, reason=t.reason)
+        entry.update(
+            status=t.status.value,
+            exit_code=t.exit_code,
+            duration=t.duration,
+            attempts=t.attempt,
+            output_tail=t.output_tail,
+            reason=t.reason,
+        )
         if t.detail.get("undo"):
             entry["undo"] = t.detail["undo"]
         if t.detail.get("mark_done"):
@@ -81,30 +92,46 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines += [f"| `{k}` | {_cell(v)} |" for k, v in run["params"].items()]
     else:
         lines.append("None.")
-    lines += ["", "## Steps", "", "| Step | Status | Command | Exit | Duration | Attempts |",
-              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [
+        "",
+        "## Steps",
+        "",
+        "| Step | Status | Command | Exit | Duration | Attempts |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for step in data["steps"]:
         command = f"`{_cell(step['command'])}`" if step.get("command") else ""
         took = human(step["duration"]) if step.get("duration") is not None else ""
         exit_code = "" if step.get("exit_code") is None else str(step["exit_code"])
-        lines.append(f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
-                     f"{took} | {step.get('attempts') or ''} |")
+        lines.append(
+            f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
+            f"{took} | {step.get('attempts') or ''} |"
+        )
     failures = [s for s in data["steps"] if s.get("reason") and s["status"] != "succeeded"]
     if failures:
         lines += ["", "### Details", ""]
         for step in failures:
             lines.append(f"- `{step['step']}`: {step.get('reason') or step['status']}")
             if step.get("output_tail") and step["status"] != "succeeded":
-                lines += ["", "  ```", *[f"  {x}" for x in step["output_tail"].splitlines()],
-                          "  ```", ""]
+                lines += [
+                    "",
+                    "  ```",
+                    *[f"  {x}" for x in step["output_tail"].splitlines()],
+                    "  ```",
+                    "",
+                ]
     lines += ["", "## Gate decisions", ""]
     if data["gates"]:
-        lines += ["| Gate | Question | Answer | Approver | Via | Answered | Waited |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "| Gate | Question | Answer | Approver | Via | Answered | Waited |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
         for g in data["gates"]:
-            lines.append(f"| `{g['step_id']}` | {_cell(_question(g['prompt']))} | "
-                         f"{_cell(g['answer'])} | {g['approver']} | {g['source']} | "
-                         f"{_when(g['answered_at'])} | {human(g['waited'])} |")
+            lines.append(
+                f"| `{g['step_id']}` | {_cell(_question(g['prompt']))} | "
+                f"{_cell(g['answer'])} | {g['approver']} | {g['source']} | "
+                f"{_when(g['answered_at'])} | {human(g['waited'])} |"
+            )
     else:
         lines.append("None.")
     undone = [s for s in data["steps"] if s.get("undo")]
@@ -114,11 +141,18 @@ def render_markdown(data: dict[str, Any]) -> str:
     else:
         lines.append("No undo steps ran.")
     if data["hosts"]:
-        lines += ["", "## Hosts", "", "| Step | Host | Result | Exit | Duration |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Hosts",
+            "",
+            "| Step | Host | Result | Exit | Duration |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for h in data["hosts"]:
             result = "ok" if h["ok"] else f"failed: {_cell(h['error'])}"
             took = human(h["duration"]) if h["duration"] is not None else ""
-            lines.append(f"| `{h['step_id']}` | {h['host']} | {result} | "
-                         f"{'' if h['exit_code'] is None else h['exit_code']} | {took} |")
+            lines.append(
+                f"| `{h['step_id']}` | {h['host']} | {result} | "
+                f"{'' if h['exit_code'] is None else h['exit_code']} | {took} |"
+            )
     return "\n".join(lines) + "\n"

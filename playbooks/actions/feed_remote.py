@@ -24,11 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from opsbooks.backends.remote import RemoteExecutor
-from opsbooks.config import load_config
+from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
+from opsbooks.backends.rollout import HostResult
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.edges.config import load_config
 from opsbooks.errors import BadInput
-from opsbooks.inventory import Host, Inventory, bind_for_host
-from opsbooks.rollout import HostResult
 from playbooks.actions import (
     ActionError,
     UsageError,

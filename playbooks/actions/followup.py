@@ -39,7 +39,7 @@ offered {target} again. Installed copies of {bad} are not downgraded.
 ## Evidence
 
 - Run record: `{report}` (steps, gate decisions, who approved)
-- Audit trail: `opsbooks audit verify {run_id or 'RUN_ID'}`
+- Audit trail: `opsbooks audit verify {run_id or "RUN_ID"}`
 - The withdrawn release stays in feed.json (`withdrawn: true`), with its tag and artifact.
 
 ## To do

@@ -183,8 +183,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     )
     wait_for_artifacts = ob.WaitUntil(
         action(
-            "workflow fetch --from {artifacts_from} --version {version} "
-            "--out {dist_dir}/{version}"
+            "workflow fetch --from {artifacts_from} --version {version} --out {dist_dir}/{version}"
         ),
         title="Wait for the release workflow's artifacts",
         description=(
@@ -315,8 +314,7 @@ TROUBLE = [
     ob.Trouble(
         symptom="check_feed_host or mirror_feed fails: `host key ... not in known_hosts`, "
         "`connection refused` or `not writable`",
-        cause="The feed host is new to this machine, down, or its folder belongs to "
-        "another user.",
+        cause="The feed host is new to this machine, down, or its folder belongs to another user.",
         solution=(
             "Add the host key with `ssh-keyscan -p PORT HOST >> ~/.ssh/known_hosts` after "
             "checking its fingerprint, start the host, or fix the folder's owner; then resume."

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbooks.testkit.postgres import PostgresServer, free_port, postgres_server
+from opsbooks.testing.postgres import PostgresServer, free_port, postgres_server
 from playbooks.actions import db
 from playbooks.actions.db.manifest import manifest_path, read_manifest
 

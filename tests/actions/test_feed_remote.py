@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from opsbooks.testing import Drill, FakeClock
-from opsbooks.testkit.sshd import SshdCluster, sshd_hosts
+from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 from playbooks.actions import ActionError, feed, feed_remote, sandbox
 from playbooks.actions.artifacts import build, sha256_of
 from playbooks.actions.git import create_tag

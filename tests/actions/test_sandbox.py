@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 import opsbooks as ob
-from opsbooks import outputs
-from opsbooks.config import Config
-from opsbooks.plan import with_outputs
-from opsbooks.runbook import parse_when
+from opsbooks.define import outputs
+from opsbooks.define.runbook import parse_when
+from opsbooks.edges.config import Config
+from opsbooks.plan.binding import with_outputs
 from playbooks.actions import ActionError, feed, sandbox
 from playbooks.release.deploy import Deploy
 from playbooks.release.hotfix import Hotfix
@@ -169,13 +169,19 @@ def test_deploy_then_rollback_then_hotfix_by_hand(box: Path, git: Git) -> None:
     found = run_one(rollback.get("find_last_good"))
     assert found.stdout.startswith("1.0.0 (rolling back from 1.1.0)")
     assert run_steps(rollback) == [
-        "find_last_good", "point_latest", "verify_feed", "draft_follow_up"
+        "find_last_good",
+        "point_latest",
+        "verify_feed",
+        "draft_follow_up",
     ]
     rolled = feed.load(box / "feed")
     assert rolled.latest == "1.0.0"
     assert rolled.find("1.1.0") is not None and rolled.find("1.1.0").withdrawn  # type: ignore[union-attr]
     assert run_steps(rollback) == [
-        "find_last_good", "point_latest", "verify_feed", "draft_follow_up"
+        "find_last_good",
+        "point_latest",
+        "verify_feed",
+        "draft_follow_up",
     ]  # re-runnable
 
     hotfix = ob.plan(

@@ -32,9 +32,7 @@ def publish_workflow_output(root: Path, version: str, payload: bytes) -> Path:
     return folder
 
 
-def test_not_published_yet_exits_1_then_fetches_once_it_is(
-    tmp_path: Path, action: Run
-) -> None:
+def test_not_published_yet_exits_1_then_fetches_once_it_is(tmp_path: Path, action: Run) -> None:
     source, out = tmp_path / "ci", tmp_path / "dist" / "1.4.0"
     early = action("workflow", "fetch", "--from", source, "--version", "1.4.0", "--out", out)
     assert early.returncode == 1
@@ -50,9 +48,7 @@ def test_not_published_yet_exits_1_then_fetches_once_it_is(
     assert again.returncode == 0 and "already holds" in again.stdout
 
 
-def test_over_http_a_file_still_uploading_is_not_taken(
-    tmp_path: Path, http_server: Server
-) -> None:
+def test_over_http_a_file_still_uploading_is_not_taken(tmp_path: Path, http_server: Server) -> None:
     served = publish_workflow_output(tmp_path / "ci", "2.0.0", b"complete artifact")
     artifact = served / "demo-app-2.0.0.tar.gz"
     artifact.write_bytes(b"compl")  # half uploaded: the manifest names the full file
@@ -119,9 +115,7 @@ def test_deploy_waits_for_the_workflow_instead_of_building(tmp_path: Path) -> No
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     drill = Drill(root=box, settings=settings, clock=FakeClock(), environ={"PATH": path})
     with late_server(tmp_path / "ci", misses=2) as (url, asked):
-        result = drill.run(
-            "release.deploy", {"version": "1.1.0", "artifacts_from": url}, yes=True
-        )
+        result = drill.run("release.deploy", {"version": "1.1.0", "artifacts_from": url}, yes=True)
     result.assert_succeeded()
     result.assert_skipped("build")
     assert result.history("wait_for_artifacts").count("running") == 1

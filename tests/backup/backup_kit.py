@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import opsbooks as ob
-from opsbooks.runbook import parse_when
+from opsbooks.define.runbook import parse_when
 
 VENV_BIN = str(Path(sys.executable).parent)
 

@@ -9,7 +9,7 @@ import pytest
 from backup_kit import Ran, RunSteps, run_plan
 
 import opsbooks as ob
-from opsbooks.testkit.postgres import PostgresServer, postgres_server
+from opsbooks.testing.postgres import PostgresServer, postgres_server
 
 
 @pytest.fixture(scope="session")

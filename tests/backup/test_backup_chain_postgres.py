@@ -11,7 +11,7 @@ import pytest
 from backup_kit import RunSteps, ids, last_report, opsbooks, sh
 
 import opsbooks as ob
-from opsbooks.testkit.postgres import PostgresServer
+from opsbooks.testing.postgres import PostgresServer
 from playbooks.actions import db
 from playbooks.backup.restore import BackupRestore
 from playbooks.backup.run import BackupRun

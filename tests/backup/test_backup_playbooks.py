@@ -7,8 +7,8 @@ import shlex
 import pytest
 
 import opsbooks as ob
-from opsbooks.catalog import discover
-from opsbooks.config import Contacts
+from opsbooks.edges.config import Contacts
+from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
 from playbooks.backup.restore import BackupRestore
 from playbooks.backup.run import BackupRun

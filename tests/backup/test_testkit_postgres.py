@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbooks.testkit.postgres import PostgresServer, client_tool, find_bin_dir, postgres_server
+from opsbooks.testing.postgres import PostgresServer, client_tool, find_bin_dir, postgres_server
 
 pytestmark = pytest.mark.slow
 

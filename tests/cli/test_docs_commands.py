@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbooks.cli import main
+from opsbooks.edges.cli.main import main
 from opsbooks.render import GENERATED_MARKER
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,9 +77,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m opsbooks.cli`` in ``root`` as an operator would."""
+    """Run ``python -m opsbooks`` in ``root`` as an operator would."""
     return subprocess.run(
-        [sys.executable, "-m", "opsbooks.cli", *args],
+        [sys.executable, "-m", "opsbooks", *args],
         cwd=root,
         capture_output=True,
         text=True,

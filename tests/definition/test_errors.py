@@ -197,8 +197,8 @@ def test_params_errors_read_like_sentences() -> None:
 
     from pydantic import model_validator
 
+    from opsbooks.define.params import validate_params
     from opsbooks.errors import ParamsError
-    from opsbooks.params import validate_params
 
     class Release(ob.Params):
         version: str = ob.Field(pattern=r"^\d+\.\d+\.\d+$", description="e.g. 1.4.0")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 
 import opsbooks
-from opsbooks import errors, steps
+from opsbooks import errors
+from opsbooks.define import steps
 
 
 def test_all_is_sorted_and_importable() -> None:

@@ -52,7 +52,7 @@ def test_readme_example_defines_a_valid_runbook() -> None:
     assert bound.get("tag").command == "git tag -a v1.2.3 -m 'Release 1.2.3'"
     assert bound.get("tag").undo == "untag"
     with pytest.raises(ob.ParamsError):
-        from opsbooks.params import validate_params
+        from opsbooks.define.params import validate_params
 
         validate_params(runbook.name, runbook.Params, {"version": "banana"})
 

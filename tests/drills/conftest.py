@@ -16,7 +16,7 @@ import pytest
 from drill_kit import Engine, PostgresEngine, SqliteEngine
 
 from opsbooks.testing import DrillResult
-from opsbooks.testkit.postgres import PostgresServer, postgres_server
+from opsbooks.testing.postgres import PostgresServer, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -82,9 +82,7 @@ def _met(value: Any) -> str:
     return "-" if value is None else ("yes" if value else "NO")
 
 
-def pytest_terminal_summary(
-    terminalreporter: Any, exitstatus: int, config: pytest.Config
-) -> None:
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     figures = config.stash.get(_FIGURES, [])
     if not figures:
         return

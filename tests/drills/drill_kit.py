@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from opsbooks.testkit.postgres import PostgresServer
+from opsbooks.testing.postgres import PostgresServer
 
 Row = tuple[int, str, str]
 
@@ -106,7 +106,7 @@ class PostgresEngine:
     # timestamptz, read back as ISO 8601 UTC so the manifest's last_write_at is exact
     watermark_sql: str = (
         "SELECT to_char(max(written_at) AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events"
+        '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\') FROM events'
     )
     events_table: str = "public.events"
 
@@ -133,7 +133,7 @@ class PostgresEngine:
     def rows(self, url: str) -> list[Row]:
         out = self.server.psql(
             "SELECT id, payload, to_char(written_at AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events ORDER BY id",
+            '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\') FROM events ORDER BY id',
             self._db(url),
         )
         found = [line.split("|") for line in out.splitlines() if line]

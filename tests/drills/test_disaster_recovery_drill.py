@@ -15,7 +15,7 @@ from typing import Any
 
 from drill_kit import Engine, Row
 
-from opsbooks import audit
+from opsbooks.records import audit
 from opsbooks.testing import Drill, DrillResult
 from playbooks.actions import db
 
@@ -119,8 +119,9 @@ def assert_audit_intact(drill: Drill, result: DrillResult) -> None:
         journal.close()
     assert record.outcome == result.outcome
     assert record.audit_head, "the journal recorded no audit head"
-    check = audit.verify(drill.root / ".opsbooks" / "runs" / f"{result.run_id}.jsonl",
-                         record.audit_head)
+    check = audit.verify(
+        drill.root / ".opsbooks" / "runs" / f"{result.run_id}.jsonl", record.audit_head
+    )
     assert check.ok, check.problems
     assert check.lines > 0
 
@@ -155,9 +156,7 @@ def test_disaster_recovery_loses_only_the_writes_after_the_backup(
     assert_audit_intact(drill, result)
 
 
-def test_failed_switch_rolls_the_standby_back(
-    drill: Drill, engine: Engine, tmp_path: Path
-) -> None:
+def test_failed_switch_rolls_the_standby_back(drill: Drill, engine: Engine, tmp_path: Path) -> None:
     disaster = lose_primary(drill, engine, tmp_path, backup_runbook=False)
     standby = engine.create("standby")  # the standby holds something before the drill
     before = [(900, "standby-before", at(-60))]

@@ -26,9 +26,7 @@ def _iso(moment: dt.datetime) -> str:
 
 def recent_events(count: int) -> list[Row]:
     """``count`` rows a minute apart, the newest LAST_WRITE_AGO seconds ago (whole seconds)."""
-    newest = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(
-        seconds=LAST_WRITE_AGO
-    )
+    newest = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=LAST_WRITE_AGO)
     return [
         (k, f"event-{k}", _iso(newest - dt.timedelta(minutes=count - k)))
         for k in range(1, count + 1)

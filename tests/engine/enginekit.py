@@ -54,20 +54,36 @@ class Project:
         return env
 
     def argv(self, *args: str) -> list[str]:
-        return [PYTHON, "-m", "opsbooks.cli", *args]
+        return [PYTHON, "-m", "opsbooks", *args]
 
-    def cli(self, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None,
-            timeout: float = 30) -> Done:
+    def cli(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+        timeout: float = 30,
+    ) -> Done:
         done = subprocess.run(
-            self.argv(*args), cwd=self.root, env=self.env(env), capture_output=True,
-            text=True, timeout=timeout, input=stdin if stdin is not None else "",
+            self.argv(*args),
+            cwd=self.root,
+            env=self.env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin if stdin is not None else "",
         )
         return Done(done.returncode, done.stdout, done.stderr)
 
     def spawn(self, *args: str, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            self.argv(*args), cwd=self.root, env=self.env(env), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+            self.argv(*args),
+            cwd=self.root,
+            env=self.env(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
 
     def write(self, name: str, text: str) -> Path:
@@ -97,7 +113,7 @@ class Project:
 
     def gates(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The gate decisions of a run, read through opsbooks' own journal reader."""
-        from opsbooks.journal import Journal
+        from opsbooks.records.journal.sqlite import Journal
 
         journal = Journal.open(f"sqlite:///{self.journal_path}")
         try:
@@ -115,7 +131,8 @@ class Project:
         with self.db() as db:
             rows = db.execute(
                 "SELECT step_id, status, COALESCE(reason, '') FROM transitions WHERE run_id=? "
-                "ORDER BY rowid", (run_id,),
+                "ORDER BY rowid",
+                (run_id,),
             )
             return [tuple(r) for r in rows]
 
@@ -130,4 +147,3 @@ def make_project(root: Path, toml_extra: str = "") -> Project:
         '[tool.opsbooks]\npackages = ["engbooks"]\n' + toml_extra
     )
     return Project(root)
-

@@ -16,7 +16,9 @@ def test_basic_runbook_runs_end_to_end(project: Project) -> None:
     assert project.ledger == ["prepare blue", "finish"]
     run_id = project.last_run()
     assert project.statuses(run_id) == {
-        "prepare": "succeeded", "approve": "succeeded", "settle": "succeeded",
+        "prepare": "succeeded",
+        "approve": "succeeded",
+        "settle": "succeeded",
         "finish": "succeeded",
     }
     history = project.cli("history")
@@ -51,9 +53,13 @@ def test_failure_rolls_back_in_reverse_and_says_how_to_resume(project: Project) 
     assert f"opsbooks resume {run_id}" in done.out
     with project.db() as db:
         failed_step, reason = db.execute(
-            "SELECT failed_step, reason FROM runs WHERE id=?", (run_id,)).fetchone()
-        (tail,) = db.execute("SELECT output_tail FROM transitions WHERE run_id=? AND "
-                             "step_id='d' AND status='failed'", (run_id,)).fetchone()
+            "SELECT failed_step, reason FROM runs WHERE id=?", (run_id,)
+        ).fetchone()
+        (tail,) = db.execute(
+            "SELECT output_tail FROM transitions WHERE run_id=? AND "
+            "step_id='d' AND status='failed'",
+            (run_id,),
+        ).fetchone()
     assert failed_step == "d" and "exit code 7" in reason and "boom-on-stderr" in tail
     report = project.cli("report", run_id).out
     assert "at step `d`" in report and "exit code 7" in report
@@ -91,7 +97,9 @@ def test_mark_done_records_who_and_why(project: Project) -> None:
     with project.db() as db:
         who, reason = db.execute(
             "SELECT who, reason FROM transitions WHERE run_id=? AND step_id='d' AND "
-            "status='succeeded'", (run_id,)).fetchone()
+            "status='succeeded'",
+            (run_id,),
+        ).fetchone()
     assert who == "test-operator" and "ran it by hand" in reason
 
 
@@ -100,10 +108,16 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Project) -> None:
     assert done.code == 0, done.both
     assert not (project.root / "created.txt").exists()
     assert not (project.root / "ledger.txt").exists()
-    for text in ("1. prepare", "2. approve", "3. settle", "4. finish",
-                 "undo unprepare: $ echo unprepare >> ledger.txt",
-                 "$ echo prepare 'it'\"'\"'s green' >> ledger.txt",
-                 "asks to confirm: Deploy to it's green?", "$ touch created.txt"):
+    for text in (
+        "1. prepare",
+        "2. approve",
+        "3. settle",
+        "4. finish",
+        "undo unprepare: $ echo unprepare >> ledger.txt",
+        "$ echo prepare 'it'\"'\"'s green' >> ledger.txt",
+        "asks to confirm: Deploy to it's green?",
+        "$ touch created.txt",
+    ):
         assert text in done.out, text
     assert project.runs() == []
 
@@ -181,8 +195,9 @@ def test_timeout_kills_the_whole_process_group(project: Project) -> None:
     assert "timed out after 1s" in done.out
     assert took < 6, took
     with project.db() as db:
-        (duration,) = db.execute("SELECT duration FROM transitions WHERE step_id='hang' AND "
-                                 "status='failed'").fetchone()
+        (duration,) = db.execute(
+            "SELECT duration FROM transitions WHERE step_id='hang' AND status='failed'"
+        ).fetchone()
     assert 0.9 < duration < 2.5, duration
     pid = int((project.root / "gc.pid").read_text())
     for _ in range(50):
@@ -223,8 +238,20 @@ def test_resume_after_rollback_reruns_the_undone_steps(project: Project) -> None
 
 
 def test_verify_that_does_not_hold_fails_the_run(project: Project) -> None:
-    done = project.cli("run", "eng.flow", "--skip", "tell_hook", "--skip", "tell_file",
-                       "--skip", "tell_out", "--skip", "to_green", "--color", "blue")
+    done = project.cli(
+        "run",
+        "eng.flow",
+        "--skip",
+        "tell_hook",
+        "--skip",
+        "tell_file",
+        "--skip",
+        "tell_out",
+        "--skip",
+        "to_green",
+        "--color",
+        "blue",
+    )
     assert done.code == 0, done.both  # the ledger exists: blue ran
     (project.root / "ledger.txt").unlink()
     failed = project.cli("run", "eng.flow", "--start-at", "done")
@@ -236,8 +263,7 @@ def test_resume_with_a_changed_definition_asks_first(project: Project) -> None:
     assert project.cli("run", "eng.fails", "--no-rollback").code == 1
     run_id = project.last_run()
     source = project.root / "engbooks" / "core.py"
-    source.write_text(source.read_text().replace('e = Command(log("e"))',
-                                                 'e = Command(log("e2"))'))
+    source.write_text(source.read_text().replace('e = Command(log("e"))', 'e = Command(log("e2"))'))
     project.write("fixed", "")
     refused = project.cli("resume", run_id)
     assert refused.code == 2, refused.both

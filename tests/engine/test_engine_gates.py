@@ -17,8 +17,13 @@ pytestmark = pytest.mark.slow
 
 def _spawn(project: Project, *args: str, env: dict[str, str] | None = None) -> pexpect.spawn:
     child = pexpect.spawn(
-        sys.executable, ["-m", "opsbooks.cli", *args], cwd=str(project.root),
-        env=project.env(env), encoding="utf-8", timeout=15, dimensions=(40, 200),
+        sys.executable,
+        ["-m", "opsbooks", *args],
+        cwd=str(project.root),
+        env=project.env(env),
+        encoding="utf-8",
+        timeout=15,
+        dimensions=(40, 200),
     )
     return child
 
@@ -171,8 +176,15 @@ def test_no_terminal_and_no_answer_stops_with_exit_3(project: Project) -> None:
 def test_approver_falls_back_to_git_user_name(project: Project) -> None:
     env = project.env()
     del env["OPSBOOKS_USER"]
-    done = subprocess.run(project.argv("run", "eng.basic", "--yes"), cwd=project.root, env=env,
-                          capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        project.argv("run", "eng.basic", "--yes"),
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     (gate,) = project.gates(project.last_run()).values()
     assert gate["approver"] == "Test Operator"

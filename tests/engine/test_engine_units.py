@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from opsbooks import Command, Poll, Retry, Runbook, WaitUntil
-from opsbooks.backends.base import CommandResult, CommandSpec, Writer
-from opsbooks.catalog import Catalog
-from opsbooks.config import Config
-from opsbooks.console import Console
-from opsbooks.entry import Invocation, Surroundings, start_run
-from opsbooks.events import AttemptFailed, Event
-from opsbooks.gates import (
+from opsbooks.backends.protocols import CommandResult, CommandSpec, Writer
+from opsbooks.edges.config import Config
+from opsbooks.edges.console import Console
+from opsbooks.edges.discovery import Catalog
+from opsbooks.edges.session import Invocation, Surroundings, start_run
+from opsbooks.plan.binding import plan
+from opsbooks.records.events import AttemptFailed, Event
+from opsbooks.records.redaction import Redactor
+from opsbooks.run.execute import StepEnv, execute
+from opsbooks.run.gates import (
     GateRequest,
     NoAnswer,
     ScriptedPrompter,
@@ -26,9 +29,6 @@ from opsbooks.gates import (
     YesPrompter,
     coerce,
 )
-from opsbooks.plan import plan
-from opsbooks.redaction import Redactor
-from opsbooks.stepexec import StepEnv, execute
 from opsbooks.testing import FakeClock
 
 
@@ -60,13 +60,19 @@ class Polls(Runbook):
     flaky = Command("flaky", retry=Retry(attempts=3, wait=5, backoff=2))
 
 
-def _env(tmp_path: Path, backend: FakeBackend, clock: FakeClock,
-         events: list[Event]) -> StepEnv:
+def _env(tmp_path: Path, backend: FakeBackend, clock: FakeClock, events: list[Event]) -> StepEnv:
     bound = plan(Polls, Polls.Params())
     return StepEnv(
-        run_id="r1", plan=bound, backend=backend, console=Console(io.StringIO(), Redactor()),
-        emit=events.append, config=Config(root=tmp_path), workdir=tmp_path,
-        ask=lambda _p: pytest.fail("no gates here"), sleep=clock.sleep, clock=clock,
+        run_id="r1",
+        plan=bound,
+        backend=backend,
+        console=Console(io.StringIO(), Redactor()),
+        emit=events.append,
+        config=Config(root=tmp_path),
+        workdir=tmp_path,
+        ask=lambda _p: pytest.fail("no gates here"),
+        sleep=clock.sleep,
+        clock=clock,
     )
 
 
@@ -115,11 +121,18 @@ def test_surroundings_inject_sleep_and_clock_into_a_whole_run(tmp_path: Path) ->
     backend = FakeBackend([1, 1, 1], clock)
     out = io.StringIO()
     surroundings = Surroundings(
-        stdin=io.StringIO(), stdout=out, environ={"OPSBOOKS_USER": "unit"}, interactive=False,
-        backend=backend, sleep=clock.sleep, clock=clock, install_signal_handlers=False,
+        stdin=io.StringIO(),
+        stdout=out,
+        environ={"OPSBOOKS_USER": "unit"},
+        interactive=False,
+        backend=backend,
+        sleep=clock.sleep,
+        clock=clock,
+        install_signal_handlers=False,
     )
-    report = start_run(Invocation(runbook="unit.polls"), Config(root=tmp_path), surroundings,
-                       Catalog([Polls]))
+    report = start_run(
+        Invocation(runbook="unit.polls"), Config(root=tmp_path), surroundings, Catalog([Polls])
+    )
     assert report is not None and report.exit_code == 1
     assert report.failed_step == "ready"
     assert [at for _, at in backend.calls] == [0, 10, 20]

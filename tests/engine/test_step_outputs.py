@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 import opsbooks as ob
-from opsbooks.config import Contacts
+from opsbooks.define.outputs import parse
+from opsbooks.edges.config import Contacts
 from opsbooks.errors import DefinitionError
-from opsbooks.outputs import parse
 from opsbooks.render.markdown import render_runbook
 from opsbooks.testing import Drill
 
@@ -90,9 +90,11 @@ def test_a_declared_output_that_is_not_printed_fails_its_step(drill: Drill) -> N
     result = drill.run(Silent, answers={"approve": True})
     assert result.outcome == "failed", result.output
     assert result.steps["find"] == "failed"
-    assert "declares output 'target' but printed no line `::output target=VALUE`" in (
-        result.error.args[0] if result.error else ""
-    ) or "::output target=VALUE" in result.output
+    assert (
+        "declares output 'target' but printed no line `::output target=VALUE`"
+        in (result.error.args[0] if result.error else "")
+        or "::output target=VALUE" in result.output
+    )
     result.assert_not_ran("apply")
 
 
@@ -187,9 +189,7 @@ def test_an_output_printed_early_in_a_long_output_is_still_seen(drill: Drill) ->
         owner = "sre"
         last_reviewed = REVIEWED
 
-        find = ob.Command(
-            "echo ::output target=7.7.7; seq 1 500", outputs=("target",)
-        )
+        find = ob.Command("echo ::output target=7.7.7; seq 1 500", outputs=("target",))
         use = ob.Command("echo {outputs.target} > target.txt")
 
     drill.run(Chatty).assert_succeeded()

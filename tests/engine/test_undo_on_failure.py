@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import opsbooks as ob
-from opsbooks.config import Contacts
+from opsbooks.edges.config import Contacts
 from opsbooks.errors import DefinitionError
 from opsbooks.render.markdown import render_runbook
 from opsbooks.testing import Drill

@@ -39,8 +39,7 @@ def rehearsal(tmp_path: Path, fake_clock: FakeClock) -> Drill:
 
 
 def test_drill_runs_for_real_with_scripted_answers(rehearsal: Drill, tmp_path: Path) -> None:
-    result = rehearsal.run("drills.rehearsal", {"label": "a; rm -rf /"},
-                           answers={"approve": True})
+    result = rehearsal.run("drills.rehearsal", {"label": "a; rm -rf /"}, answers={"approve": True})
     result.assert_succeeded()
     for step in ("create", "approve", "appear", "report", "check"):
         result.assert_succeeded_step(step)
@@ -51,8 +50,12 @@ def test_drill_runs_for_real_with_scripted_answers(rehearsal: Drill, tmp_path: P
 
 
 def test_injected_failure_rehearses_the_rollback(rehearsal: Drill, tmp_path: Path) -> None:
-    result = rehearsal.run("drills.rehearsal", {"label": "x"}, answers={"approve": True},
-                           fail={"check": "pretend the verification failed"})
+    result = rehearsal.run(
+        "drills.rehearsal",
+        {"label": "x"},
+        answers={"approve": True},
+        fail={"check": "pretend the verification failed"},
+    )
     assert result.outcome == "rolled_back"
     assert result.exit_code == 1
     result.assert_compensated("create")

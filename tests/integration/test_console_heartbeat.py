@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import time
 
-from opsbooks.console import Console
-from opsbooks.redaction import Redactor
+from opsbooks.edges.console import Console
+from opsbooks.records.redaction import Redactor
 
 
 def test_heartbeat_speaks_while_a_step_is_quiet_and_stops_after() -> None:

@@ -12,9 +12,9 @@ import pytest
 
 from opsbooks import Command, Download, Field, Params, Remote, Runbook, SecretStr, Upload
 from opsbooks.errors import BadInput
-from opsbooks.journal import Journal
+from opsbooks.records.journal.sqlite import Journal
 from opsbooks.testing import Drill
-from opsbooks.testkit.sshd import SshdCluster, sshd_hosts
+from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,9 @@ class RollOut(Runbook):
 
     deploy = Remote(
         "test ! -e {host.fail_flag} && printf '%s\\n' {label} >> {host.counter}",
-        role="web", strategy="serial", undo="retract",
+        role="web",
+        strategy="serial",
+        undo="retract",
     )
     retract = Remote("printf 'undo\\n' >> {host.counter}", role="web")
     finish = Command("test ! -e stop-here")
@@ -121,8 +123,12 @@ class SecretPush(Runbook):
     class Params(Params):
         token: SecretStr = Field(description="API token the hosts need")
 
-    push = Remote("echo using {token} on {host.name}; exit 3", role="web", strategy="parallel",
-                  max_failures="100%")
+    push = Remote(
+        "echo using {token} on {host.name}; exit 3",
+        role="web",
+        strategy="parallel",
+        max_failures="100%",
+    )
 
 
 def test_secrets_sent_to_hosts_stay_out_of_every_record(

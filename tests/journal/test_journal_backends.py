@@ -11,9 +11,9 @@ import pytest
 
 import opsbooks as ob
 from opsbooks.errors import JournalError, LockHeld
-from opsbooks.journal import GateRecord, HostRecord, Journal, RunRecord
-from opsbooks.state import RunOutcome, StepStatus
-from opsbooks.testkit.postgres import PostgresServer, postgres_server
+from opsbooks.plan.state import RunOutcome, StepStatus
+from opsbooks.records.journal.sqlite import GateRecord, HostRecord, Journal, RunRecord
+from opsbooks.testing.postgres import PostgresServer, postgres_server
 
 _counter = itertools.count()
 
@@ -35,8 +35,17 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def _run(run_id: str = "r1", runbook: str = "demo.book", started: float = 1.0) -> RunRecord:
-    return RunRecord(id=run_id, runbook=runbook, fingerprint="f", params={"a": 1},
-                     options={}, who="me", host="h", pid=1, started_at=started)
+    return RunRecord(
+        id=run_id,
+        runbook=runbook,
+        fingerprint="f",
+        params={"a": 1},
+        options={},
+        who="me",
+        host="h",
+        pid=1,
+        started_at=started,
+    )
 
 
 def test_runs_round_trip(url: str) -> None:
@@ -189,8 +198,12 @@ def test_drill_fails_and_resumes_on_postgres(pg: PostgresServer, tmp_path: Path)
     runbook = _flaky_runbook(flag)
     root = tmp_path / "drill"
     root.mkdir()
-    drill = Drill(root=root, runbooks=(runbook,), settings={"journal": url},
-                  environ={"OPSBOOKS_SECRET_TOKEN": CANARY})
+    drill = Drill(
+        root=root,
+        runbooks=(runbook,),
+        settings={"journal": url},
+        environ={"OPSBOOKS_SECRET_TOKEN": CANARY},
+    )
     failed = drill.run(runbook, {"token": CANARY}, no_rollback=True)
     assert failed.outcome == "failed"
     flag.touch()

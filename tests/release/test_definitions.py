@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import opsbooks as ob
-from opsbooks.catalog import discover
+from opsbooks.edges.discovery import discover
 from playbooks.release.deploy import Deploy
 from playbooks.release.hotfix import Hotfix
 from playbooks.release.rollback import Rollback
@@ -115,7 +115,13 @@ def test_bound_plans_leave_no_placeholder_but_run_time_outputs() -> None:
 @pytest.mark.parametrize(
     "field",
     [
-        "repo", "feed_dir", "dist_dir", "notes", "base_url", "feed_host", "feed_path",
+        "repo",
+        "feed_dir",
+        "dist_dir",
+        "notes",
+        "base_url",
+        "feed_host",
+        "feed_path",
         "artifacts_from",
     ],
 )

@@ -15,12 +15,12 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 if not Path(PYTHON).exists():
     PYTHON = sys.executable
 
-HEADER = '''\
+HEADER = """\
 from __future__ import annotations
 
 import opsbooks as ob
 
-'''
+"""
 
 
 def make_project(root: Path, modules: dict[str, str], *, extra_toml: str = "") -> tuple[Path, str]:
@@ -53,18 +53,29 @@ def cli_env(**extra: str) -> dict[str, str]:
 def cli(
     root: Path, *args: str, timeout: float = 60, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m opsbooks.cli ARGS`` in ``root`` and wait for it."""
+    """Run ``python -m opsbooks ARGS`` in ``root`` and wait for it."""
     return subprocess.run(
-        [PYTHON, "-m", "opsbooks.cli", *args], cwd=root, capture_output=True, text=True,
-        timeout=timeout, env=cli_env(**env), stdin=subprocess.DEVNULL, check=False,
+        [PYTHON, "-m", "opsbooks", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=cli_env(**env),
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
 
 
 def spawn(root: Path, *args: str, **env: str) -> subprocess.Popen[str]:
-    """Start ``python -m opsbooks.cli ARGS`` in ``root`` in a session of its own."""
+    """Start ``python -m opsbooks ARGS`` in ``root`` in a session of its own."""
     return subprocess.Popen(
-        [PYTHON, "-m", "opsbooks.cli", *args], cwd=root, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=cli_env(**env), stdin=subprocess.DEVNULL,
+        [PYTHON, "-m", "opsbooks", *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(**env),
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
 
@@ -88,8 +99,9 @@ def query(root: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
 
 
 def latest_states(root: Path, run_id: str) -> dict[str, str]:
-    rows = query(root, "SELECT step_id, status FROM transitions WHERE run_id=? ORDER BY seq",
-                 run_id)
+    rows = query(
+        root, "SELECT step_id, status FROM transitions WHERE run_id=? ORDER BY seq", run_id
+    )
     return {str(step): str(status) for step, status in rows}
 
 

@@ -19,15 +19,16 @@ from hypothesis import strategies as st
 from reliability_helpers import cli, make_project, query
 
 import opsbooks as ob
-from opsbooks.answers import load_answers, validate_answers
-from opsbooks.cli import main
-from opsbooks.config import Config, load_config
+from opsbooks.backends.hosts.inventory import Inventory
+from opsbooks.edges.answers import load_answers, validate_answers
+from opsbooks.edges.cli.main import main
+from opsbooks.edges.config import Config, load_config
 from opsbooks.errors import OpsbooksError
-from opsbooks.inventory import Inventory
 
 EXAMPLES = int(os.environ.get("OPSBOOKS_PROPERTY_EXAMPLES", "40"))
-PROFILE = settings(max_examples=EXAMPLES * 2, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+PROFILE = settings(
+    max_examples=EXAMPLES * 2, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 class Gated(ob.Runbook):
@@ -51,16 +52,36 @@ class Gated(ob.Runbook):
 
 PLAN = ob.plan(Gated, Gated.Params())
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-                    st.binary(max_size=10).map(lambda b: b.decode("latin-1")))
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.binary(max_size=10).map(lambda b: b.decode("latin-1")),
+)
 structures = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=12,
 )
-gate_keys = st.sampled_from(["go", "confirm", "typed", "count", "pick", "manual", "nope",
-                             "resume:go", "resume:nope", "resume:definition", ""])
+gate_keys = st.sampled_from(
+    [
+        "go",
+        "confirm",
+        "typed",
+        "count",
+        "pick",
+        "manual",
+        "nope",
+        "resume:go",
+        "resume:nope",
+        "resume:definition",
+        "",
+    ]
+)
 
 
 def _answers_file(folder: str, raw: bytes, suffix: str) -> Path:
@@ -126,14 +147,31 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))
 
 
-config_keys = st.sampled_from(["packages", "docs_dir", "state_dir", "journal", "contacts",
-                               "notify", "secret_patterns", "hosts", "ssh", "params", "other"])
-toml_scalars = st.one_of(st.booleans(), st.integers(min_value=-2**63, max_value=2**63 - 1),
-                         st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=15))
+config_keys = st.sampled_from(
+    [
+        "packages",
+        "docs_dir",
+        "state_dir",
+        "journal",
+        "contacts",
+        "notify",
+        "secret_patterns",
+        "hosts",
+        "ssh",
+        "params",
+        "other",
+    ]
+)
+toml_scalars = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=15),
+)
 toml_values = st.recursive(
     toml_scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=10,
 )
 
@@ -164,7 +202,7 @@ def test_config_structures(table: dict[str, Any]) -> None:
         except OpsbooksError as exc:
             assert str(exc)
             return
-        from opsbooks.redaction import Redactor
+        from opsbooks.records.redaction import Redactor
 
         try:
             Redactor((), config.secret_patterns)
@@ -173,18 +211,34 @@ def test_config_structures(table: dict[str, Any]) -> None:
             assert str(exc)
 
 
-host_fields = st.sampled_from(["address", "port", "user", "key_file", "roles", "vars", "name",
-                               "extra"])
+host_fields = st.sampled_from(
+    ["address", "port", "user", "key_file", "roles", "vars", "name", "extra"]
+)
 
 
 @PROFILE
 @given(
-    hosts=st.dictionaries(st.text(max_size=8),
-                          st.one_of(toml_values, st.dictionaries(host_fields, toml_values,
-                                                                 max_size=4)), max_size=3),
-    ssh=st.dictionaries(st.sampled_from(["known_hosts", "ssh_config", "connect_timeout", "port",
-                                         "user", "key_file", "use_agent", "x"]), toml_values,
-                        max_size=3),
+    hosts=st.dictionaries(
+        st.text(max_size=8),
+        st.one_of(toml_values, st.dictionaries(host_fields, toml_values, max_size=4)),
+        max_size=3,
+    ),
+    ssh=st.dictionaries(
+        st.sampled_from(
+            [
+                "known_hosts",
+                "ssh_config",
+                "connect_timeout",
+                "port",
+                "user",
+                "key_file",
+                "use_agent",
+                "x",
+            ]
+        ),
+        toml_values,
+        max_size=3,
+    ),
 )
 @example(hosts={"web": {}}, ssh={"key_file": ["a"]})
 @example(hosts={"web": {"vars": {"1x": "y"}}}, ssh={})
@@ -225,10 +279,10 @@ GARBAGE = {
     "text pid": "UPDATE runs SET pid='abc'",
     "null outcome": "UPDATE runs SET outcome='weird'",
     "bad gate answer": "INSERT INTO gates (run_id, step_id, mode, prompt, answer, approver, "
-                       "source, asked_at, answered_at) SELECT id, 'ask', 'confirm', 'p', "
-                       "'{broken', 'x', 'y', 'soon', 0 FROM runs",
+    "source, asked_at, answered_at) SELECT id, 'ask', 'confirm', 'p', "
+    "'{broken', 'x', 'y', 'soon', 0 FROM runs",
     "orphan transition": "INSERT INTO transitions (run_id, step_id, status, at) "
-                         "SELECT id, 'ghost', 'succeeded', 0 FROM runs",
+    "SELECT id, 'ghost', 'succeeded', 0 FROM runs",
     "text at": "UPDATE transitions SET at='noon' WHERE step_id='one'",
     "blob tail": "UPDATE transitions SET output_tail=x'ff00fe' WHERE step_id='one'",
 }
@@ -245,7 +299,10 @@ def stopped_project() -> Any:
 
 @pytest.mark.parametrize("what", sorted(GARBAGE))
 def test_malformed_journal_rows_give_clear_errors(
-    stopped_project: Path, what: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    stopped_project: Path,
+    what: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     root = tmp_path / "p"
@@ -254,14 +311,18 @@ def test_malformed_journal_rows_give_clear_errors(
     db.execute("PRAGMA foreign_keys=OFF")
     db.execute(GARBAGE[what])
     db.close()
-    (run_id,), = query(root, "SELECT id FROM runs")
+    ((run_id,),) = query(root, "SELECT id FROM runs")
     answers = root / "answers.yaml"
     answers.write_text("ask: yes\n")
     monkeypatch.chdir(root)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for args in (["history"], ["report", str(run_id)], ["report", str(run_id), "--format", "json"],
-                 ["audit", "verify", str(run_id)],
-                 ["resume", str(run_id), "--answers", str(answers)]):
+    for args in (
+        ["history"],
+        ["report", str(run_id)],
+        ["report", str(run_id), "--format", "json"],
+        ["audit", "verify", str(run_id)],
+        ["resume", str(run_id), "--answers", str(answers)],
+    ):
         code = main(args)  # in-process: any traceback fails this test
         err = capsys.readouterr().err
         assert code in (0, 1, 2, 3), f"{what}: {args} -> {code}"

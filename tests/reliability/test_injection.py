@@ -19,27 +19,64 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import opsbooks as ob
-from opsbooks.backends.remote import RemoteExecutor
+from opsbooks.backends.hosts.inventory import Inventory, bind_for_host
+from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.errors import BadInput
-from opsbooks.inventory import Inventory, bind_for_host
 from opsbooks.render.dryrun import render_dry_run
 from opsbooks.testing import Drill
-from opsbooks.testkit.sshd import SshdCluster, sshd_hosts
+from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 EXAMPLES = int(os.environ.get("OPSBOOKS_PROPERTY_EXAMPLES", "40"))
-PROFILE = settings(max_examples=EXAMPLES, deadline=None,
-                   suppress_health_check=[HealthCheck.too_slow])
+PROFILE = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 #: any text a shell could be tricked by: quotes, $(), backticks, newlines, ;, unicode.
 hostile = st.one_of(
     st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"])),
-    st.lists(st.sampled_from(["'", '"', "$(", ")", "`", ";", "\n", "\\", "$HOME", "{x}",
-                              "{value}", "&&", "|", ">", "*", " ", "-n", "é", "🙂", "%s"]),
-             max_size=12).map("".join),
+    st.lists(
+        st.sampled_from(
+            [
+                "'",
+                '"',
+                "$(",
+                ")",
+                "`",
+                ";",
+                "\n",
+                "\\",
+                "$HOME",
+                "{x}",
+                "{value}",
+                "&&",
+                "|",
+                ">",
+                "*",
+                " ",
+                "-n",
+                "é",
+                "🙂",
+                "%s",
+            ]
+        ),
+        max_size=12,
+    ).map("".join),
 )
 
-AWKWARD = ["", "'; touch pwned; '", "$(touch pwned)", "`touch pwned`", "a\nb; touch pwned",
-           '"$HOME"', "{value}", "-e", "%s%n", "é🙂\u202e", "\\", "x' 'y"]
+AWKWARD = [
+    "",
+    "'; touch pwned; '",
+    "$(touch pwned)",
+    "`touch pwned`",
+    "a\nb; touch pwned",
+    '"$HOME"',
+    "{value}",
+    "-e",
+    "%s%n",
+    "é🙂\u202e",
+    "\\",
+    "x' 'y",
+]
 
 
 class Injected(ob.Runbook):
@@ -59,8 +96,11 @@ class Injected(ob.Runbook):
 
 
 def drill_in(folder: str) -> Drill:
-    return Drill(root=Path(folder), runbooks=(Injected,),
-                 settings={"notify": {"log": {"type": "file", "path": "notify.log"}}})
+    return Drill(
+        root=Path(folder),
+        runbooks=(Injected,),
+        settings={"notify": {"log": {"type": "file", "path": "notify.log"}}},
+    )
 
 
 @PROFILE
@@ -74,8 +114,11 @@ def test_local_command_and_notify_carry_the_value_as_data(value: str) -> None:
         root = Path(folder)
         assert (root / "out.txt").read_bytes() == value.encode()
         assert (root / "argv.txt").read_bytes() == value.encode()
-        assert (root / "notify.log").read_bytes().decode("utf-8").endswith(
-            f"[inj.values] value={value}\n"
+        assert (
+            (root / "notify.log")
+            .read_bytes()
+            .decode("utf-8")
+            .endswith(f"[inj.values] value={value}\n")
         )
         assert not (root / "pwned").exists()
 
@@ -110,8 +153,11 @@ def ssh_host() -> Iterator[tuple[RemoteExecutor, Inventory, SshdCluster]]:
 
 
 @pytest.mark.slow
-@settings(max_examples=max(EXAMPLES // 2, 10), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=max(EXAMPLES // 2, 10),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(value=hostile)
 @example(value="'; touch pwned; '$(touch pwned)`touch pwned`")
 def test_remote_command_over_ssh_carries_the_value_as_data(

@@ -21,11 +21,11 @@ from pydantic import BaseModel
 from reliability_helpers import REPO, cli, make_project
 
 import opsbooks as ob
-from opsbooks.catalog import discover
-from opsbooks.config import Config, Contacts
-from opsbooks.entry import Invocation, Surroundings, start_run
+from opsbooks.define.params import secret_fields
+from opsbooks.edges.config import Config, Contacts
+from opsbooks.edges.discovery import discover
+from opsbooks.edges.session import Invocation, Surroundings, start_run
 from opsbooks.errors import OpsbooksError
-from opsbooks.params import secret_fields
 from opsbooks.render.markdown import render_runbook
 from opsbooks.testing import Drill
 
@@ -127,12 +127,20 @@ def test_whole_catalog_dry_run_and_docs_never_show_a_secret(catalog: Any, tmp_pa
         params, environ = catalog_values(runbook.Params)
         with_secrets += bool(environ)
         out = io.StringIO()
-        surroundings = Surroundings(stdin=io.StringIO(), stdout=out, interactive=False,
-                                    environ={"OPSBOOKS_USER": "leak-scan", **environ},
-                                    install_signal_handlers=False)
+        surroundings = Surroundings(
+            stdin=io.StringIO(),
+            stdout=out,
+            interactive=False,
+            environ={"OPSBOOKS_USER": "leak-scan", **environ},
+            install_signal_handlers=False,
+        )
         try:
-            start_run(Invocation(runbook=runbook.name, params=params, dry_run=True), config,
-                      surroundings, catalog)
+            start_run(
+                Invocation(runbook=runbook.name, params=params, dry_run=True),
+                config,
+                surroundings,
+                catalog,
+            )
         except OpsbooksError as exc:  # e.g. remote steps without hosts: still must not leak
             assert_clean(str(exc), f"{runbook.name} dry-run error")
         assert_clean(out.getvalue(), f"{runbook.name} dry run")
@@ -144,12 +152,20 @@ def test_whole_catalog_dry_run_and_docs_never_show_a_secret(catalog: Any, tmp_pa
 def test_params_error_never_echoes_a_secret(catalog: Any, tmp_path: Path) -> None:
     runbook = catalog.get("backup.run")
     config = Config(root=tmp_path)
-    surroundings = Surroundings(stdin=io.StringIO(), stdout=io.StringIO(), interactive=False,
-                                environ={"OPSBOOKS_SECRET_DB": CANARY},
-                                install_signal_handlers=False)
+    surroundings = Surroundings(
+        stdin=io.StringIO(),
+        stdout=io.StringIO(),
+        interactive=False,
+        environ={"OPSBOOKS_SECRET_DB": CANARY},
+        install_signal_handlers=False,
+    )
     with pytest.raises(OpsbooksError) as caught:
-        start_run(Invocation(runbook="backup.run", params={"keep": CANARY, "db": CANARY}),
-                  config, surroundings, catalog)
+        start_run(
+            Invocation(runbook="backup.run", params={"keep": CANARY, "db": CANARY}),
+            config,
+            surroundings,
+            catalog,
+        )
     assert "keep" in str(caught.value)
     assert_clean(str(caught.value).replace(f"{CANARY!r}", ""), "params error (secret field)")
     assert runbook is not None
@@ -158,8 +174,11 @@ def test_params_error_never_echoes_a_secret(catalog: Any, tmp_path: Path) -> Non
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["env", "flag"])
 def test_real_runs_through_the_cli_leave_no_secret_anywhere(tmp_path: Path, how: str) -> None:
-    root, _ = make_project(tmp_path / "p", {"leak/echo": LEAKY, "leak/command": LEAKY_TAIL},
-                           extra_toml='secret_patterns = ["sk_live_[A-Za-z0-9]+"]\n')
+    root, _ = make_project(
+        tmp_path / "p",
+        {"leak/echo": LEAKY, "leak/command": LEAKY_TAIL},
+        extra_toml='secret_patterns = ["sk_live_[A-Za-z0-9]+"]\n',
+    )
     answers = root / "answers.yaml"
     answers.write_text("approve: yes\n")
     env = {"OPSBOOKS_SECRET_TOKEN": CANARY} if how == "env" else {}
@@ -169,14 +188,19 @@ def test_real_runs_through_the_cli_leave_no_secret_anywhere(tmp_path: Path, how:
     assert first.returncode == 1, first.stdout + first.stderr
     assert "cannot use *****" in first.stdout  # the failure is shown, redacted
     seen.append(first)
-    resumed = cli(root, "resume", "last", "--answers", str(answers),
-                  OPSBOOKS_SECRET_TOKEN=CANARY)
+    resumed = cli(root, "resume", "last", "--answers", str(answers), OPSBOOKS_SECRET_TOKEN=CANARY)
     seen.append(resumed)
     failing = cli(root, "run", "leak.command", *flag, **env)
     assert failing.returncode == 1
     seen.append(failing)
-    for args in (["history"], ["report", "last"], ["report", "last", "--format", "json"],
-                 ["show", "leak.echo"], ["docs"], ["audit", "verify", "last"]):
+    for args in (
+        ["history"],
+        ["report", "last"],
+        ["report", "last", "--format", "json"],
+        ["show", "leak.echo"],
+        ["docs"],
+        ["audit", "verify", "last"],
+    ):
         seen.append(cli(root, *args))
     for done in seen:
         assert "Traceback" not in done.stderr, done.stderr
@@ -191,8 +215,11 @@ def test_drill_harness_runs_leave_no_secret(tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"ob": ob}
     code = compile(LEAKY + LEAKY_TAIL, "leaky", "exec", dont_inherit=True)  # eager annotations
     exec(code, namespace)
-    drill = Drill(root=tmp_path, runbooks=(namespace["Leaky"], namespace["LeakyCommand"]),
-                  settings={"secret_patterns": [r"sk_live_[A-Za-z0-9]+"]})
+    drill = Drill(
+        root=tmp_path,
+        runbooks=(namespace["Leaky"], namespace["LeakyCommand"]),
+        settings={"secret_patterns": [r"sk_live_[A-Za-z0-9]+"]},
+    )
     for name, answers in (("leak.echo", {"approve": True}), ("leak.command", {})):
         result = drill.run(name, {"token": CANARY}, answers=answers)
         assert result.outcome in ("failed", "rolled_back")

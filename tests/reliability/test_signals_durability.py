@@ -64,7 +64,7 @@ def test_signal_stops_at_a_step_boundary_and_resume_finishes(
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, out + err
-    (run_id, outcome), = query(root, "SELECT id, outcome FROM runs")
+    ((run_id, outcome),) = query(root, "SELECT id, outcome FROM runs")
     assert outcome == "interrupted"
     assert f"opsbooks resume {run_id}" in out
     assert signum.name in err and "Traceback" not in err
@@ -87,7 +87,7 @@ def _killed_after_exit(tmp_path: Path, idempotent: bool) -> tuple[Path, str, str
     first = cli(root, "run", f"dur.{name}")
     assert first.returncode == -signal.SIGKILL
     assert ledger(root) == ["a", "b"]
-    (run_id, outcome), = query(root, "SELECT id, outcome FROM runs")
+    ((run_id, outcome),) = query(root, "SELECT id, outcome FROM runs")
     assert outcome == "running"  # nobody had the chance to say otherwise
     # a's success was durable before b started; b's exit was never journaled
     assert latest_states(root, str(run_id)) == {"a": "succeeded", "b": "running"}

@@ -28,8 +28,14 @@ class Gated(ob.Runbook):
 
 def test_terminal_closing_at_a_gate_leaves_the_run_resumable(tmp_path: Path) -> None:
     root, _ = make_project(tmp_path / "p", {"term/gated": GATED})
-    child = pexpect.spawn(PYTHON, ["-m", "opsbooks.cli", "run", "term.gated"], cwd=str(root),
-                          env=cli_env(), encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        PYTHON,
+        ["-m", "opsbooks", "run", "term.gated"],
+        cwd=str(root),
+        env=cli_env(),
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect_exact("Approve? [y/n]: ")
     child.close(force=False)  # the terminal goes away: SIGHUP, then EOF on stdin
     deadline = time.monotonic() + 20
@@ -39,7 +45,7 @@ def test_terminal_closing_at_a_gate_leaves_the_run_resumable(tmp_path: Path) -> 
             break
         assert time.monotonic() < deadline, f"run still marked running: {rows}"
         time.sleep(0.05)
-    (run_id, outcome), = rows
+    ((run_id, outcome),) = rows
     assert outcome in ("stopped", "interrupted"), outcome
     assert (root / "ledger.txt").read_text() == "before\n"
     answers = root / "answers.yaml"

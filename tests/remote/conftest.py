@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from opsbooks.backends.remote import RemoteExecutor
-from opsbooks.inventory import Inventory
-from opsbooks.testkit.sshd import SshdCluster, sshd_hosts
+from opsbooks.backends.hosts.inventory import Inventory
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 NAMES = ["web1", "web2", "web3", "web4", "web5"]
 

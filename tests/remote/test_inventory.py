@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from opsbooks.config import Config
-from opsbooks.errors import BadInput, ConfigError
-from opsbooks.inventory import (
+from opsbooks.backends.hosts.inventory import (
     Inventory,
     InventoryError,
     MissingKeyFile,
@@ -21,6 +19,8 @@ from opsbooks.inventory import (
     bind_for_host,
     bound_for_host,
 )
+from opsbooks.edges.config import Config
+from opsbooks.errors import BadInput, ConfigError
 
 HOSTS = {
     "db1": {"address": "10.0.0.5", "roles": ["db"], "vars": {"dc": "ams"}},
@@ -144,7 +144,7 @@ def test_a_bare_host_placeholder_is_rejected() -> None:
 
 
 def test_a_missing_ssh_config_file_is_caught_before_connecting(tmp_path: Path) -> None:
-    from opsbooks.backends.remote import RemoteExecutor
+    from opsbooks.backends.ssh.executor import RemoteExecutor
 
     inv = Inventory.parse({"a": {}}, {"ssh_config": "nope/config"}, root=tmp_path)
     with pytest.raises(InventoryError, match="nope/config"):

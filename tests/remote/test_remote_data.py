@@ -11,10 +11,10 @@ import pytest
 from conftest import InventoryFactory
 from pydantic import SecretStr
 
-from opsbooks.backends.remote import RemoteExecutor
-from opsbooks.inventory import Host, Inventory, bind_for_host, bound_for_host
-from opsbooks.rollout import RolloutOptions
-from opsbooks.testkit.sshd import SshdCluster
+from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host, bound_for_host
+from opsbooks.backends.rollout import RolloutOptions
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.testing.sshd import SshdCluster
 
 pytestmark = pytest.mark.slow
 

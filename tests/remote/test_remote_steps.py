@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from opsbooks.backends.remote import RemoteExecutor
+from opsbooks.backends.hosts.inventory import Inventory
+from opsbooks.backends.rollout import RolloutOptions
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.define.params import Params
+from opsbooks.define.runbook import Runbook
+from opsbooks.define.steps import Download, Remote, Upload
 from opsbooks.errors import DefinitionError
-from opsbooks.inventory import Inventory
-from opsbooks.params import Params
-from opsbooks.plan import plan
-from opsbooks.rollout import RolloutOptions
-from opsbooks.runbook import Runbook
-from opsbooks.steps import Download, Remote, Upload
+from opsbooks.plan.binding import plan
 
 
 class Ship(Runbook):

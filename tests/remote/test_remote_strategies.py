@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from remote_helpers import STANDARD, fail_on, runs
 
-from opsbooks.backends.remote import RemoteExecutor
-from opsbooks.inventory import Host, Inventory, bind_for_host
-from opsbooks.rollout import HostResult, RolloutOptions
-from opsbooks.testkit.sshd import SshdCluster
+from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
+from opsbooks.backends.rollout import HostResult, RolloutOptions
+from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.testing.sshd import SshdCluster
 
 pytestmark = pytest.mark.slow
 
@@ -180,16 +180,14 @@ def test_a_remote_step_caps_its_concurrent_hosts_with_workers(
     inventory: Inventory, executor: RemoteExecutor, work: Path
 ) -> None:
     """Each host records when it started and ended; never more than 2 overlap."""
-    from opsbooks.steps import Remote
+    from opsbooks.define.steps import Remote
 
     step = Remote(
         "date +%s.%N > {host.counter}.start; sleep 0.6; date +%s.%N > {host.counter}.end",
         role="web", strategy="parallel", workers=2,
     )  # fmt: skip
     hosts = inventory.hosts_for("web")
-    result = executor.rollout_with(
-        hosts, executor.action_for(step), RolloutOptions.for_step(step)
-    )
+    result = executor.rollout_with(hosts, executor.action_for(step), RolloutOptions.for_step(step))
     assert result.ok, result.summary()
     spans = [
         (float((work / f"{h.name}.count.start").read_text()),

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from opsbooks.inventory import Host
-from opsbooks.rollout import (
+from opsbooks.backends.hosts.inventory import Host
+from opsbooks.backends.rollout import (
     HostResult,
     RolloutOptions,
     Threshold,
@@ -241,7 +241,7 @@ def test_tail_keeps_the_end() -> None:
 
 
 def test_a_remote_step_brings_its_own_workers() -> None:
-    from opsbooks.steps import Remote
+    from opsbooks.define.steps import Remote
 
     step = Remote("true", role="web", strategy="parallel", workers=3)
     assert RolloutOptions.for_step(step).workers == 3
@@ -254,8 +254,8 @@ def test_a_remote_step_brings_its_own_workers() -> None:
 
 def test_zero_workers_is_a_definition_error() -> None:
     from opsbooks import Runbook
+    from opsbooks.define.steps import Remote
     from opsbooks.errors import DefinitionError
-    from opsbooks.steps import Remote
 
     with pytest.raises(DefinitionError, match="workers must be at least 1"):
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from every_kind import EveryKind, Minimal
 
-from opsbooks.config import Contacts
+from opsbooks.edges.config import Contacts
 from opsbooks.render import GENERATED_MARKER, check_docs, render_catalog, write_docs
 from opsbooks.render.catalog import automated_share
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from every_kind import EveryKind
 
-from opsbooks.catalog import discover
-from opsbooks.config import Contacts
+from opsbooks.define.runbook import Runbook
+from opsbooks.edges.config import Contacts
+from opsbooks.edges.discovery import discover
 from opsbooks.render import render_runbook
-from opsbooks.runbook import Runbook
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 CONTACTS = Contacts(

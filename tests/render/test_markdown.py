@@ -10,7 +10,7 @@ import pytest
 from every_kind import EveryKind, Minimal
 
 import opsbooks as ob
-from opsbooks.config import Contacts
+from opsbooks.edges.config import Contacts
 from opsbooks.render import SECTIONS, render_runbook
 from opsbooks.render.markdown import (
     OPTIONAL_SECTIONS,
@@ -60,7 +60,7 @@ def test_rendering_twice_gives_the_same_bytes() -> None:
 def test_rendering_in_another_process_gives_the_same_bytes() -> None:
     script = (
         "import sys; sys.path.insert(0, 'tests/render');"
-        "from every_kind import EveryKind; from opsbooks.config import Contacts;"
+        "from every_kind import EveryKind; from opsbooks.edges.config import Contacts;"
         "from opsbooks.render import render_runbook;"
         "sys.stdout.write(render_runbook(EveryKind, Contacts(L1='first', L2='second', L3='third')))"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from every_kind import EveryKind
 
 import opsbooks as ob
-from opsbooks.config import Contacts
+from opsbooks.edges.config import Contacts
 from opsbooks.render import render_flow, render_runbook
 from opsbooks.render.mermaid import label
 

@@ -13,9 +13,9 @@ import pytest
 from invoke import Program
 
 from opsbooks import Command, Field, Gate, Params, Runbook
-from opsbooks.catalog import Catalog
-from opsbooks.config import Config
-from opsbooks.tasks import collection, runbook_task
+from opsbooks.edges.config import Config
+from opsbooks.edges.discovery import Catalog
+from opsbooks.edges.tasks import collection, runbook_task
 
 
 class Greet(Runbook):
@@ -78,8 +78,19 @@ def test_help_shows_params_with_their_help(project: Path) -> None:
 
 
 def test_values_flow_through_flags_and_run_for_real(project: Path) -> None:
-    argv = ["demo.greet", "--who", "ada", "--times", "3", "--loud", "--tags", "x y",
-            "--tags", "z", "--yes"]
+    argv = [
+        "demo.greet",
+        "--who",
+        "ada",
+        "--times",
+        "3",
+        "--loud",
+        "--tags",
+        "x y",
+        "--tags",
+        "z",
+        "--yes",
+    ]
     code, out, err = run_program(project, argv)
     assert code == 0, out + err
     assert (project / "greeting.txt").read_text() == "hello ada 3 true\nx y\nz\n"

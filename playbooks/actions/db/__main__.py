@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from opsbooks.policies import human, seconds
+from opsbooks.define.policies import human, seconds
 from playbooks.actions import db
 from playbooks.actions.db.manifest import (
     REDACTED,

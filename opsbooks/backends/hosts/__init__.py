@@ -1,0 +1,1 @@
+"""The host inventory: names, addresses, roles and vars, read from configuration."""

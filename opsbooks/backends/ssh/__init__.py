@@ -1,0 +1,1 @@
+"""Hosts over SSH: the only package that imports fabric or paramiko."""

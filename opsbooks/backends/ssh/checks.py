@@ -1,0 +1,119 @@
+"""SSH trust and failure words: host-key policies, and what went wrong in plain words.
+
+Unknown keys are refused unless trusting is switched on, and every key trusted that
+way is saved and reported. ``classify`` turns what paramiko and the socket layer
+raise into a reason an operator can act on at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import shlex
+import socket
+import threading
+from pathlib import Path
+
+import paramiko
+
+from opsbooks.backends.hosts.inventory import Host
+from opsbooks.backends.rollout import ErrorKind
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+class HostKeyProblem(paramiko.SSHException):  # type: ignore[misc]
+    """Carries an unknown host key out of paramiko's connect."""
+
+    def __init__(self, name: str, key: paramiko.PKey) -> None:
+        self.name = name
+        self.key = key
+        super().__init__(f"unknown host key for {name}")
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's ``SHA256:...`` fingerprint, as ``ssh-keygen -lf`` prints it."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+class RejectUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """Refuse a host whose key is not in known_hosts (what ``StrictHostKeyChecking=yes`` does)."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        raise HostKeyProblem(hostname, key)
+
+
+class TrustAndRecord(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
+    """Accept a new host key, append it to known_hosts and remember that we did."""
+
+    def __init__(self, known_hosts: Path) -> None:
+        self.known_hosts = known_hosts
+        self.trusted: str | None = None
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        with _KNOWN_HOSTS_LOCK:
+            self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+            with self.known_hosts.open("a") as handle:
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+        self.trusted = f"{key.get_name()} {fingerprint(key)}"
+
+
+class Failure(Exception):
+    """A classified per-host failure on the way to a ``HostResult``."""
+
+    def __init__(self, kind: ErrorKind, message: str, trusted: str | None = None) -> None:
+        self.kind = kind
+        self.trusted = trusted
+        super().__init__(message)
+
+
+def classify(host: Host, exc: Exception, known: Path, connect_timeout: float) -> Failure:
+    """Turn what paramiko and the socket layer raise into a reason an operator can act on."""
+    where = host.target
+    if isinstance(exc, HostKeyProblem):
+        return Failure(
+            "unknown_hostkey",
+            f"host key of {where} ({exc.key.get_name()} {fingerprint(exc.key)}) is not in "
+            f"{known}; check the fingerprint out of band, then add it (ssh-keyscan -p "
+            f"{host.port or 22} {host.address} >> {known}) or set trust_new_hosts = true once",
+        )
+    if isinstance(exc, paramiko.BadHostKeyException):
+        return Failure(
+            "hostkey",
+            f"host key of {where} does not match {known}: expected "
+            f"{fingerprint(exc.expected_key)}, got {fingerprint(exc.key)}. This may be an "
+            f"attack; if the host was rebuilt, remove the old entry with "
+            f"ssh-keygen -R {shlex.quote(str(exc.hostname))} -f {known}",
+        )
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
+        return Failure(
+            "auth",
+            f"no key to log in to {where} with: set key_file for the host, or load a key "
+            f"into ssh-agent (use_agent = true)",
+        )
+    if isinstance(exc, paramiko.AuthenticationException):
+        how = f"key {host.key_file}" if host.key_file else "the agent or default keys"
+        return Failure(
+            "auth",
+            f"authentication failed for {where} with {how} ({exc}); is the public key in "
+            f"that user's authorized_keys?",
+        )
+    if isinstance(exc, socket.gaierror):
+        return Failure("connect", f"cannot resolve {host.address}: {exc.strerror}")
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return Failure(
+            "connect", f"cannot connect to {where}: no answer within {connect_timeout:g}s"
+        )
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
+        return Failure("connect", f"cannot connect to {where}: connection refused")
+    if isinstance(exc, OSError):
+        return Failure("connect", f"cannot connect to {where}: {exc.strerror or exc}")
+    if isinstance(exc, paramiko.SSHException | EOFError):
+        return Failure("ssh", f"SSH handshake with {where} failed: {exc or type(exc).__name__}")
+    return Failure("error", f"connecting to {where} failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,256 @@
+"""Definition checks: everything wrong with a runbook class, found when it is defined.
+
+Each check raises ``DefinitionError`` naming the runbook, the step and the fix, so a
+mistake fails at import (and in CI), never half-way through a run at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from opsbooks.define.conditions import parse_when
+from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
+from opsbooks.define.outputs import used as used_outputs
+from opsbooks.define.params import Params as ParamsBase
+from opsbooks.define.steps import Branch, Download, Gate, PythonStep, Remote, Step, undo_id
+from opsbooks.define.template import TemplateError, quoted_fields, roots
+from opsbooks.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from opsbooks.define.runbook import Runbook
+
+
+def validate(cls: type[Runbook]) -> None:
+    """Raise ``DefinitionError`` for the first thing wrong with ``cls``."""
+    name = cls.name
+    if not isinstance(cls.Params, type) or not issubclass(cls.Params, ParamsBase):
+        raise DefinitionError(name, "Params must be a subclass of opsbooks.Params")
+    missing = [
+        section
+        for section, value in (
+            ("purpose (the class docstring)", cls.__doc__),
+            ("scope", cls.scope),
+            ("owner", cls.owner),
+            ("last_reviewed", cls.last_reviewed),
+        )
+        if not value
+    ]
+    if missing:
+        raise DefinitionError(
+            name,
+            f"missing required doc section(s): {', '.join(missing)}. Set them as class "
+            f"attributes (purpose is the class docstring).",
+        )
+    try:
+        cls.reviewed_on()
+    except ValueError:
+        raise DefinitionError(
+            name, f"last_reviewed={cls.last_reviewed!r} is not a date; write 'YYYY-MM-DD'"
+        ) from None
+    if not cls.steps:
+        raise DefinitionError(name, "has no steps; declare at least one step attribute")
+    _check_unique_ids(cls)
+    param_names = set(cls.Params.model_fields)
+    every = list(cls.steps) + list(cls.compensations.values())
+    gate_ids = {s.id for s in every if isinstance(s, Gate)}
+    ids = [s.id for s in cls.steps]
+    _check_rto_steps(cls, ids)
+    _check_outputs(cls)
+    for item in every:
+        _check_templates(cls, item, param_names)
+        _check_undo(cls, item)
+        _check_when(cls, item, param_names | gate_ids)
+        if isinstance(item, Branch):
+            _check_branch(cls, item, ids, param_names | gate_ids)
+        if isinstance(item, Gate) and item.on_timeout == "default" and item.default is None:
+            raise DefinitionError(name, "on_timeout='default' needs a default answer", step=item.id)
+        if isinstance(item, Remote):
+            _check_remote(cls, item)
+
+
+def _check_rto_steps(cls: type[Runbook], ids: list[str]) -> None:
+    if cls.rto_steps is None:
+        return
+    start, end = cls.rto_steps
+    for step_id in (start, end):
+        if step_id not in ids:
+            raise DefinitionError(
+                cls.name,
+                f"rto_steps names {step_id!r}, which is not a step; steps: {', '.join(ids)}",
+            )
+    if ids.index(start) >= ids.index(end):
+        raise DefinitionError(cls.name, f"rto_steps: {start!r} must come before {end!r}")
+
+
+def _check_unique_ids(cls: type[Runbook]) -> None:
+    from opsbooks.define.runbook import Runbook  # defined by the time any subclass is checked
+
+    reserved = {n for n in dir(Runbook) if not n.startswith("_")}
+    for item in list(cls.steps) + list(cls.compensations.values()):
+        if item.id in reserved:
+            raise DefinitionError(
+                cls.name,
+                f"step id {item.id!r} hides the runbook attribute of that name; rename the "
+                f"step (for example {item.id + '_step'!r})",
+                step=item.id,
+            )
+    seen: set[str] = set()
+    for item in list(cls.steps) + list(cls.compensations.values()):
+        if item.id in seen:
+            raise DefinitionError(
+                cls.name, "duplicate step id; give each step its own attribute name", step=item.id
+            )
+        seen.add(item.id)
+    if set(cls.Params.model_fields) & seen:
+        clash = sorted(set(cls.Params.model_fields) & seen)[0]
+        raise DefinitionError(
+            cls.name,
+            f"step id {clash!r} is also a parameter name; rename one of them",
+            step=clash,
+        )
+
+
+def _check_outputs(cls: type[Runbook]) -> None:
+    """Each ``{outputs.NAME}`` must be promised by an earlier step (any step, for undos)."""
+    if OUTPUTS_ROOT in cls.Params.model_fields:
+        raise DefinitionError(
+            cls.name, f"{OUTPUTS_ROOT!r} is reserved for step outputs; rename the parameter"
+        )
+    available: set[str] = set()
+
+    def check(item: Step, names: set[str], where: str) -> None:
+        try:
+            wanted = used_outputs(item.templates())
+        except TemplateError as exc:
+            raise DefinitionError(cls.name, str(exc), step=item.id) from None
+        for name in wanted:
+            if name not in names:
+                raise DefinitionError(
+                    cls.name,
+                    f"{{outputs.{name}}} is not declared by {where}; add "
+                    f"outputs=({name!r},) to the step that prints `::output {name}=...` "
+                    f"(or name an earlier @step, whose return value is its output)",
+                    step=item.id,
+                )
+
+    for item in cls.steps:
+        for name in item.outputs:
+            if not name.isidentifier():
+                raise DefinitionError(
+                    cls.name, f"output name {name!r} is not an identifier", step=item.id
+                )
+        check(item, available, "any earlier step")
+        available |= set(item.outputs) | ({item.id} if isinstance(item, PythonStep) else set())
+    for item in cls.compensations.values():
+        check(item, available, "any step")
+
+
+def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> None:
+    allowed = param_names | {OUTPUTS_ROOT} | ({"host"} if isinstance(item, Remote) else set())
+    for template in item.templates():
+        try:
+            used = roots(template)
+        except TemplateError as exc:
+            raise DefinitionError(cls.name, str(exc), step=item.id) from None
+        unknown = sorted(used - allowed)
+        if unknown:
+            known = ", ".join(sorted(allowed - {OUTPUTS_ROOT})) or "none"
+            raise DefinitionError(
+                cls.name,
+                f"template {template!r} refers to unknown parameter {{{unknown[0]}}}; "
+                f"known parameters: {known}. Add it to Params or fix the name.",
+                step=item.id,
+            )
+        if item.kind in ("command", "wait", "verify", "remote") and quoted_fields(template):
+            field_name = quoted_fields(template)[0]
+            raise DefinitionError(
+                cls.name,
+                f"{{{field_name}}} sits inside quotes in {template!r}; opsbooks quotes "
+                f"every value itself, so remove the quotes around the placeholder.",
+                step=item.id,
+            )
+
+
+def _check_undo(cls: type[Runbook], item: Step) -> None:
+    target = undo_id(item)
+    if target is None:
+        if item.undo_on_failure:
+            raise DefinitionError(
+                cls.name,
+                "undo_on_failure=True but the step has no undo; give it undo=... or drop "
+                "undo_on_failure.",
+                step=item.id,
+            )
+        return
+    if target not in cls.compensations:
+        raise DefinitionError(
+            cls.name,
+            f"undo={target!r} names no step; define a step with that attribute name "
+            f"or pass the undo step itself (undo=Command(...)).",
+            step=item.id,
+        )
+
+
+def _check_when(cls: type[Runbook], item: Step, names: set[str]) -> None:
+    if item.when is None or callable(item.when):
+        return
+    try:
+        _, ref, _, _ = parse_when(item.when)
+    except ValueError as exc:
+        raise DefinitionError(cls.name, str(exc), step=item.id) from None
+    if ref not in names:
+        raise DefinitionError(
+            cls.name,
+            f"when={item.when!r} refers to {ref!r}, which is neither a parameter nor a gate",
+            step=item.id,
+        )
+
+
+def _check_branch(cls: type[Runbook], item: Branch, ids: list[str], names: set[str]) -> None:
+    if item.on not in names:
+        raise DefinitionError(
+            cls.name,
+            f"branch on={item.on!r} is neither a parameter nor a gate of this runbook",
+            step=item.id,
+        )
+    here = ids.index(item.id)
+    for target in item.targets():
+        if target not in ids:
+            raise DefinitionError(
+                cls.name,
+                f"branch target {target!r} is not a step; route to one of: "
+                f"{', '.join(ids[here + 1 :]) or 'no later step'}",
+                step=item.id,
+            )
+        if ids.index(target) <= here:
+            raise DefinitionError(
+                cls.name,
+                f"branch target {target!r} comes before the branch; branches only jump forward",
+                step=item.id,
+            )
+
+
+def _check_remote(cls: type[Runbook], item: Remote) -> None:
+    if item.strategy not in ("parallel", "serial", "batches"):
+        raise DefinitionError(
+            cls.name, "strategy must be 'parallel', 'serial' or 'batches'", step=item.id
+        )
+    limit = item.max_failures
+    if isinstance(limit, str) and not re.fullmatch(r"\d+(\.\d+)?%", limit):
+        raise DefinitionError(
+            cls.name,
+            f"max_failures={limit!r}: give a count or a percentage like '25%'",
+            step=item.id,
+        )
+    if item.batch_size < 1:
+        raise DefinitionError(cls.name, "batch_size must be at least 1", step=item.id)
+    if item.workers < 1:
+        raise DefinitionError(cls.name, "workers must be at least 1", step=item.id)
+    if isinstance(item, Download) and "host" not in roots(item.local):
+        raise DefinitionError(
+            cls.name,
+            f"local={item.local!r} names one file for every host; put {{host.name}} in it "
+            f"so each host's copy lands in its own file",
+            step=item.id,
+        )

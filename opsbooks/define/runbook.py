@@ -1,0 +1,151 @@
+"""The ``Runbook`` base class: declares steps and doc sections, checked at class definition."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from opsbooks.define.checks import validate
+from opsbooks.define.conditions import parse_when
+from opsbooks.define.params import NoParams
+from opsbooks.define.params import Params as ParamsBase
+from opsbooks.define.steps import Step, undo_id
+
+__all__ = ["Change", "Runbook", "Trouble", "parse_when", "undo_id"]
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """A troubleshooting entry: what you see, why, and what to do."""
+
+    symptom: str
+    cause: str
+    solution: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change-log entry of the procedure itself."""
+
+    date: str
+    summary: str
+    author: str = ""
+
+
+class Runbook:
+    """Base of every runbook: subclass it, declare ``Params`` and steps as attributes.
+
+    The class docstring is the runbook's purpose. ``scope``, ``owner`` and
+    ``last_reviewed`` are required of every concrete runbook; pass ``abstract=True``
+    in the class statement for a base meant to be subclassed.
+    """
+
+    Params: ClassVar[type[ParamsBase]] = NoParams
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    owner: ClassVar[str] = ""
+    severity: ClassVar[str] = ""
+    scope: ClassVar[str] = ""
+    prerequisites: ClassVar[list[str]] = []
+    verification: ClassVar[list[str]] = []
+    troubleshooting: ClassVar[list[Trouble]] = []
+    recovery: ClassVar[str] = ""
+    related: ClassVar[list[str]] = []
+    last_reviewed: ClassVar[str | dt.date] = ""
+    review_every_days: ClassVar[int] = 90
+    changelog: ClassVar[list[Change]] = []
+    rto: ClassVar[str] = ""
+    rpo: ClassVar[str] = ""
+    #: (from, to): recovery time is measured from the end of ``from`` to the end of ``to``.
+    rto_steps: ClassVar[tuple[str, str] | None] = None
+
+    abstract: ClassVar[bool] = True
+    steps: ClassVar[tuple[Step, ...]] = ()
+    compensations: ClassVar[dict[str, Step]] = {}
+
+    def __init__(self, params: ParamsBase) -> None:
+        self.params = params
+
+    def __init_subclass__(cls, abstract: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.abstract = abstract
+        if not cls.__dict__.get("name"):
+            cls.name = _default_name(cls)
+        if not cls.__dict__.get("category"):
+            cls.category = cls.name.split(".")[0]
+        if not cls.__dict__.get("title"):
+            cls.title = _words(cls.__name__)
+        _collect(cls)
+        if not abstract:
+            validate(cls)
+
+    @classmethod
+    def purpose(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def reviewed_on(cls) -> dt.date | None:
+        if not cls.last_reviewed:
+            return None
+        if isinstance(cls.last_reviewed, dt.date):
+            return cls.last_reviewed
+        return dt.date.fromisoformat(cls.last_reviewed)
+
+    @classmethod
+    def next_review(cls) -> dt.date | None:
+        reviewed = cls.reviewed_on()
+        return None if reviewed is None else reviewed + dt.timedelta(days=cls.review_every_days)
+
+    @classmethod
+    def step(cls, step_id: str) -> Step:
+        for candidate in cls.steps:
+            if candidate.id == step_id:
+                return candidate
+        return cls.compensations[step_id]
+
+
+def _words(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name).strip()
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _default_name(cls: type) -> str:
+    parts = cls.__module__.split(".")
+    if len(parts) >= 3:
+        return f"{parts[-2]}.{parts[-1]}"
+    category = cls.__dict__.get("category") or "general"
+    return f"{category}.{_snake(cls.__name__)}"
+
+
+def _collect(cls: type[Runbook]) -> None:
+    """Gather steps in definition order, parents first; an override keeps its place."""
+    found: dict[str, Step] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            if isinstance(value, Step):
+                if value.id != attr:
+                    value = _renamed(value, attr)
+                found[attr] = value
+    undo_targets = {s.undo for s in found.values() if isinstance(s.undo, str)}
+    inline: dict[str, Step] = {}
+    for owner in found.values():
+        if isinstance(owner.undo, Step):
+            inline_id = owner.undo.id or f"undo_{owner.id}"
+            inline[inline_id] = _renamed(owner.undo, inline_id)
+    cls.steps = tuple(s for sid, s in found.items() if sid not in undo_targets)
+    cls.compensations = {sid: s for sid, s in found.items() if sid in undo_targets} | inline
+
+
+def _renamed(step: Step, new_id: str) -> Step:
+    clone = object.__new__(type(step))
+    for key, value in vars(step).items():
+        object.__setattr__(clone, key, value)
+    object.__setattr__(clone, "id", new_id)
+    return clone

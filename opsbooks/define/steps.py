@@ -1,0 +1,361 @@
+"""Step records: what a runbook declares. Frozen, pure, never executed here.
+
+A step's id is the attribute name it is assigned to, so inserting a step never
+changes the id of another, and journals, resume and doc anchors stay valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from opsbooks.define.policies import Poll, Retry, seconds
+
+if TYPE_CHECKING:
+    from opsbooks.define.context import StepContext
+
+Check = str | Sequence[str] | Callable[["StepContext"], bool]
+Condition = str | Callable[[Mapping[str, Any]], bool]
+Strategy = Literal["parallel", "serial", "batches"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """Fields every step has; ``id`` is filled in from the attribute name."""
+
+    kind: ClassVar[str] = "step"
+    automated: ClassVar[bool] = True
+
+    title: str = ""
+    description: str = ""
+    undo: str | Step | None = None
+    retry: Retry | None = None
+    timeout: float | str | None = None
+    when: Condition | None = None
+    idempotent: bool = False
+    undo_on_failure: bool = False
+    outputs: tuple[str, ...] = ()
+    id: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None:
+            object.__setattr__(self, "timeout", seconds(self.timeout))
+        if isinstance(self.outputs, str):
+            object.__setattr__(self, "outputs", (self.outputs,))
+        else:
+            object.__setattr__(self, "outputs", tuple(self.outputs))
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", name)
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return None if self.timeout is None else float(self.timeout)
+
+    @property
+    def label(self) -> str:
+        """Title for people: the given title, else the id in words."""
+        return self.title or self.id.replace("_", " ").capitalize()
+
+    def templates(self) -> list[str]:
+        """Every template this step binds, for checking param names at definition time."""
+        return []
+
+
+def _argv_or_shell(command: str | Sequence[str]) -> list[str]:
+    return [command] if isinstance(command, str) else list(command)
+
+
+@dataclass(frozen=True)
+class Command(Step):
+    """Run a command on this machine. A string runs in ``sh``; a list runs as argv."""
+
+    kind: ClassVar[str] = "command"
+
+    command: str | Sequence[str]
+    cwd: str | None = field(default=None, kw_only=True)
+    env: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    stdin: str | None = field(default=None, kw_only=True)
+    ok_codes: tuple[int, ...] = field(default=(0,), kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.command, str):
+            object.__setattr__(self, "command", tuple(self.command))
+
+    def templates(self) -> list[str]:
+        extra = [self.cwd] if self.cwd else []
+        return _argv_or_shell(self.command) + extra + list(self.env.values())
+
+
+@dataclass(frozen=True)
+class Manual(Step):
+    """Instructions a person carries out; the run waits until they say it is done.
+
+    Give the same attribute a ``Command`` later to automate it without changing its id.
+    """
+
+    kind: ClassVar[str] = "manual"
+    automated: ClassVar[bool] = False
+
+    instructions: str
+
+    def templates(self) -> list[str]:
+        return [self.instructions]
+
+
+GateMode = Literal["confirm", "ask", "choose"]
+
+
+@dataclass(frozen=True)
+class Gate(Step):
+    """A person confirms, answers a typed question, or chooses; the answer is recorded.
+
+    ``phrase`` makes a confirmation demand a typed phrase (a template, e.g.
+    ``"{environment}"``) instead of ``y``. ``answer_type`` makes it an *ask*;
+    ``choices`` makes it a *choose*. ``gate_timeout`` with ``on_timeout="default"``
+    continues with ``default`` when nobody answers in time.
+    """
+
+    kind: ClassVar[str] = "gate"
+    automated: ClassVar[bool] = False
+
+    prompt: str
+    choices: tuple[str, ...] = field(default=(), kw_only=True)
+    answer_type: type | None = field(default=None, kw_only=True)
+    pattern: str | None = field(default=None, kw_only=True)
+    phrase: str | None = field(default=None, kw_only=True)
+    default: Any = field(default=None, kw_only=True)
+    gate_timeout: float | str | None = field(default=None, kw_only=True)
+    on_timeout: Literal["abort", "default"] = field(default="abort", kw_only=True)
+    rollback_on_decline: bool = field(default=False, kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if self.gate_timeout is not None:
+            object.__setattr__(self, "gate_timeout", seconds(self.gate_timeout))
+
+    @property
+    def mode(self) -> GateMode:
+        if self.choices:
+            return "choose"
+        if self.answer_type is not None or self.pattern is not None:
+            return "ask"
+        return "confirm"
+
+    def templates(self) -> list[str]:
+        return [self.prompt] + ([self.phrase] if self.phrase else [])
+
+    @classmethod
+    def confirm(cls, prompt: str, **kwargs: Any) -> Gate:
+        return cls(prompt, **kwargs)
+
+    @classmethod
+    def ask(cls, prompt: str, answer_type: type = str, **kwargs: Any) -> Gate:
+        return cls(prompt, answer_type=answer_type, **kwargs)
+
+    @classmethod
+    def choose(cls, prompt: str, choices: Sequence[str], **kwargs: Any) -> Gate:
+        return cls(prompt, choices=tuple(choices), **kwargs)
+
+
+@dataclass(frozen=True)
+class WaitUntil(Step):
+    """Poll a check (a command that exits 0, or a callable) until it holds or time runs out."""
+
+    kind: ClassVar[str] = "wait"
+
+    check: Check
+    poll: Poll = field(default_factory=Poll, kw_only=True)
+
+    def templates(self) -> list[str]:
+        return [] if callable(self.check) else _argv_or_shell(self.check)
+
+
+@dataclass(frozen=True)
+class Verify(Step):
+    """Check that something holds; the run fails if it does not."""
+
+    kind: ClassVar[str] = "verify"
+
+    check: Check
+    expect: str = field(default="", kw_only=True)
+
+    def templates(self) -> list[str]:
+        found = [] if callable(self.check) else _argv_or_shell(self.check)
+        return found + ([self.expect] if self.expect else [])
+
+
+@dataclass(frozen=True)
+class Notify(Step):
+    """Send a message to a configured channel (file, stdout or webhook)."""
+
+    kind: ClassVar[str] = "notify"
+
+    message: str
+    channel: str = field(default="default", kw_only=True)
+
+    def templates(self) -> list[str]:
+        return [self.message]
+
+
+@dataclass(frozen=True)
+class Branch(Step):
+    """Route to a later step by a parameter's value or an earlier gate's answer."""
+
+    kind: ClassVar[str] = "branch"
+
+    on: str
+    routes: Mapping[str, str]
+    default: str | None = field(default=None, kw_only=True)
+
+    def targets(self) -> list[str]:
+        return list(self.routes.values()) + ([self.default] if self.default else [])
+
+
+@dataclass(frozen=True)
+class Remote(Step):
+    """Run a command on every host of a role, rolling out by ``strategy``.
+
+    ``max_failures`` is a count (``1``) or a share of hosts (``"25%"``); ``workers``
+    caps how many hosts run at the same time in any strategy (SSH connections are
+    not free, and a fleet of 500 should not be hit at once).
+    """
+
+    kind: ClassVar[str] = "remote"
+
+    command: str
+    role: str = field(kw_only=True)
+    strategy: Strategy = field(default="serial", kw_only=True)
+    batch_size: int = field(default=1, kw_only=True)
+    max_failures: int | str = field(default=0, kw_only=True)
+    canary: bool = field(default=False, kw_only=True)
+    pause_between_batches: bool = field(default=False, kw_only=True)
+    workers: int = field(default=10, kw_only=True)
+
+    def templates(self) -> list[str]:
+        return [self.command]
+
+    def describe_rollout(self) -> str:
+        how = {
+            "parallel": f"all hosts at once, at most {self.workers} at a time",
+            "serial": "one host at a time",
+            "batches": f"batches of {self.batch_size}"
+            + (f", at most {self.workers} at a time" if self.batch_size > self.workers else ""),
+        }[self.strategy]
+        limit = str(self.max_failures).strip()
+        if limit == "0":
+            tolerated = "any host fails"
+        elif limit.endswith("%"):
+            tolerated = f"more than {limit} of the hosts fail"
+        else:
+            tolerated = f"more than {limit} host(s) fail"
+        extras = [f"stop when {tolerated}"]
+        if self.canary:
+            extras.insert(0, "canary host first")
+        if self.pause_between_batches:
+            extras.append("operator confirms between batches")
+        return f"{how}; " + "; ".join(extras)
+
+
+StepFunction = Callable[[Any, "StepContext"], "str | None"]
+
+
+@dataclass(frozen=True)
+class PythonStep(Step):
+    """A runbook method run as a step; made with the ``@step`` decorator."""
+
+    kind: ClassVar[str] = "python"
+
+    function: StepFunction = field(kw_only=True)
+
+    def __call__(self, runbook: Any, ctx: StepContext) -> str | None:
+        return self.function(runbook, ctx)
+
+
+def step(
+    *,
+    title: str = "",
+    undo: str | Step | None = None,
+    retry: Retry | None = None,
+    timeout: float | str | None = None,
+    when: Condition | None = None,
+    idempotent: bool = False,
+    undo_on_failure: bool = False,
+) -> Callable[[StepFunction], PythonStep]:
+    """Turn a runbook method ``(self, ctx) -> str | None`` into a step.
+
+    The docstring becomes the step's description; a returned string is its output.
+    """
+
+    def wrap(function: StepFunction) -> PythonStep:
+        return PythonStep(
+            title=title,
+            description=(function.__doc__ or "").strip(),
+            undo=undo,
+            retry=retry,
+            timeout=timeout,
+            when=when,
+            idempotent=idempotent,
+            undo_on_failure=undo_on_failure,
+            function=function,
+            id=function.__name__,
+        )
+
+    return wrap
+
+
+@dataclass(frozen=True)
+class Upload(Remote):
+    """Copy a local file to every host of a role over SFTP, rolling out like ``Remote``.
+
+    ``local`` and ``remote`` are templates over params and ``{host.*}``; ``command``
+    is derived from them so docs and dry-run show what the step does.
+    """
+
+    kind: ClassVar[str] = "upload"
+
+    command: str = field(init=False, default="")
+    local: str
+    remote: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "command", f"upload {self.local} to {self.remote}")
+
+    def templates(self) -> list[str]:
+        return [self.local, self.remote]
+
+
+@dataclass(frozen=True)
+class Download(Remote):
+    """Copy a file from every host of a role to this machine over SFTP.
+
+    ``local`` must use ``{host.name}`` (or another ``{host.*}`` field) so each host's
+    copy lands in its own file.
+    """
+
+    kind: ClassVar[str] = "download"
+
+    command: str = field(init=False, default="")
+    remote: str
+    local: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "command", f"download {self.remote} to {self.local}")
+
+    def templates(self) -> list[str]:
+        return [self.remote, self.local]
+
+
+def undo_id(step: Step) -> str | None:
+    """The id of the compensation step ``step`` names, if any."""
+    if step.undo is None:
+        return None
+    if isinstance(step.undo, str):
+        return step.undo
+    return step.undo.id or f"undo_{step.id}"

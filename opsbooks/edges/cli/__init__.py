@@ -1,0 +1,1 @@
+"""The ``opsbooks`` command line: one module per group of subcommands."""

@@ -1,0 +1,45 @@
+"""Subcommands of the ``opsbooks`` program, one module each.
+
+A command module exposes ``register(subparsers) -> None``; it adds its parsers and
+binds each with ``set_defaults(handler=...)``. A handler takes the parsed arguments
+and an ``App`` and returns the exit code. ``App`` carries what the composition root
+(``opsbooks.edges.cli.main``) read from the outside world, so handlers never read it themselves.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO, TypeAlias
+
+from opsbooks.edges.config import Config
+from opsbooks.edges.discovery import Catalog, discover
+
+#: What ``register`` receives: the program's subparsers.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+@dataclass
+class App:
+    """What a command may use: configuration, the catalog (found on first use), streams."""
+
+    config: Config
+    out: TextIO
+    err: TextIO
+    cwd: Path
+    environ: Mapping[str, str] = field(default_factory=dict)
+    _catalog: Catalog | None = field(default=None, init=False, repr=False)
+
+    def catalog(self) -> Catalog:
+        """Import the configured packages once and return their runbooks."""
+        if self._catalog is None:
+            self._catalog = discover(self.config.packages)
+        return self._catalog
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+
+Handler = Callable[[argparse.Namespace, App], int]

@@ -1,0 +1,117 @@
+"""``opsbooks history``, ``report`` and ``audit verify``: read what runs left behind."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
+
+from opsbooks.define import outputs
+from opsbooks.define.policies import human
+from opsbooks.define.runbook import Runbook
+from opsbooks.define.template import TemplateError
+from opsbooks.edges.cli.app import App, Subparsers
+from opsbooks.edges.session import _journal_url
+from opsbooks.errors import EXIT_FAILED, BadInput
+from opsbooks.plan.binding import plan, with_outputs
+from opsbooks.plan.state import StepStatus
+from opsbooks.records.audit import verify
+from opsbooks.records.journal.sqlite import Journal
+from opsbooks.render.report import render_json, render_markdown, report_data
+
+
+def register(subparsers: Subparsers) -> None:
+    history = subparsers.add_parser("history", help="list runs, newest first")
+    history.add_argument("name", nargs="?", help="only runs of this runbook")
+    history.add_argument("--limit", type=int, default=30)
+    history.add_argument("--ids", action="store_true", help="print only run ids, newest first")
+    history.set_defaults(handler=history_command)
+
+    report = subparsers.add_parser("report", help="render one run as Markdown or JSON")
+    report.add_argument("run_id")
+    report.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    report.set_defaults(handler=report_command)
+
+    audit = subparsers.add_parser("audit", help="check a run's audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check = audit_sub.add_parser("verify", help="detect edited, dropped or reordered lines")
+    check.add_argument("run_id")
+    check.set_defaults(handler=audit_verify_command)
+
+
+def _journal(app: App) -> Journal:
+    return Journal.open(_journal_url(app.config))
+
+
+def history_command(args: argparse.Namespace, app: App) -> int:
+    runs = _journal(app).runs(args.name, limit=args.limit)
+    if args.ids:
+        for run in runs:
+            app.say(run.id)
+        return 0
+    if not runs:
+        app.say("no runs recorded" + (f" for {args.name}" if args.name else ""))
+        return 0
+    rows = [("RUN", "RUNBOOK", "WHO", "STARTED (UTC)", "DURATION", "OUTCOME")]
+    for run in runs:
+        started = dt.datetime.fromtimestamp(run.started_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        took = human(run.duration) if run.duration is not None else "-"
+        outcome = run.outcome + (f" at {run.failed_step}" if run.failed_step else "")
+        rows.append((run.id, run.runbook, run.who, started, took, outcome))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        app.say("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5])
+    return 0
+
+
+def report_command(args: argparse.Namespace, app: App) -> int:
+    journal = _journal(app)
+    run = journal.get_run(args.run_id)
+    transitions = journal.transitions(run.id)
+    published = outputs.recorded(t.detail for t in transitions if t.status is StepStatus.SUCCEEDED)
+    commands: dict[str, str] = {}
+    with contextlib.suppress(BadInput):
+        commands = planned_commands(app.catalog().get(run.runbook), run.params, published)
+    data = report_data(
+        run, transitions, journal.gates(run.id), journal.host_results(run.id), commands
+    )
+    app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
+    return 0
+
+
+def planned_commands(
+    runbook: type[Runbook], recorded: dict[str, Any], published: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What each step runs with the run's own (redacted) params and step outputs.
+
+    For steps with no recorded command (skipped ones). Falls back to the unbound
+    templates when the recorded params no longer fit the runbook (its definition
+    changed since the run); an output the run never published stays a placeholder.
+    """
+    try:
+        bound = plan(runbook, runbook.Params.model_validate(recorded))
+    except (ValidationError, BadInput):
+        bound = plan(runbook)
+    shown: dict[str, str] = {}
+    for planned in bound.steps:
+        with contextlib.suppress(TemplateError):
+            planned = with_outputs(planned, bound.params, published or {})
+        if planned.shown:
+            shown[planned.id] = planned.shown
+    return shown
+
+
+def audit_verify_command(args: argparse.Namespace, app: App) -> int:
+    run = _journal(app).get_run(args.run_id)
+    path = app.config.state_path / "runs" / f"{run.id}.jsonl"
+    result = verify(path, run.audit_head)
+    if result.ok:
+        app.say(f"audit trail of run {run.id} verifies: {result.lines} lines, chain intact")
+        return 0
+    app.say(f"audit trail of run {run.id} does NOT verify ({path}):")
+    for problem in result.problems:
+        app.say(f"  {problem}")
+    return EXIT_FAILED

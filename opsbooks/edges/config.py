@@ -1,0 +1,128 @@
+"""Project configuration: ``opsbooks.toml`` or ``[tool.opsbooks]`` in ``pyproject.toml``.
+
+Found by walking up from the working directory; relative paths in it are relative
+to the file that holds it. Only composition roots (cli, tasks) call ``load_config``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from opsbooks.backends.notify import Channel
+from opsbooks.define.contacts import Contacts
+from opsbooks.errors import ConfigError
+
+
+class Config(BaseModel):
+    """Everything opsbooks reads from configuration, with defaults that work untouched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    root: Path = Field(default_factory=Path.cwd, exclude=True)
+    source: str = Field(default="(defaults)", exclude=True)
+    packages: list[str] = ["playbooks"]
+    docs_dir: str = "docs/runbooks"
+    state_dir: str = ".opsbooks"
+    journal: str = ""
+    contacts: Contacts = Contacts()
+    notify: dict[str, Channel] = {"default": Channel()}
+    secret_patterns: list[str] = []
+    hosts: dict[str, Any] = {}
+    ssh: dict[str, Any] = {}
+    params: dict[str, dict[str, Any]] = {}
+    release_sandbox: str = ""
+
+    @field_validator("secret_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(
+                    f"secret pattern {pattern!r} is not a regular expression: {exc}"
+                ) from None
+        return patterns
+
+    def path(self, relative: str) -> Path:
+        """Resolve a configured path against the directory of the config file."""
+        candidate = Path(relative).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    def param_defaults(self, runbook: str, fields: Collection[str] | None = None) -> dict[str, Any]:
+        """Defaults for a runbook's params: its category's table, then its own, winning.
+
+        A category table is shared by runbooks with different params, so callers keep
+        only the keys a runbook has (``fields``); the runbook's own table is strict.
+        """
+        category = runbook.split(".", 1)[0]
+        shared = self.params.get(category, {}) if category != runbook else {}
+        if fields is not None:
+            shared = {k: v for k, v in shared.items() if k in fields}
+        return {**shared, **self.params.get(runbook, {})}
+
+    @property
+    def state_path(self) -> Path:
+        return self.path(self.state_dir)
+
+    @property
+    def journal_url(self) -> str:
+        return self.journal or f"sqlite:///{self.state_path / 'journal.db'}"
+
+
+def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """Return the nearest config file at or above ``start`` and its opsbooks table."""
+    for folder in [start, *start.parents]:
+        dedicated = folder / "opsbooks.toml"
+        if dedicated.is_file():
+            return dedicated, _read(dedicated)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            table = _read(pyproject).get("tool", {}).get("opsbooks")
+            if isinstance(table, dict):
+                return pyproject, table
+    return None
+
+
+def load_config(start: Path | None = None, *, file: Path | None = None) -> Config:
+    """Load configuration from ``file``, or the nearest one above ``start``, or defaults."""
+    start = (start or Path.cwd()).resolve()
+    if file is not None:
+        data = _read(file)
+        if file.name == "pyproject.toml":
+            data = data.get("tool", {}).get("opsbooks", {})
+        found: tuple[Path, dict[str, Any]] | None = (file.resolve(), data)
+    else:
+        found = find_config_file(start)
+    if found is None:
+        return Config(root=start)
+    path, table = found
+    try:
+        return Config.model_validate({**table, "root": path.parent, "source": str(path)})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].lower()}"
+            for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(
+            f"configuration in {path} is invalid: {problems}. Fix the [tool.opsbooks] "
+            f"table (or opsbooks.toml); see docs/guides/configuration.md for every key."
+        ) from None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML ({exc or type(exc).__name__}); fix the syntax and run again."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None

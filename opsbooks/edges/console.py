@@ -1,0 +1,147 @@
+"""The operator's view of a run: step headers, streamed output, outcomes, resume hints."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from opsbooks.define.policies import human
+from opsbooks.records.events import (
+    AttemptFailed,
+    Compensated,
+    Event,
+    GateAnswered,
+    HostFinished,
+    Notice,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from opsbooks.records.redaction import Redactor
+
+_MARK = {
+    "succeeded": "ok",
+    "skipped": "skipped",
+    "failed": "FAILED",
+    "stopped": "STOPPED",
+}
+
+
+class Console:
+    """Writes redacted, human-readable progress; also a text stream for command output."""
+
+    def __init__(self, stream: IO[str], redactor: Redactor, *, quiet: bool = False) -> None:
+        self._stream = stream
+        self._redactor = redactor
+        self._quiet = quiet
+        self._lock = threading.Lock()
+        self._at_line_start = True
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            if not self._at_line_start:
+                self._stream.write("\n")
+            self._stream.write(self._redactor.text(text) + "\n")
+            self._at_line_start = True
+            self._stream.flush()
+
+    # A file-like face so backends can stream command output through redaction.
+    def write(self, text: str) -> int:
+        if self._quiet or not text:
+            return len(text)
+        with self._lock:
+            cleaned = self._redactor.text(text)
+            lines = cleaned.split("\n")
+            out = []
+            for index, part in enumerate(lines):
+                if index > 0:
+                    out.append("\n")
+                    self._at_line_start = True
+                if part:
+                    if self._at_line_start:
+                        out.append("    | ")
+                    out.append(part)
+                    self._at_line_start = False
+            self._stream.write("".join(out))
+            self._stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    @contextmanager
+    def heartbeat(self, label: str, every: float = 30.0) -> Iterator[None]:
+        """While a long step is quiet, say every ``every`` seconds that it is still running."""
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def beat() -> None:
+            while not stop.wait(every):
+                self.say(f"    ... {label} still running ({human(time.monotonic() - started)})")
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{label}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def __call__(self, event: Event) -> None:
+        text = self._describe(event)
+        if text:
+            self.say(text)
+
+    def _describe(self, event: Event) -> str | None:
+        if isinstance(event, RunStarted):
+            verb = "Resuming" if event.resumed else "Running"
+            return f"{verb} {event.runbook} as run {event.run_id} (by {event.who})"
+        if isinstance(event, StepStarted) and event.index == 0:
+            return f"  undo: {event.title}" + (f"\n    $ {event.command}" if event.command else "")
+        if isinstance(event, StepStarted):
+            line = f"[{event.index}/{event.total}] {event.step}: {event.title} ({event.kind})"
+            return line + (f"\n    $ {event.command}" if event.command else "")
+        if isinstance(event, AttemptFailed):
+            wait = f"; next try in {human(event.next_wait)}" if event.next_wait else ""
+            return f"    attempt {event.attempt} not yet: {event.reason}{wait}"
+        if isinstance(event, GateAnswered):
+            answered = f"    answered {_show(event.answer)} by {event.approver} via {event.source}"
+            if event.source == "terminal" or not event.question:
+                return answered  # the person at the terminal has just read the question
+            return f"    asked: {' '.join(event.question.split())}\n{answered}"
+        if isinstance(event, HostFinished):
+            state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
+            return f"    host {event.host}: {state}"
+        if isinstance(event, StepFinished) and event.status == "skipped":
+            return f"    {event.step}: skipped ({event.reason})"  # it had no start line
+        if isinstance(event, StepFinished):
+            mark = _MARK.get(event.status, event.status)
+            why = f": {event.reason}" if event.reason and event.status != "stopped" else ""
+            return f"    -> {mark} in {human(event.duration)}{why}"
+        if isinstance(event, Compensated):
+            why = f": {event.reason}" if event.reason else ""
+            return f"  undo {event.step} via {event.undo}: {event.status}{why}"
+        if isinstance(event, RunFinished):
+            lines = [f"Run {event.outcome} in {human(event.duration)}"]
+            if event.failed_step:
+                lines[0] += f" at step {event.failed_step}"
+            if event.reason:
+                lines.append(f"  reason: {event.reason}")
+            if event.resume:
+                lines.append(f"  to resume: {event.resume}")
+            return "\n".join(lines)
+        if isinstance(event, Notice):
+            return f"  note: {event.message}"
+        return None
+
+
+def _show(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return repr(value)

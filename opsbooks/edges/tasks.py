@@ -1,0 +1,124 @@
+"""Expose the catalog as invoke tasks: ``invoke release.deploy --version 1.2.3``.
+
+Put these lines in a project's ``tasks.py``::
+
+    from opsbooks.tasks import collection
+
+    ns = collection()
+
+One namespace per category, one task per runbook, flags from its ``Params`` model
+plus the run options. Values are validated by pydantic in ``opsbooks.edges.session`` (the
+same entry as ``opsbooks run``), so a bad value exits 2 with one line per field.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import Task
+
+from opsbooks.define.runbook import Runbook
+from opsbooks.edges.config import Config, load_config
+from opsbooks.edges.discovery import Catalog
+from opsbooks.edges.paramflags import flag_specs, help_line
+from opsbooks.edges.session import Invocation, Surroundings, load_catalog, start_run
+from opsbooks.errors import OpsbooksError
+
+RUN_OPTIONS: dict[str, tuple[Any, str]] = {
+    "dry_run": (False, "print the bound plan; execute nothing"),
+    "yes": (False, "approve plain confirmations (never answers ask/choose gates)"),
+    "answers": (None, "YAML or JSON file mapping gate id to answer"),
+    "start_at": (None, "begin at this step id (earlier steps skipped)"),
+    "skip": ([], "skip this step id (repeatable)"),
+    "no_rollback": (False, "on failure, do not run the undo steps"),
+    "step": (False, "ask before every step: continue, skip or abort"),
+    "force": (False, "take the lock from a crashed run whose process is gone"),
+}
+
+
+def collection(config: Config | None = None, *, catalog: Catalog | None = None) -> Collection:
+    """Build the invoke namespace from the configured catalog.
+
+    Runs when invoke loads ``tasks.py``: a bad configuration or catalog is said in one
+    paragraph and exits 2 there, instead of a traceback from invoke's loader.
+    """
+    try:
+        config = config or load_config(Path.cwd())
+        catalog = catalog if catalog is not None else load_catalog(config)
+    except OpsbooksError as exc:
+        print(f"opsbooks: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    root = Collection()
+    namespaces: dict[str, Collection] = {}
+    for runbook in catalog:
+        category, _, short = runbook.name.partition(".")
+        if category not in namespaces:
+            namespaces[category] = Collection(category)
+            root.add_collection(namespaces[category])
+        namespaces[category].add_task(runbook_task(runbook, config), name=short or category)
+    return root
+
+
+def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., None]]:
+    configured = config.param_defaults(runbook.name, set(runbook.Params.model_fields))
+    specs = flag_specs(runbook.Params, configured)
+    clashes = {s.name for s in specs} & set(RUN_OPTIONS)
+    if clashes:
+        raise OpsbooksError(
+            f"{runbook.name}: parameter(s) {', '.join(sorted(clashes))} clash with run options"
+        )
+    help_text = {s.name: help_line(s) for s in specs}
+    help_text.update({name: text for name, (_, text) in RUN_OPTIONS.items()})
+    parameters = [inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for spec in specs:
+        default: Any = None
+        if spec.kind == "bool":
+            default = bool(spec.default)
+        parameters.append(
+            inspect.Parameter(spec.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+        )
+    for name, (default, _) in RUN_OPTIONS.items():
+        parameters.append(
+            inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+        )
+    param_names = [s.name for s in specs]
+
+    def body(c: Context, **kwargs: Any) -> None:
+        _run(runbook, config, param_names, kwargs)
+
+    body.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    body.__name__ = runbook.name.partition(".")[2] or runbook.name
+    body.__doc__ = f"{runbook.title}: {runbook.purpose().splitlines()[0]}"
+    iterable = [s.name for s in specs if s.kind == "list"] + ["skip"]
+    return Task(body, help=help_text, iterable=iterable, auto_shortflags=False, positional=[])
+
+
+def _run(runbook: type[Runbook], config: Config, names: list[str], given: dict[str, Any]) -> None:
+    values = {n: given.get(n) for n in names}
+    values = {k: v for k, v in values.items() if v not in (None, [])}
+    invocation = Invocation(
+        runbook=runbook.name,
+        params=values,
+        dry_run=bool(given.get("dry_run")),
+        yes=bool(given.get("yes")),
+        answers_file=Path(given["answers"]) if given.get("answers") else None,
+        start_at=given.get("start_at"),
+        skip=tuple(given.get("skip") or ()),
+        no_rollback=bool(given.get("no_rollback")),
+        step_mode=bool(given.get("step")),
+        force=bool(given.get("force")),
+    )
+    try:
+        surroundings = Surroundings(stdin=sys.stdin, stdout=sys.stdout)
+        report = start_run(invocation, config, surroundings, Catalog([runbook]))
+    except OpsbooksError as exc:
+        raise Exit(f"opsbooks: {exc}", code=exc.exit_code) from None
+    if report is not None and report.exit_code:
+        raise Exit(code=report.exit_code)

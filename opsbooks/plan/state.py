@@ -1,0 +1,64 @@
+"""Step and run states, and the transitions allowed between them.
+
+The journal stores these values as text; an illegal transition is a bug in the
+runner, so it raises instead of being written.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    STOPPED = "stopped"
+    COMPENSATED = "compensated"
+    COMPENSATION_FAILED = "compensation_failed"
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+
+
+S = StepStatus
+ALLOWED: dict[StepStatus, frozenset[StepStatus]] = {
+    S.PENDING: frozenset({S.RUNNING, S.SKIPPED, S.SUCCEEDED, S.STOPPED}),
+    # RUNNING -> RUNNING is a re-run after a crash left the step in flight.
+    S.RUNNING: frozenset({S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPED, S.SKIPPED}),
+    # A remote step that failed on some hosts is undone on the hosts where it succeeded.
+    S.FAILED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.COMPENSATED, S.COMPENSATION_FAILED}),
+    S.STOPPED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.STOPPED}),
+    S.SUCCEEDED: frozenset({S.COMPENSATED, S.COMPENSATION_FAILED}),
+    S.SKIPPED: frozenset({S.RUNNING, S.SKIPPED}),
+    S.COMPENSATED: frozenset({S.RUNNING}),
+    S.COMPENSATION_FAILED: frozenset({S.COMPENSATED, S.COMPENSATION_FAILED, S.RUNNING}),
+}
+
+DONE = frozenset({S.SUCCEEDED, S.SKIPPED})
+RESUMABLE = frozenset(
+    {
+        RunOutcome.FAILED,
+        RunOutcome.STOPPED,
+        RunOutcome.INTERRUPTED,
+        RunOutcome.ROLLED_BACK,
+        RunOutcome.RUNNING,
+    }
+)
+
+
+class IllegalTransition(RuntimeError):
+    """The runner tried a transition the state machine forbids (a bug, not bad input)."""
+
+
+def check_transition(step: str, old: StepStatus, new: StepStatus) -> None:
+    if new not in ALLOWED[old]:
+        raise IllegalTransition(f"step {step!r}: {old.value} -> {new.value} is not allowed")

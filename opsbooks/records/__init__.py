@@ -1,0 +1,1 @@
+"""Layer 3: what a run leaves behind (events, redaction, metrics, audit, the journal)."""

@@ -1,0 +1,1 @@
+"""The journal: the durable record of runs that resume, history and reports trust."""

@@ -1,0 +1,139 @@
+"""What the journal stores, as values, and how a stored row becomes one.
+
+A row that does not decode (edited by hand, truncated, from a newer schema) is a
+``JournalError`` saying so, never a traceback: history and resume must fail clearly.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from opsbooks.errors import JournalError
+from opsbooks.plan.state import RunOutcome, StepStatus
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    runbook: str
+    fingerprint: str
+    params: dict[str, Any]
+    options: dict[str, Any]
+    who: str
+    host: str
+    pid: int
+    started_at: float
+    ended_at: float | None = None
+    outcome: str = RunOutcome.RUNNING.value
+    failed_step: str | None = None
+    reason: str | None = None
+    audit_head: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(frozen=True)
+class Transition:
+    seq: int
+    run_id: str
+    step_id: str
+    status: StepStatus
+    at: float
+    attempt: int = 0
+    exit_code: int | None = None
+    duration: float | None = None
+    output_tail: str = ""
+    reason: str = ""
+    who: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    run_id: str
+    step_id: str
+    mode: str
+    prompt: str
+    answer: Any
+    approver: str
+    source: str
+    asked_at: float
+    answered_at: float
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    run_id: str
+    step_id: str
+    host: str
+    ok: bool
+    exit_code: int | None
+    duration: float | None
+    output_tail: str
+    error: str
+    at: float
+
+
+def malformed(what: str, value: Any) -> JournalError:
+    return JournalError(
+        f"the journal holds a malformed {what}: {str(value)[:80]!r}. The journal was not "
+        f"changed; restore it from a backup or move it aside to start a fresh one."
+    )
+
+
+def loads_json(text: str, what: str, kind: type | None = None) -> Any:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        raise malformed(what, text) from None
+    if kind is not None and not isinstance(value, kind):
+        raise malformed(what, text)
+    return value
+
+
+def step_status_of(value: Any) -> StepStatus:
+    try:
+        return StepStatus(value)
+    except ValueError:
+        raise malformed("step status", value) from None
+
+
+def number(value: Any, what: str, *, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise malformed(what, value)
+    return value
+
+
+def run_from_row(row: tuple[Any, ...], cur: sqlite3.Cursor | sqlite3.Connection) -> RunRecord:
+    names = [
+        "id",
+        "runbook",
+        "fingerprint",
+        "params",
+        "options",
+        "who",
+        "host",
+        "pid",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "failed_step",
+        "reason",
+        "audit_head",
+        "metrics",
+    ]
+    data = dict(zip(names, row, strict=True))
+    data["params"] = loads_json(data["params"], "params record", dict)
+    data["options"] = loads_json(data["options"], "options record", dict)
+    data["metrics"] = loads_json(data["metrics"], "metrics record", dict)
+    data["started_at"] = number(data["started_at"], "run start time")
+    data["ended_at"] = number(data["ended_at"], "run end time", optional=True)
+    return RunRecord(**data)
