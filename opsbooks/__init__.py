@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from pydantic import Field, SecretStr
 
 from opsbooks.define.context import StepContext
 from opsbooks.define.params import NoParams, Params
 from opsbooks.define.policies import Poll, Retry
+from opsbooks.define.project import Project
+from opsbooks.define.remote import Download, Remote, Upload
 from opsbooks.define.runbook import Change, Runbook, Trouble
+from opsbooks.define.specs import Binding
 from opsbooks.define.steps import (
     Branch,
     Command,
-    Download,
     Gate,
     Manual,
     Notify,
     PythonStep,
-    Remote,
     Step,
-    Upload,
     Verify,
     WaitUntil,
     step,
@@ -29,21 +31,31 @@ from opsbooks.errors import (
     ConfigError,
     DefinitionError,
     GateStopped,
+    HostsUnreachable,
     Interrupted,
+    InventoryError,
     JournalError,
     LockHeld,
+    MissingKeyFile,
     OpsbooksError,
     ParamsError,
     RunFailed,
     RunStopped,
     StepFailed,
+    SyncError,
+    UnknownHost,
+    UnknownHostVar,
+    UnknownRole,
     UnknownRunbook,
 )
 from opsbooks.plan.binding import Plan, PlannedStep, plan
+from opsbooks.render.kinds import KindRenderer
+from opsbooks.run.outcome import StepResult
 
 __all__ = [
     "AnswersError",
     "BadInput",
+    "Binding",
     "Branch",
     "Change",
     "Command",
@@ -53,10 +65,14 @@ __all__ = [
     "Field",
     "Gate",
     "GateStopped",
+    "HostsUnreachable",
     "Interrupted",
+    "InventoryError",
     "JournalError",
+    "KindRenderer",
     "LockHeld",
     "Manual",
+    "MissingKeyFile",
     "NoParams",
     "Notify",
     "OpsbooksError",
@@ -65,6 +81,7 @@ __all__ = [
     "Plan",
     "PlannedStep",
     "Poll",
+    "Project",
     "PythonStep",
     "Remote",
     "Retry",
@@ -75,11 +92,29 @@ __all__ = [
     "Step",
     "StepContext",
     "StepFailed",
+    "StepResult",
+    "SyncError",
     "Trouble",
+    "UnknownHost",
+    "UnknownHostVar",
+    "UnknownRole",
     "UnknownRunbook",
     "Upload",
     "Verify",
     "WaitUntil",
     "plan",
+    "register_step_kind",
     "step",
 ]
+
+if TYPE_CHECKING:
+    from opsbooks.edges.kinds import register_step_kind
+
+
+def __getattr__(name: str) -> Any:
+    """Import the run layer only when a kind is registered: ``import opsbooks`` stays light."""
+    if name == "register_step_kind":
+        from opsbooks.edges.kinds import register_step_kind
+
+        return register_step_kind
+    raise AttributeError(f"module 'opsbooks' has no attribute {name!r}")

@@ -9,9 +9,16 @@ happened and what to do next. The CLI maps the branches to exit codes::
     │   ├── ParamsError               parameter values failed validation
     │   ├── UnknownRunbook            no runbook by that name
     │   ├── ConfigError               configuration file malformed
+    │   │   └── InventoryError        the hosts or ssh tables are malformed
     │   ├── AnswersError              answers file malformed or mismatched
-    │   └── JournalError              journal unreadable, newer schema, unknown run
-    │       └── LockHeld              another run of the runbook holds the lock
+    │   ├── JournalError              journal unreadable, newer schema, unknown run
+    │   │   └── LockHeld              another run of the runbook holds the lock
+    │   ├── UnknownRole               no host in the inventory has a step's role
+    │   ├── UnknownHost               a host name is not in the inventory
+    │   ├── MissingKeyFile            a host's SSH key file does not exist
+    │   ├── UnknownHostVar            a command uses {host.<var>} a host lacks
+    │   ├── HostsUnreachable          more hosts of a role are down than tolerated
+    │   └── SyncError                 files that cannot be synced to hosts safely
     ├── RunFailed                     exit 1: a step failed (rollback may have run)
     │   └── StepFailed                carries step id, exit code, output tail
     └── RunStopped                    exit 3: resumable
@@ -20,6 +27,8 @@ happened and what to do next. The CLI maps the branches to exit codes::
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -78,6 +87,18 @@ class ConfigError(BadInput):
     """Configuration is malformed."""
 
 
+_INVENTORY_FIX = "fix the hosts and ssh tables of the opsbooks configuration"
+
+
+class InventoryError(ConfigError):
+    """The ``hosts`` or ``ssh`` configuration is malformed; no host was contacted."""
+
+    def __init__(self, problem: str, *, fix: str = _INVENTORY_FIX) -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem}; {fix}")
+
+
 class AnswersError(BadInput):
     """An answers file does not parse or does not fit the runbook's gates."""
 
@@ -98,13 +119,22 @@ class LockHeld(JournalError):
         *,
         alive: bool | None = None,
         forced: bool = False,
+        elsewhere: bool = False,
     ) -> None:
         self.runbook = runbook
         self.run_id = run_id
         self.pid = pid
+        self.host = host
         self.alive = alive
         where = f"pid {pid} on {host}"
-        if alive is False:
+        if elsewhere:
+            message = (
+                f"runbook {runbook} is held by run {run_id} ({where}, another host). This "
+                f"host cannot tell whether that process still runs, so it does not take "
+                f"the lock, with or without --force. Wait for it, or resume it on {host} "
+                f"with `opsbooks resume {run_id}`."
+            )
+        elif alive is False:
             message = (
                 f"run {run_id} of {runbook} holds the lock, but its process ({where}) is gone: "
                 f"it crashed. Resume it with `opsbooks resume {run_id}`, or pass --force to "
@@ -122,6 +152,73 @@ class LockHeld(JournalError):
                 f"it, or if that process is gone after a crash, pass --force to take the lock."
             )
         super().__init__(message)
+
+
+class UnknownRole(BadInput):
+    """No host in the inventory has the role a step asked for."""
+
+    def __init__(self, role: str, known: list[str]) -> None:
+        self.role = role
+        self.known = known
+        super().__init__(
+            f"no host has role {role!r}; known roles: {', '.join(known) or 'none'}. "
+            f"Add the role to a host's roles in [tool.opsbooks.hosts] or fix the step."
+        )
+
+
+class UnknownHost(BadInput):
+    """A host name is not in the inventory."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(
+            f"no host named {name!r} in the inventory; known hosts: "
+            f"{', '.join(known) or 'none'}. Add it under [tool.opsbooks.hosts] or fix the name."
+        )
+
+
+class MissingKeyFile(BadInput):
+    """A host's SSH key file does not exist; nothing was contacted."""
+
+    def __init__(self, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        lines = "\n".join(f"  {host}: {path}" for host, path in self.missing.items())
+        super().__init__(
+            f"SSH key file(s) not found; no host was contacted:\n{lines}\n"
+            f"Fix key_file in the inventory or create the key."
+        )
+
+
+class UnknownHostVar(BadInput):
+    """A command uses ``{host.<var>}`` that a host does not define."""
+
+    def __init__(self, host: str, var: str, known: list[str]) -> None:
+        self.host = host
+        self.var = var
+        self.known = known
+        super().__init__(
+            f"host {host!r} has no variable {var!r} (used as {{host.{var}}}); it has: "
+            f"{', '.join(known)}. Add it under the host's vars."
+        )
+
+
+class HostsUnreachable(BadInput):
+    """More hosts of a role cannot be reached than its remote steps tolerate."""
+
+    def __init__(self, runbook: str, problems: list[str]) -> None:
+        self.runbook = runbook
+        self.problems = problems
+        super().__init__(
+            f"{runbook} cannot start; nothing was run:\n  "
+            + "\n  ".join(problems)
+            + "\nCheck that the hosts are up and their address, port, user and key in the "
+            "hosts configuration, or take them out of the role."
+        )
+
+
+class SyncError(BadInput):
+    """Files or names that cannot be synced safely; no host was contacted."""
 
 
 class RunFailed(OpsbooksError):

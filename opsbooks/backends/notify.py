@@ -28,6 +28,28 @@ class DeliveryFailed(Exception):
     """The channel did not take the message; the step fails (and may retry)."""
 
 
+class ChannelNotifier:
+    """The real ``Notifier``: the project's configured channels, by name."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        *,
+        resolve: Callable[[str], Path],
+        say: Callable[[str], None],
+    ) -> None:
+        self._channels = dict(channels)
+        self._resolve = resolve
+        self._say = say
+
+    def send(self, channel: str, message: str, meta: Mapping[str, str]) -> str:
+        found = self._channels.get(channel)
+        if found is None:
+            known = ", ".join(sorted(self._channels)) or "(none)"
+            raise DeliveryFailed(f"notify channel {channel!r} is not configured; known: {known}")
+        return deliver(found, message, meta=meta, resolve=self._resolve, say=self._say)
+
+
 def deliver(
     channel: Channel,
     message: str,

@@ -1,10 +1,16 @@
-"""The one narrow protocol every backend implements."""
+"""The narrow protocols of the backends: local commands (``Backend``), hosts (``HostBackend``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from opsbooks.backends.hosts.inventory import Host
+    from opsbooks.backends.rollout import HostResult
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,36 @@ class Backend(Protocol):
     """Runs one command and reports; never raises for a non-zero exit."""
 
     def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult: ...
+
+
+class HostBackend(Protocol):
+    """Runs commands and moves files on inventory hosts, one host per call.
+
+    Never raises for a host problem (down, refused, bad key, non-zero exit, timeout):
+    every call returns a frozen ``HostResult`` saying what happened, in words. Calls
+    for different hosts may come from different threads at once. ``timeout`` is in
+    seconds (``None``: the backend's default); ``env`` values reach the command's
+    environment without appearing on any command line.
+    """
+
+    def run(
+        self,
+        host: Host,
+        command: str,
+        *,
+        timeout: float | None = None,
+        stdin: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> HostResult: ...
+
+    def put(self, host: Host, local: str | Path, remote: str) -> HostResult: ...
+
+    def get(self, host: Host, remote: str, local: str | Path) -> HostResult: ...
+
+    def probe(self, host: Host) -> HostResult:
+        """Whether ``host`` can be reached and logged in to, within the connect timeout."""
+        ...
+
+    def session(self, host: Host) -> AbstractContextManager[None]:
+        """Keep one connection to ``host`` for this thread's calls inside the block."""
+        ...

@@ -15,12 +15,9 @@ from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from opsbooks.backends.hosts.inventory import Host
-
-if TYPE_CHECKING:
-    from opsbooks.define.steps import Remote
 
 Strategy = Literal["parallel", "serial", "batches"]
 Status = Literal["ok", "failed", "not_attempted", "skipped"]
@@ -67,6 +64,8 @@ class HostResult:
     error_kind: ErrorKind | None = None
     timed_out: bool = False
     trusted_key: str | None = None
+    #: the command's whole standard output, for callers that parse it (never journaled)
+    stdout: str = field(default="", repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -77,7 +76,9 @@ class HostResult:
         return self.status in ("ok", "failed")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["stdout"]
+        return data
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,23 @@ class Threshold:
         return shown if total is None else f"{shown} ({self.allowed(total)} of {total} hosts)"
 
 
+class RolloutSpec(Protocol):
+    """How a remote step (``Remote`` or its planned spec) says it rolls out."""
+
+    @property
+    def strategy(self) -> Strategy: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def max_failures(self) -> int | str: ...
+    @property
+    def canary(self) -> bool: ...
+    @property
+    def timeout_seconds(self) -> float | None: ...
+    @property
+    def workers(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class RolloutOptions:
     """How to roll out: strategy, batch size, failure threshold, canary, timeout, workers.
@@ -146,8 +164,8 @@ class RolloutOptions:
         return Threshold.parse(self.max_failures)
 
     @classmethod
-    def for_step(cls, step: Remote, *, workers: int | None = None) -> RolloutOptions:
-        """Options from a ``Remote`` step's declared roll-out (``workers`` overrides its own)."""
+    def for_step(cls, step: RolloutSpec, *, workers: int | None = None) -> RolloutOptions:
+        """Options from a remote step's declared roll-out (``workers`` overrides its own)."""
         return cls(
             strategy=step.strategy,
             batch_size=step.batch_size,

@@ -13,7 +13,8 @@ from opsbooks.define.conditions import parse_when
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params as ParamsBase
-from opsbooks.define.steps import Branch, Download, Gate, PythonStep, Remote, Step, undo_id
+from opsbooks.define.remote import Download, Remote
+from opsbooks.define.steps import Branch, Gate, PythonStep, Step, undo_id
 from opsbooks.define.template import TemplateError, quoted_fields, roots
 from opsbooks.errors import DefinitionError
 

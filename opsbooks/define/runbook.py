@@ -6,12 +6,14 @@ import datetime as dt
 import inspect
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from opsbooks.define.checks import validate
 from opsbooks.define.conditions import parse_when
 from opsbooks.define.params import NoParams
 from opsbooks.define.params import Params as ParamsBase
+from opsbooks.define.project import Project
 from opsbooks.define.steps import Step, undo_id
 
 __all__ = ["Change", "Runbook", "Trouble", "parse_when", "undo_id"]
@@ -82,6 +84,18 @@ class Runbook:
         _collect(cls)
         if not abstract:
             validate(cls)
+
+    @classmethod
+    def prepare_project(cls, project: Project) -> Path | None:
+        """Set up what this runbook needs before it runs; return a config to run with instead.
+
+        The engine calls it once before params are bound, for runs, dry runs, invoke
+        tasks and resumes (``project.mode`` says which), so it must be quick when there
+        is nothing to do and safe to call again. Return ``None`` to keep ``project``, or
+        the path of another configuration file (or of a folder holding one) to run with
+        that configuration. See docs/guides/writing-runbooks.md#preparing-before-first-use.
+        """
+        return None
 
     @classmethod
     def purpose(cls) -> str:

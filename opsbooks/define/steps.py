@@ -11,13 +11,23 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from opsbooks.define.policies import Poll, Retry, seconds
+from opsbooks.define.specs import (
+    Binding,
+    BranchSpec,
+    CheckSpec,
+    CommandStepSpec,
+    GateSpec,
+    NoSpec,
+    NotifySpec,
+    PythonSpec,
+)
+from opsbooks.define.template import Bound, bind, join_argv
 
 if TYPE_CHECKING:
     from opsbooks.define.context import StepContext
 
 Check = str | Sequence[str] | Callable[["StepContext"], bool]
 Condition = str | Callable[[Mapping[str, Any]], bool]
-Strategy = Literal["parallel", "serial", "batches"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,9 +73,39 @@ class Step:
         """Every template this step binds, for checking param names at definition time."""
         return []
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        """Bind this step's templates to ``values`` (unknown fields stay as placeholders).
+
+        A new step kind overrides this to return its own frozen spec; the plan keeps
+        only the binding, so nothing downstream reads the definition.
+        """
+        return Binding(spec=NoSpec())
+
+    def shape(self) -> dict[str, Any]:
+        """Kind-specific facts that change what the step does, for the plan's fingerprint."""
+        return {}
+
 
 def _argv_or_shell(command: str | Sequence[str]) -> list[str]:
     return [command] if isinstance(command, str) else list(command)
+
+
+def bind_command(command: str | Sequence[str], values: Mapping[str, Any]) -> Bound:
+    """A shell string binds with shell quoting; an argv list binds word by word."""
+    if isinstance(command, str):
+        return bind(command, values, shell=True)
+    return join_argv(list(command), values)
+
+
+def _text(template: str, values: Mapping[str, Any]) -> str:
+    return bind(template, values, shell=False).shown
+
+
+def _check_binding(check: Check, values: Mapping[str, Any]) -> Bound:
+    if callable(check):
+        name = getattr(check, "__qualname__", repr(check))
+        return Bound(f"python: {name}", f"python: {name}")
+    return bind_command(check, values)
 
 
 @dataclass(frozen=True)
@@ -89,6 +129,12 @@ class Command(Step):
         extra = [self.cwd] if self.cwd else []
         return _argv_or_shell(self.command) + extra + list(self.env.values())
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        spec = CommandStepSpec(
+            cwd=self.cwd, env=dict(self.env), stdin=self.stdin, ok_codes=tuple(self.ok_codes)
+        )
+        return Binding(command=bind_command(self.command, values), spec=spec)
+
 
 @dataclass(frozen=True)
 class Manual(Step):
@@ -104,6 +150,9 @@ class Manual(Step):
 
     def templates(self) -> list[str]:
         return [self.instructions]
+
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        return Binding(text=_text(self.instructions, values), spec=NoSpec())
 
 
 GateMode = Literal["confirm", "ask", "choose"]
@@ -149,6 +198,24 @@ class Gate(Step):
     def templates(self) -> list[str]:
         return [self.prompt] + ([self.phrase] if self.phrase else [])
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        phrase = None if self.phrase is None else bind(self.phrase, values, shell=False).text
+        spec = GateSpec(
+            mode=self.mode,
+            choices=tuple(self.choices),
+            answer_type=self.answer_type,
+            pattern=self.pattern,
+            phrase=phrase,
+            default=self.default,
+            timeout=None if self.gate_timeout is None else float(self.gate_timeout),
+            on_timeout=self.on_timeout,
+            rollback_on_decline=self.rollback_on_decline,
+        )
+        return Binding(text=_text(self.prompt, values), spec=spec)
+
+    def shape(self) -> dict[str, Any]:
+        return {"gate": [self.mode, list(self.choices), repr(self.answer_type), self.pattern]}
+
     @classmethod
     def confirm(cls, prompt: str, **kwargs: Any) -> Gate:
         return cls(prompt, **kwargs)
@@ -174,6 +241,11 @@ class WaitUntil(Step):
     def templates(self) -> list[str]:
         return [] if callable(self.check) else _argv_or_shell(self.check)
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        call = self.check if callable(self.check) else None
+        spec = CheckSpec(call=call, poll=self.poll)
+        return Binding(command=_check_binding(self.check, values), spec=spec)
+
 
 @dataclass(frozen=True)
 class Verify(Step):
@@ -188,6 +260,15 @@ class Verify(Step):
         found = [] if callable(self.check) else _argv_or_shell(self.check)
         return found + ([self.expect] if self.expect else [])
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        expect = _text(self.expect, values) if self.expect else ""
+        call = self.check if callable(self.check) else None
+        return Binding(
+            command=_check_binding(self.check, values),
+            text=expect or None,
+            spec=CheckSpec(call=call, expect=expect),
+        )
+
 
 @dataclass(frozen=True)
 class Notify(Step):
@@ -200,6 +281,9 @@ class Notify(Step):
 
     def templates(self) -> list[str]:
         return [self.message]
+
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        return Binding(text=_text(self.message, values), spec=NotifySpec(channel=self.channel))
 
 
 @dataclass(frozen=True)
@@ -215,50 +299,14 @@ class Branch(Step):
     def targets(self) -> list[str]:
         return list(self.routes.values()) + ([self.default] if self.default else [])
 
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        routes = ", ".join(f"{k} -> {v}" for k, v in self.routes.items())
+        otherwise = f"; otherwise -> {self.default}" if self.default else ""
+        spec = BranchSpec(on=self.on, routes=dict(self.routes), default=self.default)
+        return Binding(text=f"on {self.on}: {routes}{otherwise}", spec=spec)
 
-@dataclass(frozen=True)
-class Remote(Step):
-    """Run a command on every host of a role, rolling out by ``strategy``.
-
-    ``max_failures`` is a count (``1``) or a share of hosts (``"25%"``); ``workers``
-    caps how many hosts run at the same time in any strategy (SSH connections are
-    not free, and a fleet of 500 should not be hit at once).
-    """
-
-    kind: ClassVar[str] = "remote"
-
-    command: str
-    role: str = field(kw_only=True)
-    strategy: Strategy = field(default="serial", kw_only=True)
-    batch_size: int = field(default=1, kw_only=True)
-    max_failures: int | str = field(default=0, kw_only=True)
-    canary: bool = field(default=False, kw_only=True)
-    pause_between_batches: bool = field(default=False, kw_only=True)
-    workers: int = field(default=10, kw_only=True)
-
-    def templates(self) -> list[str]:
-        return [self.command]
-
-    def describe_rollout(self) -> str:
-        how = {
-            "parallel": f"all hosts at once, at most {self.workers} at a time",
-            "serial": "one host at a time",
-            "batches": f"batches of {self.batch_size}"
-            + (f", at most {self.workers} at a time" if self.batch_size > self.workers else ""),
-        }[self.strategy]
-        limit = str(self.max_failures).strip()
-        if limit == "0":
-            tolerated = "any host fails"
-        elif limit.endswith("%"):
-            tolerated = f"more than {limit} of the hosts fail"
-        else:
-            tolerated = f"more than {limit} host(s) fail"
-        extras = [f"stop when {tolerated}"]
-        if self.canary:
-            extras.insert(0, "canary host first")
-        if self.pause_between_batches:
-            extras.append("operator confirms between batches")
-        return f"{how}; " + "; ".join(extras)
+    def shape(self) -> dict[str, Any]:
+        return {"routes": dict(self.routes), "default": self.default}
 
 
 StepFunction = Callable[[Any, "StepContext"], "str | None"]
@@ -274,6 +322,13 @@ class PythonStep(Step):
 
     def __call__(self, runbook: Any, ctx: StepContext) -> str | None:
         return self.function(runbook, ctx)
+
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        function, name = self.function, getattr(self.function, "__qualname__", self.id)
+        return Binding(
+            text=self.description or None,
+            spec=PythonSpec(call=lambda ctx: function(runbook, ctx), name=name),
+        )
 
 
 def step(
@@ -306,50 +361,6 @@ def step(
         )
 
     return wrap
-
-
-@dataclass(frozen=True)
-class Upload(Remote):
-    """Copy a local file to every host of a role over SFTP, rolling out like ``Remote``.
-
-    ``local`` and ``remote`` are templates over params and ``{host.*}``; ``command``
-    is derived from them so docs and dry-run show what the step does.
-    """
-
-    kind: ClassVar[str] = "upload"
-
-    command: str = field(init=False, default="")
-    local: str
-    remote: str
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "command", f"upload {self.local} to {self.remote}")
-
-    def templates(self) -> list[str]:
-        return [self.local, self.remote]
-
-
-@dataclass(frozen=True)
-class Download(Remote):
-    """Copy a file from every host of a role to this machine over SFTP.
-
-    ``local`` must use ``{host.name}`` (or another ``{host.*}`` field) so each host's
-    copy lands in its own file.
-    """
-
-    kind: ClassVar[str] = "download"
-
-    command: str = field(init=False, default="")
-    remote: str
-    local: str
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        object.__setattr__(self, "command", f"download {self.remote} to {self.local}")
-
-    def templates(self) -> list[str]:
-        return [self.remote, self.local]
 
 
 def undo_id(step: Step) -> str | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opsbooks.backends.notify import Channel
 from opsbooks.define.contacts import Contacts
+from opsbooks.edges.discovery import installed_catalogs
 from opsbooks.errors import ConfigError
 
 
@@ -26,7 +27,8 @@ class Config(BaseModel):
 
     root: Path = Field(default_factory=Path.cwd, exclude=True)
     source: str = Field(default="(defaults)", exclude=True)
-    packages: list[str] = ["playbooks"]
+    packages: list[str] = Field(default_factory=installed_catalogs)
+    exclude: list[str] = []
     docs_dir: str = "docs/runbooks"
     state_dir: str = ".opsbooks"
     journal: str = ""
@@ -36,7 +38,7 @@ class Config(BaseModel):
     hosts: dict[str, Any] = {}
     ssh: dict[str, Any] = {}
     params: dict[str, dict[str, Any]] = {}
-    release_sandbox: str = ""
+    settings: dict[str, dict[str, Any]] = {}
 
     @field_validator("secret_patterns")
     @classmethod
@@ -66,6 +68,21 @@ class Config(BaseModel):
         if fields is not None:
             shared = {k: v for k, v in shared.items() if k in fields}
         return {**shared, **self.params.get(runbook, {})}
+
+    def runbook_settings(self, runbook: str) -> dict[str, Any]:
+        """A runbook's settings: its category's table, then its own, winning.
+
+        Settings are for a runbook's ``prepare_project`` hook, not its params; opsbooks
+        passes them through unread, so any key is accepted.
+        """
+        category = runbook.split(".", 1)[0]
+        shared = self.settings.get(category, {}) if category != runbook else {}
+        return {**shared, **self.settings.get(runbook, {})}
+
+    @property
+    def configured(self) -> bool:
+        """Whether a configuration was given (a file, or a config built by a caller)."""
+        return self.source != "(defaults)"
 
     @property
     def state_path(self) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -92,51 +93,81 @@ class Console:
             thread.join()
 
     def __call__(self, event: Event) -> None:
-        text = self._describe(event)
+        text = describe(event)
         if text:
             self.say(text)
 
-    def _describe(self, event: Event) -> str | None:
-        if isinstance(event, RunStarted):
-            verb = "Resuming" if event.resumed else "Running"
-            return f"{verb} {event.runbook} as run {event.run_id} (by {event.who})"
-        if isinstance(event, StepStarted) and event.index == 0:
-            return f"  undo: {event.title}" + (f"\n    $ {event.command}" if event.command else "")
-        if isinstance(event, StepStarted):
-            line = f"[{event.index}/{event.total}] {event.step}: {event.title} ({event.kind})"
-            return line + (f"\n    $ {event.command}" if event.command else "")
-        if isinstance(event, AttemptFailed):
-            wait = f"; next try in {human(event.next_wait)}" if event.next_wait else ""
-            return f"    attempt {event.attempt} not yet: {event.reason}{wait}"
-        if isinstance(event, GateAnswered):
-            answered = f"    answered {_show(event.answer)} by {event.approver} via {event.source}"
-            if event.source == "terminal" or not event.question:
-                return answered  # the person at the terminal has just read the question
-            return f"    asked: {' '.join(event.question.split())}\n{answered}"
-        if isinstance(event, HostFinished):
-            state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
-            return f"    host {event.host}: {state}"
-        if isinstance(event, StepFinished) and event.status == "skipped":
-            return f"    {event.step}: skipped ({event.reason})"  # it had no start line
-        if isinstance(event, StepFinished):
-            mark = _MARK.get(event.status, event.status)
-            why = f": {event.reason}" if event.reason and event.status != "stopped" else ""
-            return f"    -> {mark} in {human(event.duration)}{why}"
-        if isinstance(event, Compensated):
-            why = f": {event.reason}" if event.reason else ""
-            return f"  undo {event.step} via {event.undo}: {event.status}{why}"
-        if isinstance(event, RunFinished):
-            lines = [f"Run {event.outcome} in {human(event.duration)}"]
-            if event.failed_step:
-                lines[0] += f" at step {event.failed_step}"
-            if event.reason:
-                lines.append(f"  reason: {event.reason}")
-            if event.resume:
-                lines.append(f"  to resume: {event.resume}")
-            return "\n".join(lines)
-        if isinstance(event, Notice):
-            return f"  note: {event.message}"
-        return None
+
+@functools.singledispatch
+def describe(event: Event) -> str | None:
+    """The console line(s) for ``event``; ``None`` for events the operator need not see."""
+    return None
+
+
+@describe.register
+def _run_started(event: RunStarted) -> str | None:
+    verb = "Resuming" if event.resumed else "Running"
+    return f"{verb} {event.runbook} as run {event.run_id} (by {event.who})"
+
+
+@describe.register
+def _step_started(event: StepStarted) -> str | None:
+    command = f"\n    $ {event.command}" if event.command else ""
+    if event.index == 0:  # an undo step, outside the numbered plan
+        return f"  undo: {event.title}{command}"
+    return f"[{event.index}/{event.total}] {event.step}: {event.title} ({event.kind}){command}"
+
+
+@describe.register
+def _attempt_failed(event: AttemptFailed) -> str | None:
+    wait = f"; next try in {human(event.next_wait)}" if event.next_wait else ""
+    return f"    attempt {event.attempt} not yet: {event.reason}{wait}"
+
+
+@describe.register
+def _gate_answered(event: GateAnswered) -> str | None:
+    answered = f"    answered {_show(event.answer)} by {event.approver} via {event.source}"
+    if event.source == "terminal" or not event.question:
+        return answered  # the person at the terminal has just read the question
+    return f"    asked: {' '.join(event.question.split())}\n{answered}"
+
+
+@describe.register
+def _host_finished(event: HostFinished) -> str | None:
+    state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
+    return f"    host {event.host}: {state}"
+
+
+@describe.register
+def _step_finished(event: StepFinished) -> str | None:
+    if event.status == "skipped":
+        return f"    {event.step}: skipped ({event.reason})"  # it had no start line
+    mark = _MARK.get(event.status, event.status)
+    why = f": {event.reason}" if event.reason and event.status != "stopped" else ""
+    return f"    -> {mark} in {human(event.duration)}{why}"
+
+
+@describe.register
+def _compensated(event: Compensated) -> str | None:
+    why = f": {event.reason}" if event.reason else ""
+    return f"  undo {event.step} via {event.undo}: {event.status}{why}"
+
+
+@describe.register
+def _run_finished(event: RunFinished) -> str | None:
+    lines = [f"Run {event.outcome} in {human(event.duration)}"]
+    if event.failed_step:
+        lines[0] += f" at step {event.failed_step}"
+    if event.reason:
+        lines.append(f"  reason: {event.reason}")
+    if event.resume:
+        lines.append(f"  to resume: {event.resume}")
+    return "\n".join(lines)
+
+
+@describe.register
+def _notice(event: Notice) -> str | None:
+    return f"  note: {event.message}"
 
 
 def _show(value: Any) -> str:

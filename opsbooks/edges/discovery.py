@@ -1,15 +1,29 @@
-"""Find runbooks by importing the configured packages; names are ``category.name``."""
+"""Find runbooks by importing the configured packages; names are ``category.name``.
+
+What is imported: every module and subpackage under each package, recursively,
+except names starting with ``_``, dotted names matching an ``exclude`` glob of the
+configuration (never imported), and what is under a package whose ``__init__`` sets
+``__runbooks__ = False`` (helpers its runbooks call, not runbooks). With no
+``packages`` configured, the packages installed catalogs declare in the entry-point
+group ``opsbooks.catalogs`` are used.
+"""
 
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import functools
 import importlib
 import pkgutil
 from collections.abc import Iterable, Iterator
+from importlib.metadata import entry_points
 from types import ModuleType
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.errors import BadInput, UnknownRunbook
+
+#: The entry-point group an installed distribution declares its runbook packages in.
+CATALOG_GROUP = "opsbooks.catalogs"
 
 
 class Catalog:
@@ -47,16 +61,34 @@ class Catalog:
             raise UnknownRunbook(name, close[:3]) from None
 
 
-def discover(packages: Iterable[str]) -> Catalog:
-    """Import every module under ``packages`` and collect the concrete runbooks in them."""
+def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
+    """Import the modules under ``packages`` and collect the concrete runbooks in them.
+
+    ``exclude`` holds globs over dotted module names (``mycatalog.lib``,
+    ``*.tests``); a matching module or package, and all under it, is not imported.
+    """
+    patterns = tuple(exclude)
     found: list[type[Runbook]] = []
     for package in packages:
-        for module in _modules(package):
+        for module in _modules(package, patterns):
             found.extend(_runbooks_in(module))
     return Catalog(found)
 
 
-def _modules(package: str) -> list[ModuleType]:
+@functools.cache
+def _declared_catalogs() -> tuple[str, ...]:
+    declared = {ep.value.partition(":")[0].strip() for ep in entry_points(group=CATALOG_GROUP)}
+    return tuple(sorted(declared))
+
+
+def installed_catalogs() -> list[str]:
+    """The runbook packages installed distributions declare (group ``opsbooks.catalogs``)."""
+    return list(_declared_catalogs())
+
+
+def _modules(package: str, exclude: tuple[str, ...]) -> list[ModuleType]:
+    if _excluded(package, exclude):
+        return []
     try:
         root = importlib.import_module(package)
     except ModuleNotFoundError as exc:
@@ -64,13 +96,30 @@ def _modules(package: str) -> list[ModuleType]:
             f"cannot import runbook package {package!r} ({exc}); check `packages` in "
             f"[tool.opsbooks] and that it is importable from the project root"
         ) from None
-    modules = [root]
-    if hasattr(root, "__path__"):
-        for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-            if ".actions" in info.name or info.name.rsplit(".", 1)[-1].startswith("_"):
-                continue
-            modules.append(importlib.import_module(info.name))
-    return modules
+    if not _holds_runbooks(root):
+        return []
+    return [root, *_walk(root, exclude)] if hasattr(root, "__path__") else [root]
+
+
+def _walk(package: ModuleType, exclude: tuple[str, ...]) -> Iterator[ModuleType]:
+    for info in pkgutil.iter_modules(package.__path__, prefix=f"{package.__name__}."):
+        if info.name.rsplit(".", 1)[-1].startswith("_") or _excluded(info.name, exclude):
+            continue
+        module = importlib.import_module(info.name)
+        if not _holds_runbooks(module):
+            continue
+        yield module
+        if info.ispkg:
+            yield from _walk(module, exclude)
+
+
+def _excluded(name: str, exclude: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in exclude)
+
+
+def _holds_runbooks(module: ModuleType) -> bool:
+    """False for a package that says ``__runbooks__ = False`` in its ``__init__``."""
+    return getattr(module, "__runbooks__", True) is not False
 
 
 def _runbooks_in(module: ModuleType) -> list[type[Runbook]]:

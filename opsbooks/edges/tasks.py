@@ -30,17 +30,10 @@ from opsbooks.edges.discovery import Catalog
 from opsbooks.edges.paramflags import flag_specs, help_line
 from opsbooks.edges.session import Invocation, Surroundings, load_catalog, start_run
 from opsbooks.errors import OpsbooksError
+from opsbooks.run.options import RunOptions, declared
 
-RUN_OPTIONS: dict[str, tuple[Any, str]] = {
-    "dry_run": (False, "print the bound plan; execute nothing"),
-    "yes": (False, "approve plain confirmations (never answers ask/choose gates)"),
-    "answers": (None, "YAML or JSON file mapping gate id to answer"),
-    "start_at": (None, "begin at this step id (earlier steps skipped)"),
-    "skip": ([], "skip this step id (repeatable)"),
-    "no_rollback": (False, "on failure, do not run the undo steps"),
-    "step": (False, "ask before every step: continue, skip or abort"),
-    "force": (False, "take the lock from a crashed run whose process is gone"),
-}
+#: invoke task parameter -> its declared option (generated from ``run.options``)
+RUN_OPTIONS = {spec.task_name: spec for spec in declared("new")}
 
 
 def collection(config: Config | None = None, *, catalog: Catalog | None = None) -> Collection:
@@ -75,7 +68,7 @@ def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., N
             f"{runbook.name}: parameter(s) {', '.join(sorted(clashes))} clash with run options"
         )
     help_text = {s.name: help_line(s) for s in specs}
-    help_text.update({name: text for name, (_, text) in RUN_OPTIONS.items()})
+    help_text.update({name: spec.help for name, spec in RUN_OPTIONS.items()})
     parameters = [inspect.Parameter("c", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     for spec in specs:
         default: Any = None
@@ -84,7 +77,8 @@ def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., N
         parameters.append(
             inspect.Parameter(spec.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
         )
-    for name, (default, _) in RUN_OPTIONS.items():
+    for name, option in RUN_OPTIONS.items():
+        default = [] if option.kind == "list" else option.default
         parameters.append(
             inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
         )
@@ -96,24 +90,17 @@ def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., N
     body.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     body.__name__ = runbook.name.partition(".")[2] or runbook.name
     body.__doc__ = f"{runbook.title}: {runbook.purpose().splitlines()[0]}"
-    iterable = [s.name for s in specs if s.kind == "list"] + ["skip"]
+    iterable = [s.name for s in specs if s.kind == "list"]
+    iterable += [name for name, spec in RUN_OPTIONS.items() if spec.kind == "list"]
     return Task(body, help=help_text, iterable=iterable, auto_shortflags=False, positional=[])
 
 
 def _run(runbook: type[Runbook], config: Config, names: list[str], given: dict[str, Any]) -> None:
     values = {n: given.get(n) for n in names}
     values = {k: v for k, v in values.items() if v not in (None, [])}
+    chosen = {spec.name: given.get(name) for name, spec in RUN_OPTIONS.items()}
     invocation = Invocation(
-        runbook=runbook.name,
-        params=values,
-        dry_run=bool(given.get("dry_run")),
-        yes=bool(given.get("yes")),
-        answers_file=Path(given["answers"]) if given.get("answers") else None,
-        start_at=given.get("start_at"),
-        skip=tuple(given.get("skip") or ()),
-        no_rollback=bool(given.get("no_rollback")),
-        step_mode=bool(given.get("step")),
-        force=bool(given.get("force")),
+        runbook=runbook.name, params=values, options=RunOptions.from_values(chosen)
     )
     try:
         surroundings = Surroundings(stdin=sys.stdin, stdout=sys.stdout)

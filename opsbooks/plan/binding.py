@@ -1,11 +1,16 @@
-"""Bind a runbook class and its params into a frozen, ordered ``Plan``. Pure: no I/O."""
+"""Bind a runbook class and its params into a frozen, ordered ``Plan``. Pure: no I/O.
+
+The Plan is the contract between definition and everything else: each planned step
+carries the common fields and its kind's frozen spec (``opsbooks.define.specs``), so
+the runner, the dry run and the renderers never read the runbook class or its steps.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -14,20 +19,13 @@ from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params, param_values, redacted
 from opsbooks.define.policies import Retry
 from opsbooks.define.runbook import Runbook, undo_id
-from opsbooks.define.steps import (
-    Branch,
-    Command,
-    Gate,
-    Manual,
-    Notify,
-    PythonStep,
-    Remote,
-    Step,
-    Verify,
-    WaitUntil,
-)
-from opsbooks.define.template import Bound, TemplateError, bind, join_argv
+from opsbooks.define.specs import BranchSpec, NoSpec
+from opsbooks.define.steps import Condition, Step
+from opsbooks.define.template import TemplateError
 from opsbooks.errors import BadInput, ParamsError
+from opsbooks.plan.info import RunbookInfo
+
+Rebind = Callable[[Mapping[str, Any]], "PlannedStep"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class PlannedStep:
     """A step with its templates bound (or left as placeholders when planning for docs).
 
     ``command`` is what runs and may hold secrets; ``shown`` and ``text`` are safe to
-    print, journal and render.
+    print, journal and render. ``spec`` is the kind's own frozen record.
     """
 
     id: str
@@ -55,7 +53,19 @@ class PlannedStep:
     skip_reason: str | None = None
     undo_on_failure: bool = False
     outputs: tuple[str, ...] = ()
-    step: Step = field(default_factory=Step, compare=False, repr=False)
+    spec: Any = field(default_factory=NoSpec)
+    #: the condition itself (an expression or a callable); ``when`` describes it
+    condition: Condition | None = field(default=None, compare=False, repr=False)
+    #: outputs of earlier steps this step's templates use, bound when it runs
+    uses_outputs: tuple[str, ...] = ()
+    rebind: Rebind | None = field(default=None, compare=False, repr=False)
+    #: set on a compensation while it undoes this forward step (its hosts, its outputs)
+    undo_of: str | None = None
+
+    @property
+    def routes(self) -> Mapping[str, str]:
+        """Where a branch may go: value -> step id (empty for other kinds)."""
+        return self.spec.routes if isinstance(self.spec, BranchSpec) else {}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,7 +90,7 @@ class PlannedStep:
 class Plan:
     """The ordered, bound procedure that runner, renderer and dry-run all read."""
 
-    runbook: type[Runbook]
+    info: RunbookInfo
     params: Params | None
     steps: tuple[PlannedStep, ...]
     compensations: Mapping[str, PlannedStep]
@@ -90,7 +100,7 @@ class Plan:
 
     @property
     def name(self) -> str:
-        return self.runbook.name
+        return self.info.name
 
     @property
     def bound(self) -> bool:
@@ -104,8 +114,21 @@ class Plan:
             return self.compensations[step_id]
         raise KeyError(step_id)
 
+    def find(self, step_id: str) -> PlannedStep | None:
+        try:
+            return self.get(step_id)
+        except KeyError:
+            return None
+
     def ids(self) -> list[str]:
         return [planned.id for planned in self.steps]
+
+    def all_steps(self) -> list[PlannedStep]:
+        """Forward steps then compensations: everything that may run."""
+        return [*self.steps, *self.compensations.values()]
+
+    def kinds(self) -> set[str]:
+        return {planned.kind for planned in self.all_steps()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,27 +165,26 @@ def plan(
                 f"its steps are: {', '.join(ids)}"
             )
     values = param_values(params)
+    instance = runbook(params) if params is not None else None
+    before_start = set(ids[: ids.index(start_at)]) if start_at else set()
+
+    def skip_reason(step_id: str) -> str | None:
+        if step_id in before_start:
+            return f"before --start-at {start_at}"
+        return "--skip" if step_id in skip else None
+
     try:
-        before_start = set(ids[: ids.index(start_at)]) if start_at else set()
         steps = tuple(
-            _planned(
-                s,
-                values,
-                skip_reason=(
-                    f"before --start-at {start_at}"
-                    if s.id in before_start
-                    else ("--skip" if s.id in skip else None)
-                ),
-            )
-            for s in runbook.steps
+            _planned(s, values, instance, skip_reason=skip_reason(s.id)) for s in runbook.steps
         )
         compensations = {
-            sid: _planned(s, values, compensation=True) for sid, s in runbook.compensations.items()
+            sid: _planned(s, values, instance, compensation=True)
+            for sid, s in runbook.compensations.items()
         }
     except TemplateError as exc:
         raise ParamsError(runbook.name, [f"a parameter value cannot be used: {exc}"]) from None
     return Plan(
-        runbook=runbook,
+        info=RunbookInfo.of(runbook),
         params=params,
         steps=steps,
         compensations=MappingProxyType(compensations),
@@ -180,59 +202,33 @@ def with_outputs(
     Raises ``TemplateError`` naming the output when an earlier step did not publish it
     (it was skipped, or this run started after it).
     """
-    item = planned.step
-    wanted = used_outputs(item.templates())
-    if not wanted:
+    if not planned.uses_outputs or planned.rebind is None:
         return planned
-    absent = [name for name in wanted if name not in outputs]
+    absent = [name for name in planned.uses_outputs if name not in outputs]
     if absent:
         raise TemplateError(
             f"output {absent[0]!r} is not available: the step that publishes it did not "
             f"run in this run (skipped, or before --start-at)"
         )
-    values = {**param_values(params), OUTPUTS_ROOT: dict(outputs)}
-    return _planned(
-        item, values, compensation=planned.compensation, skip_reason=planned.skip_reason
-    )
-
-
-def _bind_command(command: str | tuple[str, ...] | Any, values: Mapping[str, Any]) -> Bound:
-    if isinstance(command, str):
-        return bind(command, values, shell=True)
-    return join_argv(list(command), values)
+    bound = planned.rebind({**param_values(params), OUTPUTS_ROOT: dict(outputs)})
+    return replace(bound, undo_of=planned.undo_of)
 
 
 def _planned(
     item: Step,
     values: Mapping[str, Any],
+    runbook: Any,
     *,
     compensation: bool = False,
     skip_reason: str | None = None,
 ) -> PlannedStep:
-    command: Bound | None = None
-    text: str | None = None
-    if isinstance(item, Command | Remote):
-        command = _bind_command(item.command, values)
-    elif isinstance(item, WaitUntil | Verify):
-        if callable(item.check):
-            name = getattr(item.check, "__qualname__", repr(item.check))
-            command = Bound(f"python: {name}", f"python: {name}")
-        else:
-            command = _bind_command(item.check, values)
-        if isinstance(item, Verify) and item.expect:
-            text = bind(item.expect, values, shell=False).shown
-    elif isinstance(item, Manual):
-        text = bind(item.instructions, values, shell=False).shown
-    elif isinstance(item, Gate):
-        text = bind(item.prompt, values, shell=False).shown
-    elif isinstance(item, Notify):
-        text = bind(item.message, values, shell=False).shown
-    elif isinstance(item, Branch):
-        routes = ", ".join(f"{k} -> {v}" for k, v in item.routes.items())
-        otherwise = f"; otherwise -> {item.default}" if item.default else ""
-        text = f"on {item.on}: {routes}{otherwise}"
-    elif isinstance(item, PythonStep):
-        text = item.description or None
+    binding = item.bind(values, runbook)
+    wanted = tuple(used_outputs(item.templates()))
+
+    def rebind(more: Mapping[str, Any]) -> PlannedStep:
+        return _planned(item, more, runbook, compensation=compensation, skip_reason=skip_reason)
+
+    command = binding.command
     return PlannedStep(
         id=item.id,
         kind=item.kind,
@@ -241,7 +237,7 @@ def _planned(
         automated=item.automated,
         command=None if command is None else command.text,
         shown=None if command is None else command.shown,
-        text=text,
+        text=binding.text,
         undo=undo_id(item),
         retry=item.retry,
         timeout=item.timeout_seconds,
@@ -251,7 +247,10 @@ def _planned(
         skip_reason=skip_reason,
         undo_on_failure=item.undo_on_failure,
         outputs=item.outputs,
-        step=item,
+        spec=binding.spec,
+        condition=item.when,
+        uses_outputs=wanted,
+        rebind=rebind if wanted else None,
     )
 
 
@@ -281,9 +280,5 @@ def _shape(item: Step) -> dict[str, Any]:
         shape["undo_on_failure"] = True
     if item.outputs:
         shape["outputs"] = list(item.outputs)
-    if isinstance(item, Branch):
-        shape["routes"] = dict(item.routes)
-        shape["default"] = item.default
-    if isinstance(item, Gate):
-        shape["gate"] = [item.mode, list(item.choices), repr(item.answer_type), item.pattern]
+    shape.update(item.shape())
     return shape

@@ -6,20 +6,8 @@ from collections.abc import Mapping
 
 from opsbooks.define.params import redacted
 from opsbooks.define.policies import human
-from opsbooks.define.steps import Gate, Remote, WaitUntil
 from opsbooks.plan.binding import Plan, PlannedStep
-
-_KIND = {
-    "command": "automated",
-    "python": "automated (Python)",
-    "manual": "manual: a person does this and confirms",
-    "gate": "gate: a person decides",
-    "wait": "wait",
-    "verify": "verification",
-    "notify": "notification",
-    "branch": "branch",
-    "remote": "remote",
-}
+from opsbooks.render.kinds import renderer_for
 
 
 def render_dry_run(plan: Plan, hosts: Mapping[str, list[str]] | None = None) -> str:
@@ -38,7 +26,8 @@ def render_dry_run(plan: Plan, hosts: Mapping[str, list[str]] | None = None) -> 
 def _step(
     number: int, planned: PlannedStep, plan: Plan, hosts: Mapping[str, list[str]]
 ) -> list[str]:
-    head = f"{number:>3}. {planned.id}: {planned.title} [{_KIND.get(planned.kind, planned.kind)}]"
+    renderer = renderer_for(planned.kind)
+    head = f"{number:>3}. {planned.id}: {planned.title} [{renderer.dry_label or planned.kind}]"
     out = [head]
     if planned.skip_reason:
         out.append(f"       skipped: {planned.skip_reason}")
@@ -46,22 +35,13 @@ def _step(
         out.append(f"       only when: {planned.when}")
     if planned.shown:
         out.append(f"       $ {planned.shown}")
-    item = planned.step
-    if isinstance(item, Gate):
-        asks = {"confirm": "asks to confirm", "ask": "asks for a value", "choose": "asks to choose"}
-        out.append(f"       {asks[item.mode]}: {planned.text}")
-        if item.choices:
-            out.append(f"       choices: {', '.join(item.choices)}")
-        if item.phrase:
-            out.append(f"       requires typing: {item.phrase}")
+    if renderer.dry_run is not None:
+        out.extend(f"       {line}" for line in renderer.dry_run(planned))
     elif planned.text:
         out.append(f"       {planned.text}")
-    if isinstance(item, WaitUntil):
-        out.append(f"       polls {item.poll.describe()}")
-    if isinstance(item, Remote):
-        out.append(f"       on role {item.role!r}: {item.describe_rollout()}")
-        if item.role in hosts:
-            out.append(f"       hosts: {', '.join(hosts[item.role])}")
+    role = getattr(planned.spec, "role", None)  # steps on hosts: name the resolved hosts
+    if isinstance(role, str) and role in hosts:
+        out.append(f"       hosts: {', '.join(hosts[role])}")
     if planned.retry:
         out.append(f"       retry: {planned.retry.describe()}")
     if planned.timeout:

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from opsbooks.define.contacts import Contacts
 from opsbooks.define.policies import human
 from opsbooks.define.runbook import Runbook
-from opsbooks.define.steps import Branch, Command, Gate, Notify, Remote, Verify, WaitUntil
 from opsbooks.plan.binding import Plan, PlannedStep, plan
+from opsbooks.plan.info import RunbookInfo
+from opsbooks.render.kinds import AFTER_COMMAND, renderer_for
 from opsbooks.render.md_text import (
     block,
     cell,
@@ -40,6 +41,7 @@ __all__ = [
     "page_path",
     "parameter_rows",
     "prose",
+    "render_plan_page",
     "render_runbook",
     "table",
     "type_name",
@@ -94,6 +96,17 @@ def render_runbook(
 ) -> str:
     """Return the runbook's page; ``known`` lets related links use real titles and paths."""
     the_plan = plan(runbook)
+    return render_plan_page(the_plan, contacts, known=known)
+
+
+def render_plan_page(
+    the_plan: Plan,
+    contacts: Contacts,
+    *,
+    known: Mapping[str, type[Runbook]] | None = None,
+) -> str:
+    """Return the page of a plan (bound or not): it reads only the plan."""
+    runbook = the_plan.info
     sections: dict[str, str] = {
         "Overview": _overview(runbook),
         "Prerequisites": "\n".join(f"- {prose(item)}" for item in runbook.prerequisites),
@@ -116,9 +129,9 @@ def render_runbook(
     return "\n\n".join(parts) + "\n"
 
 
-def _overview(runbook: type[Runbook]) -> str:
+def _overview(runbook: RunbookInfo) -> str:
     rows = [("Runbook", f"`{runbook.name}`"), ("Category", runbook.category)]
-    if isinstance(runbook.severity, str) and runbook.severity:
+    if runbook.severity:
         rows.append(("Severity", runbook.severity))
     rows += [("Owner", runbook.owner), ("Scope", runbook.scope)]
     if runbook.rto:
@@ -126,11 +139,11 @@ def _overview(runbook: type[Runbook]) -> str:
     if runbook.rpo:
         rows.append(("RPO (recovery point objective)", runbook.rpo))
     facts = "\n".join(f"- **{key}:** {prose(value)}" for key, value in rows)
-    return f"{block(runbook.purpose())}\n\n{facts}"
+    return f"{block(runbook.purpose)}\n\n{facts}"
 
 
-def _parameters(runbook: type[Runbook]) -> str:
-    rows = parameter_rows(runbook.Params)
+def _parameters(runbook: RunbookInfo) -> str:
+    rows = parameter_rows(runbook.params_schema)
     if not rows:
         return "This runbook takes no parameters."
     return table(["Name", "Type", "Default", "Required", "Description"], rows)
@@ -144,7 +157,7 @@ def _procedure(the_plan: Plan) -> str:
 
 
 def _step(planned: PlannedStep, the_plan: Plan, prefix: str) -> str:
-    kind = KIND_LABELS.get(planned.kind, planned.kind)
+    kind = renderer_for(planned.kind).label
     head = f"**{kind.capitalize()}** · step id `{planned.id}`"
     facts = _facts(planned, the_plan)
     parts = [
@@ -159,78 +172,24 @@ def _step(planned: PlannedStep, the_plan: Plan, prefix: str) -> str:
 
 def _body(planned: PlannedStep, the_plan: Plan) -> list[str]:
     """Return the step's paragraphs; the caller joins them with blank lines."""
-    item = planned.step
+    renderer = renderer_for(planned.kind)
     out: list[str] = []
-    if isinstance(item, Gate):
-        out.append("\n".join(_gate(item, planned)))
-    elif isinstance(item, Branch):
-        out.append("\n".join(_branch(item, the_plan)))
-    elif isinstance(item, Notify):
-        out += [f"Send to channel `{item.channel}`:", block(planned.text or "", quote=True)]
-    elif planned.text and not isinstance(item, Verify):
+    if renderer.body is not None:
+        out += renderer.body(planned, the_plan)
+    elif planned.text:
         out.append(block(planned.text))
     if planned.shown is not None and planned.shown.startswith("python: "):
         out.append(f"Check (Python): `{planned.shown.removeprefix('python: ')}`")
     elif planned.shown is not None:
-        lead = {"wait": "Wait until this succeeds:", "verify": "Check:"}.get(planned.kind, "Run:")
-        if isinstance(item, Remote):
-            lead = "Run on each host:"
-        out += [lead, fence(planned.shown, "sh")]
-    if isinstance(item, Verify) and planned.text:
-        out.append(f"Expect: {prose(planned.text)}")
-    return out
-
-
-def _gate(item: Gate, planned: PlannedStep) -> list[str]:
-    mode = {
-        "confirm": "confirm (a person approves to continue)",
-        "ask": "ask (a person types an answer)",
-        "choose": "choose (a person picks one option)",
-    }[item.mode]
-    out = [f"Prompt: **{prose(planned.text or '')}**", "", f"- Mode: {mode}"]
-    if item.choices:
-        out.append("- Choices: " + ", ".join(f"`{c}`" for c in item.choices))
-    if item.answer_type is not None and item.mode == "ask":
-        out.append(f"- Answer type: `{getattr(item.answer_type, '__name__', item.answer_type)}`")
-    if item.pattern:
-        out.append(f"- Answer must match: `{item.pattern}`")
-    if item.phrase:
-        out.append(f"- To approve, type exactly: `{item.phrase}`")
-    if item.default is not None:
-        out.append(f"- Default answer: `{item.default}`")
-    if item.gate_timeout is not None:
-        wait = human(float(item.gate_timeout))
-        then = (
-            f"continue with the default `{item.default}`"
-            if item.on_timeout == "default"
-            else "stop the run (resumable)"
-        )
-        out.append(f"- If nobody answers within {wait}: {then}")
-    if item.rollback_on_decline:
-        out.append("- Declining rolls back the steps already done")
-    return out
-
-
-def _branch(item: Branch, the_plan: Plan) -> list[str]:
-    out = [f"Route on `{item.on}`:", ""]
-    for value, target in item.routes.items():
-        out.append(f"- `{value}` → {_step_link(target, the_plan)}")
-    if item.default:
-        out.append(f"- anything else → {_step_link(item.default, the_plan)}")
-    else:
-        out.append("- anything else → continue with the next step")
+        out += [renderer.command_lead, fence(planned.shown, "sh")]
+    after = AFTER_COMMAND.get(planned.kind)
+    if after is not None:
+        out += after(planned)
     return out
 
 
 def _facts(planned: PlannedStep, the_plan: Plan) -> list[str]:
-    item = planned.step
-    facts: list[str] = []
-    if isinstance(item, Remote):
-        facts.append(f"- **Hosts:** role `{item.role}`; {item.describe_rollout()}")
-    if isinstance(item, Command) and item.cwd:
-        facts.append(f"- **Working directory:** `{item.cwd}`")
-    if isinstance(item, WaitUntil):
-        facts.append(f"- **Polling:** {item.poll.describe()}")
+    facts = renderer_for(planned.kind).facts(planned)
     if planned.retry is not None:
         facts.append(f"- **Retry:** {planned.retry.describe()}")
     if planned.timeout is not None:
@@ -255,12 +214,12 @@ def _step_link(step_id: str, the_plan: Plan) -> str:
     return f"[{the_plan.get(step_id).title}](#{anchor(step_id)})"
 
 
-def _troubleshooting(runbook: type[Runbook]) -> str:
+def _troubleshooting(runbook: RunbookInfo) -> str:
     rows = [[t.symptom, t.cause, t.solution] for t in runbook.troubleshooting]
     return table(["Symptom", "Cause", "Solution"], rows) if rows else ""
 
 
-def _recovery(runbook: type[Runbook], the_plan: Plan) -> str:
+def _recovery(runbook: RunbookInfo, the_plan: Plan) -> str:
     chain = [p for p in reversed(the_plan.steps) if p.undo is not None]
     parts: list[str] = []
     if chain:
@@ -288,7 +247,7 @@ def _recovery(runbook: type[Runbook], the_plan: Plan) -> str:
     return "\n\n".join(parts)
 
 
-def _contacts(runbook: type[Runbook], contacts: Contacts) -> str:
+def _contacts(runbook: RunbookInfo, contacts: Contacts) -> str:
     rows = [
         ["L1", "First response", contacts.L1 or "not configured"],
         ["L2", "Escalate when L1 cannot resolve", contacts.L2 or "not configured"],
@@ -299,7 +258,7 @@ def _contacts(runbook: type[Runbook], contacts: Contacts) -> str:
     )
 
 
-def _related(runbook: type[Runbook], known: Mapping[str, type[Runbook]]) -> str:
+def _related(runbook: RunbookInfo, known: Mapping[str, type[Runbook]]) -> str:
     lines = []
     for name in runbook.related:
         if "://" in name:
@@ -314,9 +273,9 @@ def _related(runbook: type[Runbook], known: Mapping[str, type[Runbook]]) -> str:
     return "\n".join(lines)
 
 
-def _documentation(runbook: type[Runbook], the_plan: Plan) -> str:
-    reviewed = runbook.reviewed_on()
-    upcoming = runbook.next_review()
+def _documentation(runbook: RunbookInfo, the_plan: Plan) -> str:
+    reviewed = runbook.reviewed_on
+    upcoming = runbook.next_review
     facts = [
         f"- **Last reviewed:** {reviewed.isoformat() if reviewed else 'never'}",
         f"- **Next review:** {upcoming.isoformat() if upcoming else 'not scheduled'}",

@@ -6,7 +6,7 @@ undo steps hang off the step they compensate on dashed edges. Pure: data in, tex
 
 from __future__ import annotations
 
-from opsbooks.define.steps import Branch
+from opsbooks.define.specs import BranchSpec
 from opsbooks.plan.binding import Plan, PlannedStep
 
 START = "start"
@@ -50,11 +50,11 @@ def _edges(plan: Plan) -> list[str]:
     lines = [f"    {START} --> {node_id(steps[0].id)}"]
     for index, planned in enumerate(steps):
         following = node_id(steps[index + 1].id) if index + 1 < len(steps) else DONE
-        item = planned.step
-        if isinstance(item, Branch):
-            for value, target in item.routes.items():
+        spec = planned.spec
+        if isinstance(spec, BranchSpec):
+            for value, target in spec.routes.items():
                 lines.append(f"    {node_id(planned.id)} -->|{label(value)}| {node_id(target)}")
-            fallback = node_id(item.default) if item.default else following
+            fallback = node_id(spec.default) if spec.default else following
             lines.append(f"    {node_id(planned.id)} -->|{label('otherwise')}| {fallback}")
             continue
         lines.append(f"    {node_id(planned.id)} --> {following}")

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from opsbooks.define.policies import human
-from opsbooks.records.journal.sqlite import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.records.journal import GateRecord, HostRecord, RunRecord, Transition
 
 
 def _when(ts: float | None) -> str:
@@ -68,7 +68,20 @@ def render_json(data: dict[str, Any]) -> str:
 
 
 def render_markdown(data: dict[str, Any]) -> str:
-    run = data["run"]
+    """The run as Markdown: summary, parameters, steps, gate decisions, rollback, hosts."""
+    steps = data["steps"]
+    sections = [
+        _summary(data["run"]),
+        _parameters(data["run"]["params"]),
+        _steps(steps) + _details(steps),
+        _gates(data["gates"]),
+        _rollback(steps),
+        _hosts(data["hosts"]),
+    ]
+    return "\n".join(line for section in sections for line in section) + "\n"
+
+
+def _summary(run: dict[str, Any]) -> list[str]:
     duration = human(run["ended_at"] - run["started_at"]) if run["ended_at"] else "-"
     lines = [
         f"# Run {run['id']}: {run['runbook']}",
@@ -86,20 +99,26 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append(f"- To resume: `opsbooks resume {run['id']}`")
     if run["metrics"]:
         lines.append("- Measured: " + ", ".join(f"{k} = {v}" for k, v in run["metrics"].items()))
-    lines += ["", "## Parameters", ""]
-    if run["params"]:
-        lines += ["| Parameter | Value |", "| --- | --- |"]
-        lines += [f"| `{k}` | {_cell(v)} |" for k, v in run["params"].items()]
-    else:
-        lines.append("None.")
-    lines += [
+    return lines
+
+
+def _parameters(params: dict[str, Any]) -> list[str]:
+    lines = ["", "## Parameters", ""]
+    if not params:
+        return [*lines, "None."]
+    lines += ["| Parameter | Value |", "| --- | --- |"]
+    return lines + [f"| `{k}` | {_cell(v)} |" for k, v in params.items()]
+
+
+def _steps(steps: list[dict[str, Any]]) -> list[str]:
+    lines = [
         "",
         "## Steps",
         "",
         "| Step | Status | Command | Exit | Duration | Attempts |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for step in data["steps"]:
+    for step in steps:
         command = f"`{_cell(step['command'])}`" if step.get("command") else ""
         took = human(step["duration"]) if step.get("duration") is not None else ""
         exit_code = "" if step.get("exit_code") is None else str(step["exit_code"])
@@ -107,52 +126,61 @@ def render_markdown(data: dict[str, Any]) -> str:
             f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
             f"{took} | {step.get('attempts') or ''} |"
         )
-    failures = [s for s in data["steps"] if s.get("reason") and s["status"] != "succeeded"]
-    if failures:
-        lines += ["", "### Details", ""]
-        for step in failures:
-            lines.append(f"- `{step['step']}`: {step.get('reason') or step['status']}")
-            if step.get("output_tail") and step["status"] != "succeeded":
-                lines += [
-                    "",
-                    "  ```",
-                    *[f"  {x}" for x in step["output_tail"].splitlines()],
-                    "  ```",
-                    "",
-                ]
-    lines += ["", "## Gate decisions", ""]
-    if data["gates"]:
-        lines += [
-            "| Gate | Question | Answer | Approver | Via | Answered | Waited |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for g in data["gates"]:
-            lines.append(
-                f"| `{g['step_id']}` | {_cell(_question(g['prompt']))} | "
-                f"{_cell(g['answer'])} | {g['approver']} | {g['source']} | "
-                f"{_when(g['answered_at'])} | {human(g['waited'])} |"
-            )
-    else:
-        lines.append("None.")
-    undone = [s for s in data["steps"] if s.get("undo")]
-    lines += ["", "## Rollback", ""]
-    if undone:
-        lines += [f"- `{s['step']}` undone by `{s['undo']}`: {s['status']}" for s in undone]
-    else:
-        lines.append("No undo steps ran.")
-    if data["hosts"]:
-        lines += [
-            "",
-            "## Hosts",
-            "",
-            "| Step | Host | Result | Exit | Duration |",
-            "| --- | --- | --- | --- | --- |",
-        ]
-        for h in data["hosts"]:
-            result = "ok" if h["ok"] else f"failed: {_cell(h['error'])}"
-            took = human(h["duration"]) if h["duration"] is not None else ""
-            lines.append(
-                f"| `{h['step_id']}` | {h['host']} | {result} | "
-                f"{'' if h['exit_code'] is None else h['exit_code']} | {took} |"
-            )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def _details(steps: list[dict[str, Any]]) -> list[str]:
+    """Why each step that did not succeed stopped, with its output tail."""
+    failures = [s for s in steps if s.get("reason") and s["status"] != "succeeded"]
+    if not failures:
+        return []
+    lines = ["", "### Details", ""]
+    for step in failures:
+        lines.append(f"- `{step['step']}`: {step.get('reason') or step['status']}")
+        if step.get("output_tail"):
+            tail = [f"  {x}" for x in step["output_tail"].splitlines()]
+            lines += ["", "  ```", *tail, "  ```", ""]
+    return lines
+
+
+def _gates(gates: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Gate decisions", ""]
+    if not gates:
+        return [*lines, "None."]
+    lines += [
+        "| Gate | Question | Answer | Approver | Via | Answered | Waited |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for g in gates:
+        lines.append(
+            f"| `{g['step_id']}` | {_cell(_question(g['prompt']))} | "
+            f"{_cell(g['answer'])} | {g['approver']} | {g['source']} | "
+            f"{_when(g['answered_at'])} | {human(g['waited'])} |"
+        )
+    return lines
+
+
+def _rollback(steps: list[dict[str, Any]]) -> list[str]:
+    undone = [s for s in steps if s.get("undo")]
+    lines = ["", "## Rollback", ""]
+    if not undone:
+        return [*lines, "No undo steps ran."]
+    return lines + [f"- `{s['step']}` undone by `{s['undo']}`: {s['status']}" for s in undone]
+
+
+def _hosts(hosts: list[dict[str, Any]]) -> list[str]:
+    if not hosts:
+        return []
+    lines = [
+        "",
+        "## Hosts",
+        "",
+        "| Step | Host | Result | Exit | Duration |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for h in hosts:
+        result = "ok" if h["ok"] else f"failed: {_cell(h['error'])}"
+        took = human(h["duration"]) if h["duration"] is not None else ""
+        exit_code = "" if h["exit_code"] is None else h["exit_code"]
+        lines.append(f"| `{h['step_id']}` | {h['host']} | {result} | {exit_code} | {took} |")
+    return lines

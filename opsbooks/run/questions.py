@@ -1,15 +1,27 @@
-"""The questions a run asks a person: a gate's or a manual step's, and resume's."""
+"""The questions a run asks a person, and the one place they are asked and journaled.
+
+A gate's or a manual step's question is built from its planned step (its ``GateSpec``);
+resume and ``--step`` mode ask their own. ``Questions`` asks through the prompter chain
+(answers file, ``--yes``, terminal, nobody) and journals every answer with who gave it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
-from opsbooks.define.policies import seconds
-from opsbooks.define.steps import Gate, Manual
-from opsbooks.define.template import bind
-from opsbooks.plan.binding import PlannedStep
-from opsbooks.run.gates import GateRequest
+from opsbooks.define.params import param_values, redacted
+from opsbooks.define.specs import GateSpec
+from opsbooks.errors import GateStopped
+from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.records.events import Event, GateAnswered
+from opsbooks.records.journal import GateRecord
+from opsbooks.records.redaction import Redactor
+from opsbooks.run.gates import ChainPrompter, GateAnswer, GateRequest, NoAnswer
+from opsbooks.run.outcome import StepResult
+from opsbooks.run.protocols import Clock
+from opsbooks.run.state import RunState
 
 RESUME_CHOICES = ("re-run", "mark-done", "abort")
 
@@ -19,10 +31,10 @@ def request_for(
 ) -> GateRequest | None:
     """The question a gate or manual step asks; None for steps that ask nothing.
 
-    ``values`` binds the confirmation phrase (``phrase="{environment}"``) to the params.
+    ``values`` is accepted for callers that bind late; the phrase is bound at plan time.
     """
-    item = planned.step
-    if isinstance(item, Manual):
+    del values
+    if planned.kind == "manual":
         return GateRequest(
             step_id=planned.id,
             kind="manual",
@@ -30,19 +42,20 @@ def request_for(
             title=planned.title,
             context=context,
         )
-    if not isinstance(item, Gate):
+    spec = planned.spec
+    if not isinstance(spec, GateSpec):
         return None
     return GateRequest(
         step_id=planned.id,
-        kind=item.mode,
-        prompt=planned.text or item.prompt,
+        kind=spec.mode,
+        prompt=planned.text or "",
         title=planned.title,
-        choices=tuple(item.choices),
-        answer_type=item.answer_type,
-        pattern=item.pattern,
-        phrase=None if item.phrase is None else bind(item.phrase, values or {}, shell=False).text,
-        default=item.default,
-        timeout=None if item.gate_timeout is None else seconds(item.gate_timeout),
+        choices=spec.choices,
+        answer_type=spec.answer_type,
+        pattern=spec.pattern,
+        phrase=spec.phrase,
+        default=spec.default,
+        timeout=spec.timeout,
         context=context,
     )
 
@@ -59,3 +72,93 @@ def resume_request(step_id: str, title: str) -> GateRequest:
         ),
         choices=RESUME_CHOICES,
     )
+
+
+class GateJournal(Protocol):
+    """What ``Questions`` needs of the journal: a place to record each answer."""
+
+    def record_gate(self, gate: GateRecord) -> None: ...
+
+
+@dataclass(frozen=True)
+class Questions:
+    """Asks through the prompters and journals each answer; built once per run."""
+
+    plan: Plan
+    prompter: ChainPrompter
+    journal: GateJournal
+    redactor: Redactor
+    who: str
+    clock: Clock
+    emit: Callable[[Event], None]
+    stop_requested: Callable[[], str | None] = lambda: None
+
+    def ask_step(self, planned: PlannedStep, run: RunState) -> StepResult:
+        """Answer a gate or manual step; declines and silence stop the run (resumable)."""
+        request = request_for(planned, self._context_lines(run), param_values(self.plan.params))
+        assert request is not None
+        answer = self.ask(request, run)
+        run.answers[planned.id] = answer.value
+        if answer.approved:
+            return StepResult(ok=True, answer=answer.value, output=f"answer: {answer.value!r}")
+        raise GateStopped(
+            planned.id, f"declined by {answer.approver}", rollback=_rollback_on_decline(planned)
+        )
+
+    def ask(self, request: GateRequest, run: RunState) -> GateAnswer:
+        """Ask any question (gate, resume, --step, batch), journaled like a gate."""
+        request = replace(request, cancelled=self.stop_requested)
+        try:
+            answer = self.prompter.answer(request)
+        except NoAnswer as exc:
+            answer = self._after_silence(request, exc)
+        self.journal.record_gate(
+            GateRecord(
+                run.run_id,
+                request.step_id,
+                request.kind,
+                self.redactor.text(request.prompt),
+                self.redactor(answer.value),
+                answer.approver,
+                answer.source,
+                answer.asked_at,
+                answer.answered_at,
+            )
+        )
+        self.emit(
+            GateAnswered(
+                request.step_id,
+                request.kind,
+                answer.value,
+                answer.approver,
+                answer.source,
+                answer.answered_at - answer.asked_at,
+                question=self.redactor.text(request.prompt),
+            )
+        )
+        return answer
+
+    def _after_silence(self, request: GateRequest, exc: NoAnswer) -> GateAnswer:
+        """Nobody answered: take the default if the gate says so, else stop the run."""
+        planned = self.plan.find(request.step_id)
+        spec = planned.spec if planned is not None else None
+        on_timeout = spec.on_timeout if isinstance(spec, GateSpec) else "abort"
+        if exc.timed_out and on_timeout == "default" and request.default is not None:
+            now = self.clock.wall()
+            return GateAnswer(request.default, self.who, "default after timeout", now, now)
+        rollback = planned is not None and _rollback_on_decline(planned)
+        raise GateStopped(request.step_id, exc.reason, rollback=exc.timed_out and rollback)
+
+    def _context_lines(self, run: RunState) -> tuple[str, ...]:
+        params = redacted(self.plan.params)
+        lines = [f"runbook {self.plan.name}, run {run.run_id}"]
+        if params:
+            lines.append("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+        if run.completed:
+            lines.append("done so far: " + ", ".join(run.completed))
+        return tuple(lines)
+
+
+def _rollback_on_decline(planned: PlannedStep) -> bool:
+    spec = planned.spec
+    return isinstance(spec, GateSpec) and spec.rollback_on_decline

@@ -8,45 +8,43 @@ runs only on the hosts where the step succeeded.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from opsbooks.backends.hosts.actions import step_action
 from opsbooks.backends.hosts.inventory import Host, Inventory, bound_for_host
-from opsbooks.backends.rollout import HostResult, RolloutOptions
+from opsbooks.backends.protocols import HostBackend
+from opsbooks.backends.rollout import HostResult, RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.define.params import param_values
-from opsbooks.define.steps import Remote
-from opsbooks.edges.config import Config
-from opsbooks.errors import BadInput
+from opsbooks.define.specs import RemoteSpec
+from opsbooks.errors import HostsUnreachable
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.records.events import HostFinished, Notice
-from opsbooks.records.journal.sqlite import HostRecord, Journal
+from opsbooks.records.journal import HostRecord
 from opsbooks.run.execute import StepEnv
 from opsbooks.run.gates import GateAnswer, GateRequest
 from opsbooks.run.outcome import StepResult
+from opsbooks.run.state import RunState
 
 
 def preflight(plan: Plan, inventory: Inventory) -> dict[str, list[str]]:
     """Resolve every remote step's role and check keys and host vars before anything runs."""
     roles: dict[str, list[str]] = {}
     for planned in [*plan.steps, *plan.compensations.values()]:
-        item = planned.step
-        if isinstance(item, Remote):
+        item = planned.spec
+        if isinstance(item, RemoteSpec):
             hosts = inventory.hosts_for(item.role)
             inventory.preflight(hosts, [item.command])
             roles[item.role] = [h.name for h in hosts]
     return roles
 
 
-class HostsUnreachable(BadInput):
-    """More hosts of a role cannot be reached than its remote steps tolerate."""
-
-
 def check_reachable(
     plan: Plan,
     inventory: Inventory,
-    executor_factory: Callable[[Inventory], RemoteExecutor] = RemoteExecutor,
+    executor_factory: Callable[[Inventory], HostBackend] = RemoteExecutor,
 ) -> list[str]:
     """Connect to every host the plan uses before any step runs.
 
@@ -55,21 +53,19 @@ def check_reachable(
     """
     tolerance: dict[str, int] = {}
     for planned in plan.steps:
-        item = planned.step
-        if isinstance(item, Remote) and not planned.skip_reason:
+        item = planned.spec
+        if isinstance(item, RemoteSpec) and not planned.skip_reason:
             total = len(inventory.hosts_for(item.role))
             allowed = RolloutOptions.for_step(item).threshold.allowed(total)
             tolerance[item.role] = min(tolerance.get(item.role, allowed), allowed)
     if not tolerance:
         return []
     hosts = {h.name: h for role in tolerance for h in inventory.hosts_for(role)}
-    executor = executor_factory(inventory)
-    probe = executor.rollout(
+    backend = executor_factory(inventory)
+    probe = roll_out(
         list(hosts.values()),
-        lambda _h: "true",
-        RolloutOptions(
-            strategy="parallel", max_failures="100%", timeout=inventory.ssh.connect_timeout
-        ),
+        backend.probe,
+        RolloutOptions(strategy="parallel", max_failures="100%"),
     )
     down = {r.host: r.error or f"exit {r.exit_code}" for r in probe.results if not r.ok}
     problems: list[str] = []
@@ -86,36 +82,42 @@ def check_reachable(
         else:
             warnings.extend(f"{line} (tolerated by role {role!r})" for line in lines)
     if problems:
-        raise HostsUnreachable(
-            f"{plan.name} cannot start; nothing was run:\n  " + "\n  ".join(problems) + "\n"
-            "Check that the hosts are up and their address, port, user and key in the "
-            "hosts configuration, or take them out of the role."
-        )
+        raise HostsUnreachable(plan.name, problems)
     return warnings
 
 
 def has_remote_steps(plan: Plan) -> bool:
-    return any(isinstance(p.step, Remote) for p in [*plan.steps, *plan.compensations.values()])
+    return any(isinstance(p.spec, RemoteSpec) for p in plan.all_steps())
 
 
-@dataclass
+class HostJournal(Protocol):
+    """What remote steps need of the journal: each host's result, as it finishes.
+
+    Recorded host by host (not at the end of the step) so that a crash mid-roll-out
+    leaves the hosts already done on record, and resume skips them.
+    """
+
+    def record_host(self, record: HostRecord) -> None: ...
+
+    def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]: ...
+
+
+@dataclass(frozen=True)
 class RemoteSteps:
     """The ``StepEnv.remote`` hook: runs a planned ``Remote`` step over its role's hosts."""
 
     inventory: Inventory
-    journal: Journal
-    ask: Callable[[GateRequest], GateAnswer]
-    executor_factory: Callable[[Inventory], RemoteExecutor] = RemoteExecutor
+    journal: HostJournal
+    ask: Callable[[GateRequest, RunState], GateAnswer]
+    executor_factory: Callable[[Inventory], HostBackend] = RemoteExecutor
 
-    def __call__(self, planned: PlannedStep, env: StepEnv) -> StepResult:
-        item = planned.step
-        assert isinstance(item, Remote)
+    def __call__(self, planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
+        item: RemoteSpec = planned.spec
         hosts = self.inventory.hosts_for(item.role)
         values = param_values(env.params)
-        skip = self._done_hosts(env.run_id, planned.id)
-        undo_of = env.extras.get("undo_of")
-        if planned.compensation and isinstance(undo_of, str):
-            succeeded = self._done_hosts(env.run_id, undo_of)
+        skip = self._done_hosts(run.run_id, planned.id)
+        if planned.compensation and planned.undo_of:
+            succeeded = self._done_hosts(run.run_id, planned.undo_of)
             hosts = [h for h in hosts if h.name in succeeded]
         if skip:
             env.emit(
@@ -128,7 +130,7 @@ class RemoteSteps:
 
         def on_start(host: Host) -> None:
             shown = bound_for_host(item.command, host, values).shown
-            env.console.say(f"    host {host.name}: $ {shown}")
+            env.output.say(f"    host {host.name}: $ {shown}")
 
         def on_host(result: HostResult) -> None:
             if not result.attempted:
@@ -136,7 +138,7 @@ class RemoteSteps:
             output = env.redact((result.stdout_tail + "\n" + result.stderr_tail).strip())
             self.journal.record_host(
                 HostRecord(
-                    run_id=env.run_id,
+                    run_id=run.run_id,
                     step_id=planned.id,
                     host=result.host,
                     ok=result.ok,
@@ -144,7 +146,7 @@ class RemoteSteps:
                     duration=result.duration,
                     output_tail=output,
                     error=env.redact(result.error or ""),
-                    at=time.time(),
+                    at=env.clock.wall(),
                 )
             )
             env.emit(
@@ -173,14 +175,15 @@ class RemoteSteps:
                     title=f"{planned.title}: batch {number} done",
                     prompt=f"Batch {number} finished ({sum(r.ok for r in results)} ok of "
                     f"{len(results)}). Continue the roll-out?",
-                )
+                ),
+                run,
             )
             return bool(answer.approved)
 
-        executor = self.executor_factory(self.inventory)
-        outcome = executor.rollout_with(
+        backend = self.executor_factory(self.inventory)
+        outcome = roll_out(
             hosts,
-            executor.action_for(item, values),
+            step_action(backend, item, values),
             RolloutOptions.for_step(item),
             between_batches=between_batches if item.pause_between_batches else None,
             skip_hosts=skip,
@@ -198,9 +201,3 @@ class RemoteSteps:
         for record in self.journal.host_results(run_id, step_id):
             latest[record.host] = record.ok
         return {host for host, ok in latest.items() if ok}
-
-
-def remote_hook(
-    config: Config, journal: Journal, ask: Callable[[GateRequest], GateAnswer]
-) -> RemoteSteps:
-    return RemoteSteps(Inventory.from_config(config), journal, ask)

@@ -25,7 +25,7 @@ import pytest
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Config
-from opsbooks.edges.discovery import Catalog, discover
+from opsbooks.edges.discovery import Catalog, discover, installed_catalogs
 from opsbooks.edges.session import (
     Invocation,
     ResumeRequest,
@@ -37,8 +37,10 @@ from opsbooks.edges.session import (
 from opsbooks.errors import OpsbooksError
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.audit import verify
-from opsbooks.records.journal.sqlite import GateRecord, Journal, RunRecord, Transition
+from opsbooks.records.journal import GateRecord, Journal, RunRecord, Transition, open_journal
+from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
+from opsbooks.testing.faults import inject_failures
 
 
 class FakeClock:
@@ -49,6 +51,12 @@ class FakeClock:
         self.sleeps: list[float] = []
 
     def __call__(self) -> float:
+        return self.now
+
+    def wall(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
         return self.now
 
     def sleep(self, seconds: float) -> None:
@@ -98,7 +106,7 @@ class DrillResult:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        return self.report.metrics
+        return dict(self.report.metrics)
 
     @property
     def rto(self) -> float | None:
@@ -147,7 +155,7 @@ class Drill:
     """Runs runbooks in an isolated project directory with scripted answers."""
 
     root: Path
-    packages: tuple[str, ...] = ("playbooks",)
+    packages: tuple[str, ...] = field(default_factory=lambda: tuple(installed_catalogs()))
     settings: Mapping[str, Any] = field(default_factory=dict)
     clock: FakeClock | None = None
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -165,7 +173,7 @@ class Drill:
         return Catalog(self.runbooks) if self.runbooks else discover(self.packages)
 
     def journal(self) -> Journal:
-        return Journal.open(_journal_url(self.config))
+        return open_journal(_journal_url(self.config))
 
     def _surroundings(
         self, answers: Mapping[str, Any] | None, fail: Mapping[str, str] | Iterable[str]
@@ -180,11 +188,9 @@ class Drill:
             interactive=False,
             scripted=dict(answers or {}),
             install_signal_handlers=False,
-            injected_failures=injected,
+            intercept=inject_failures(injected) if injected else None,
+            waits=self.clock,
         )
-        if self.clock is not None:
-            surroundings.sleep = self.clock.sleep
-            surroundings.clock = self.clock
         return surroundings, out
 
     def run(
@@ -205,14 +211,8 @@ class Drill:
         if not isinstance(runbook, str) and runbook not in catalog:
             catalog = Catalog([*catalog, runbook])
         surroundings, out = self._surroundings(answers, fail)
-        invocation = Invocation(
-            runbook=name,
-            params=dict(params or {}),
-            yes=yes,
-            no_rollback=no_rollback,
-            start_at=start_at,
-            skip=tuple(skip),
-        )
+        options = RunOptions(yes=yes, no_rollback=no_rollback, start_at=start_at, skip=tuple(skip))
+        invocation = Invocation(runbook=name, params=dict(params or {}), options=options)
         report = start_run(invocation, self.config, surroundings, catalog)
         assert report is not None
         return self._result(report, out)
@@ -227,11 +227,10 @@ class Drill:
         mark_done: Mapping[str, str] | None = None,
     ) -> DrillResult:
         surroundings, out = self._surroundings(answers, fail)
-        request = ResumeRequest(
-            run_id=run_id,
-            yes=yes,
-            mark_done=tuple((mark_done or {}).items()),
-        )
+        marked = dict(mark_done or {})
+        reason = "; ".join(dict.fromkeys(marked.values())) or None
+        options = RunOptions(yes=yes, mark_done=tuple(marked), reason=reason)
+        request = ResumeRequest(run_id=run_id, options=options)
         report = resume_run(request, self.config, surroundings, self.catalog())
         return self._result(report, out)
 

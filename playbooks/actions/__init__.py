@@ -4,8 +4,9 @@ Every action module has a ``main()`` run by ``python -m playbooks.actions.<modul
 so a runbook step and an operator at 3 a.m. type the same command. Exit codes:
 0 done, 1 a check failed or the action could not be done (one line on stderr saying
 why), 2 bad usage (a bad flag, or a host or file it cannot use). This module holds
-what they share: the error, semver, running a program, atomic writes and the CLI
-harness. Importing it does no I/O.
+what they share: the error, semver, running a program, atomic writes and the
+``program()`` each builds its command line with (the library's action harness,
+``opsbooks.actions``). Importing it does no I/O.
 """
 
 from __future__ import annotations
@@ -15,11 +16,19 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from opsbooks.errors import EXIT_BAD_INPUT, EXIT_FAILED
+
+if TYPE_CHECKING:
+    from opsbooks.actions import Program
+
+#: Helpers the runbooks call, not runbooks: opsbooks discovery does not import them.
+__runbooks__ = False
 
 SEMVER = (
     r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
@@ -125,51 +134,15 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-Handler = Callable[[argparse.Namespace], str]
+def program(module: str, doc: str | None) -> Program:
+    """The ``python -m playbooks.actions.<module>`` program (``opsbooks.actions.Program``).
 
+    An ``ActionError`` exits 1 and a ``UsageError`` 2, each as one line on stderr.
+    """
+    from opsbooks.actions import Program  # the CLI only, not for runbooks importing semver
 
-def command_line(prog: str, doc: str | None) -> tuple[argparse.ArgumentParser, _Subcommands]:
-    """Make the parser of ``python -m playbooks.actions.<prog>`` and its subcommand table."""
-    summary = _first_line(doc)
-    parser = argparse.ArgumentParser(
-        prog=f"python -m playbooks.actions.{prog}", description=summary
+    return Program(
+        f"python -m playbooks.actions.{module}",
+        doc,
+        errors={ActionError: EXIT_FAILED, UsageError: EXIT_BAD_INPUT},
     )
-    sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
-    return parser, _Subcommands(sub)
-
-
-def _first_line(doc: str | None) -> str:
-    """The summary line of a docstring, without reST markup, for ``--help``."""
-    return doc.strip().splitlines()[0].replace("``", "") if doc and doc.strip() else ""
-
-
-class _Subcommands:
-    """Adds subcommands; the first line of ``doc`` (the function's docstring) is their help."""
-
-    def __init__(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        self._sub = sub
-
-    def add(self, name: str, handler: Handler, doc: str | None) -> argparse.ArgumentParser:
-        text = _first_line(doc)
-        parser = self._sub.add_parser(name, help=text, description=text)
-        parser.set_defaults(handler=handler)
-        return parser
-
-
-def execute(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse ``argv``, run the chosen handler, print its report; map failure to exit 1."""
-    args = parser.parse_args(argv)
-    try:
-        report = args.handler(args)
-    except UsageError as exc:
-        print(f"{args.action}: {exc}", file=sys.stderr)
-        return 2
-    except ActionError as exc:
-        print(f"{args.action}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"{args.action}: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
-        return 1
-    if report:
-        print(report)
-    return 0

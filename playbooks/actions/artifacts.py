@@ -7,7 +7,6 @@ by hand too.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import shutil
@@ -17,8 +16,10 @@ import tempfile
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
-from playbooks.actions import ActionError, command_line, execute, run, version_arg
+from opsbooks.actions import Arg
+from playbooks.actions import ActionError, program, run, version_arg
 
 MANIFEST = "SHA256SUMS"
 
@@ -66,7 +67,7 @@ def write_manifest(folder: Path) -> Path:
     return folder / MANIFEST
 
 
-def verify_manifest(folder: Path) -> str:
+def verify_manifest(folder: Annotated[Path, Arg("--dir", help="folder holding SHA256SUMS")]) -> str:
     """Fail if any file differs from, is missing from, or is not listed in ``SHA256SUMS``."""
     entries = read_manifest(folder)
     for name, digest in entries.items():
@@ -122,7 +123,14 @@ def _export_tree(repo: Path, version: str, into: Path) -> None:
         archive.extractall(into, filter="data")
 
 
-def build(repo: Path, version: str, out: Path, command: str = "") -> str:
+def build(
+    repo: Annotated[Path, Arg(help="path of the working clone")],
+    version: Annotated[str, Arg(type=version_arg, help="tag v<version> to build")],
+    out: Annotated[Path, Arg(help="empty folder for the artifacts")],
+    command: Annotated[
+        str, Arg(help="build command run in sh (default: git archive tarball)")
+    ] = "",
+) -> str:
     """Build v<version> into ``out`` and write its manifest.
 
     With no ``command``: a ``git archive`` tarball ``<name>-<version>.tar.gz``, which is
@@ -167,23 +175,14 @@ def _build_into(stage: Path, repo: Path, version: str, command: str) -> None:
         run(["sh", "-c", command], cwd=Path(tree), env={"VERSION": version, "OUT_DIR": str(stage)})
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("artifacts", __doc__)
-    p = sub.add("build", lambda a: build(a.repo, a.version, a.out, a.command or ""), build.__doc__)
-    p.add_argument("--repo", type=Path, required=True, help="path of the working clone")
-    p.add_argument("--version", type=version_arg, required=True, help="tag v<version> to build")
-    p.add_argument("--out", type=Path, required=True, help="empty folder for the artifacts")
-    p.add_argument(
-        "--command", default="", help="build command run in sh (default: git archive tarball)"
-    )
-    p = sub.add("verify-manifest", lambda a: verify_manifest(a.dir), verify_manifest.__doc__)
-    p.add_argument("--dir", type=Path, required=True, help="folder holding SHA256SUMS")
-    return parser
+PROGRAM = program("artifacts", __doc__)
+PROGRAM.command(build)
+PROGRAM.command(verify_manifest)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.artifacts``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

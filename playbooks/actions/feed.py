@@ -22,14 +22,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from opsbooks.actions import Arg
 from playbooks.actions import (
     ActionError,
     Version,
-    command_line,
-    execute,
     optional_version_arg,
+    program,
     version_arg,
     write_atomic,
 )
@@ -100,7 +100,13 @@ def check_artifact(feed_dir: Path, release: Release) -> Path:
     return stored
 
 
-def check_newer(feed_dir: Path, version: str) -> str:
+#: The command-line arguments the subcommands share.
+FeedDir = Annotated[Path, Arg(help="the update feed folder")]
+NewVersion = Annotated[str, Arg(type=version_arg)]
+Bad = Annotated[str, Arg(type=optional_version_arg, help="default: newest")]
+
+
+def check_newer(feed_dir: FeedDir, version: NewVersion) -> str:
     """Fail unless ``version`` is new to the feed and higher than its latest."""
     feed = load(feed_dir)
     if feed.find(version) is not None:
@@ -125,15 +131,18 @@ def _artifact(artifact: Path | None, manifest_dir: Path | None) -> Path:
 
 
 def publish(
-    feed_dir: Path,
-    version: str,
-    base_url: str,
+    feed_dir: FeedDir,
+    version: NewVersion,
+    base_url: Annotated[str, Arg(help="public URL the feed folder is served at")],
     *,
-    artifact: Path | None = None,
-    manifest_dir: Path | None = None,
-    notes: str = "",
-    date: str = "",
-    title: str = "",
+    artifact: Annotated[Path | None, Arg(help="the file to publish", one_of="source")] = None,
+    manifest_dir: Annotated[
+        Path | None,
+        Arg("--from-manifest", help="build folder with one artifact", one_of="source"),
+    ] = None,
+    notes: Annotated[str, Arg(help="release notes shown to users")] = "",
+    date: Annotated[str, Arg(type=_date_arg, help="YYYY-MM-DD (default: today UTC)")] = "",
+    title: Annotated[str, Arg(help="feed title (default: kept, or from the file)")] = "",
 ) -> str:
     """Copy the artifact into the feed, add the release and make it latest; re-running is safe."""
     source = _artifact(artifact, manifest_dir)
@@ -179,7 +188,7 @@ def _copy_atomic(source: Path, target: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
-def remove(feed_dir: Path, version: str) -> str:
+def remove(feed_dir: FeedDir, version: NewVersion) -> str:
     """Take ``version`` out of the feed and delete its artifact (undo of publish)."""
     feed = load(feed_dir)
     release = feed.find(version)
@@ -192,7 +201,14 @@ def remove(feed_dir: Path, version: str) -> str:
     return f"removed {version} from the feed; latest is {after.latest or 'none'}"
 
 
-def point_latest(feed_dir: Path, to: str = "", bad: str = "", repo: Path | None = None) -> str:
+def point_latest(
+    feed_dir: FeedDir,
+    to: Annotated[str, Arg("--version", type=optional_version_arg, help="target (or auto)")] = "",
+    bad: Bad = "",
+    repo: Annotated[
+        Path | None, Arg(help="only roll back to a tagged release of this clone")
+    ] = None,
+) -> str:
     """Point latest back to a good release and withdraw every release above it (rollback)."""
     feed = load(feed_dir)
     tags = None if repo is None else tag_versions(repo)
@@ -237,13 +253,13 @@ def _download_digest(url: str) -> tuple[int, str]:
 
 
 def verify(
-    feed_dir: Path,
-    version: str = "",
+    feed_dir: FeedDir,
+    version: Annotated[str, Arg(type=optional_version_arg, help="(or rollback target)")] = "",
     *,
-    url: str = "",
-    base_url: str = "",
-    bad: str = "",
-    repo: Path | None = None,
+    url: Annotated[str, Arg(help="where the feed is served (default: loopback)")] = "",
+    base_url: Annotated[str, Arg(help="artifact URLs must start with this")] = "",
+    bad: Annotated[str, Arg(type=optional_version_arg, help="with no --version")] = "",
+    repo: Annotated[Path | None, Arg(help="with no --version: only tagged targets")] = None,
 ) -> str:
     """Fetch both feeds and the artifact over HTTP and check they offer ``version`` intact.
 
@@ -292,76 +308,13 @@ def serving(feed_dir: Path, port: int = 0) -> Iterator[str]:
         thread.join()
 
 
-def serve(feed_dir: Path, port: int) -> str:
+def serve(feed_dir: FeedDir, port: Annotated[int, Arg(help="0 picks a free port")] = 8765) -> str:
     """Serve the feed folder on 127.0.0.1 until interrupted (Ctrl-C)."""
     with serving(feed_dir, port) as root:
         print(f"serving {feed_dir} at {root} (Ctrl-C to stop)", flush=True)
         with suppress(KeyboardInterrupt):
             threading.Event().wait()
     return "stopped"
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("feed", __doc__)
-
-    def feed_dir(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--feed-dir", type=Path, required=True, help="the update feed folder")
-
-    p = sub.add(
-        "publish",
-        lambda a: publish(
-            a.feed_dir,
-            a.version,
-            a.base_url,
-            artifact=a.artifact,
-            manifest_dir=a.from_manifest,
-            notes=a.notes,
-            date=a.date,
-            title=a.title,
-        ),
-        publish.__doc__,
-    )
-    feed_dir(p)
-    p.add_argument("--version", type=version_arg, required=True)
-    p.add_argument("--base-url", required=True, help="public URL the feed folder is served at")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--artifact", type=Path, help="the file to publish")
-    source.add_argument("--from-manifest", type=Path, help="build folder with one artifact")
-    p.add_argument("--notes", default="", help="release notes shown to users")
-    p.add_argument("--date", type=_date_arg, default="", help="YYYY-MM-DD (default: today UTC)")
-    p.add_argument("--title", default="", help="feed title (default: kept, or from the file)")
-    p = sub.add("remove", lambda a: remove(a.feed_dir, a.version), remove.__doc__)
-    feed_dir(p)
-    p.add_argument("--version", type=version_arg, required=True)
-    p = sub.add(
-        "point-latest",
-        lambda a: point_latest(a.feed_dir, a.version, a.bad, a.repo),
-        point_latest.__doc__,
-    )
-    feed_dir(p)
-    p.add_argument("--version", type=optional_version_arg, default="", help="target (or auto)")
-    p.add_argument("--bad", type=optional_version_arg, default="", help="default: newest")
-    p.add_argument("--repo", type=Path, help="only roll back to a tagged release of this clone")
-    p = sub.add("check-newer", lambda a: check_newer(a.feed_dir, a.version), check_newer.__doc__)
-    feed_dir(p)
-    p.add_argument("--version", type=version_arg, required=True)
-    p = sub.add(
-        "verify",
-        lambda a: verify(
-            a.feed_dir, a.version, url=a.url, base_url=a.base_url, bad=a.bad, repo=a.repo
-        ),
-        verify.__doc__,
-    )
-    feed_dir(p)
-    p.add_argument("--version", type=optional_version_arg, default="", help="(or rollback target)")
-    p.add_argument("--url", default="", help="where the feed is served (default: loopback)")
-    p.add_argument("--base-url", default="", help="artifact URLs must start with this")
-    p.add_argument("--bad", type=optional_version_arg, default="", help="with no --version")
-    p.add_argument("--repo", type=Path, help="with no --version: only tagged targets")
-    p = sub.add("serve", lambda a: serve(a.feed_dir, a.port), serve.__doc__)
-    feed_dir(p)
-    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    return parser
 
 
 def _date_arg(text: str) -> str:
@@ -373,9 +326,14 @@ def _date_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-28") from None
 
 
+PROGRAM = program("feed", __doc__)
+for _command in (publish, remove, point_latest, check_newer, verify, serve):
+    PROGRAM.command(_command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.feed``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

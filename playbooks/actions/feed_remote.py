@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from opsbooks.actions import Program
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
 from opsbooks.backends.rollout import HostResult
 from opsbooks.backends.ssh.executor import RemoteExecutor
@@ -32,9 +33,8 @@ from opsbooks.errors import BadInput
 from playbooks.actions import (
     ActionError,
     UsageError,
-    command_line,
-    execute,
     optional_version_arg,
+    program,
 )
 from playbooks.actions.feed import check_artifact, load
 from playbooks.actions.feed_format import (
@@ -325,8 +325,8 @@ def _attempt(act: Callable[[FeedHost], str], folder: FeedHost) -> tuple[bool, st
         return False, str(exc)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("feed_remote", __doc__)
+def _program() -> Program:
+    sub = program("feed_remote", __doc__)
 
     def where(p: argparse.ArgumentParser) -> None:
         p.add_argument("--feed-dir", type=Path, required=True, help="the local feed folder")
@@ -368,12 +368,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--host", required=True, help="a host or role of the [hosts] table")
     p.add_argument("--path", required=True, help="feed folder on the host; may use {host.name}")
     p.add_argument("--config", type=Path, help="opsbooks.toml (default: found from cwd)")
-    return parser
+    return sub
+
+
+PROGRAM = _program()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.feed_remote``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

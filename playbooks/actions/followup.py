@@ -8,18 +8,14 @@ keeps the first draft, so a resumed or repeated run never clobbers edits.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
-from playbooks.actions import (
-    command_line,
-    execute,
-    version_arg,
-    write_atomic,
-)
+from opsbooks.actions import Arg
+from playbooks.actions import program, version_arg, write_atomic
 
 
 def draft_text(bad: str, target: str, run_id: str, runbook: str, today: str) -> str:
@@ -51,7 +47,12 @@ offered {target} again. Installed copies of {bad} are not downgraded.
 """
 
 
-def write(folder: Path, bad: str, target: str, today: str = "") -> str:
+def write(
+    folder: Annotated[Path, Arg("--dir", help="folder for ticket drafts")],
+    bad: Annotated[str, Arg(type=version_arg, help="the release taken back")],
+    target: Annotated[str, Arg(type=version_arg, help="the release offered")],
+    today: Annotated[str, Arg("--date", help="YYYY-MM-DD (default: today UTC)")] = "",
+) -> str:
     """Write the ticket draft for rolling back ``bad`` to ``target`` into ``folder``."""
     run_id = os.environ.get("OPSBOOKS_RUN_ID", "")
     runbook = os.environ.get("OPSBOOKS_RUNBOOK", "release.rollback")
@@ -63,19 +64,13 @@ def write(folder: Path, bad: str, target: str, today: str = "") -> str:
     return f"drafted {path}; file it and give it an owner"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("followup", __doc__)
-    p = sub.add("write", lambda a: write(a.dir, a.bad, a.target, a.date), write.__doc__)
-    p.add_argument("--dir", type=Path, required=True, help="folder for ticket drafts")
-    p.add_argument("--bad", type=version_arg, required=True, help="the release taken back")
-    p.add_argument("--target", type=version_arg, required=True, help="the release offered")
-    p.add_argument("--date", default="", help="YYYY-MM-DD (default: today UTC)")
-    return parser
+PROGRAM = program("followup", __doc__)
+PROGRAM.command(write)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.followup``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

@@ -6,23 +6,26 @@ what to fix. Tags are annotated ``v<version>``.
 
 from __future__ import annotations
 
-import argparse
 import re
 import tomllib
-from argparse import ArgumentParser
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated, Literal
 
+from opsbooks.actions import Arg, output_lines
 from playbooks.actions import (
     ActionError,
-    Handler,
     Version,
-    command_line,
-    execute,
     optional_version_arg,
+    program,
     run,
     version_arg,
 )
+
+#: The command-line arguments the subcommands share.
+Repo = Annotated[Path, Arg(help="path of the working clone")]
+ReleaseVersion = Annotated[str, Arg(type=version_arg, help="e.g. 1.4.0")]
+Remote = Annotated[str, Arg(help="git remote (default: origin)")]
 
 _VERSION_LINE = r"""(?m)^\s*(?:__version__|VERSION|version)\s*[:=]\s*["']?([^"'\s]+)"""
 
@@ -38,7 +41,7 @@ def tag_name(version: str) -> str:
     return f"v{version}"
 
 
-def check_clean(repo: Path) -> str:
+def check_clean(repo: Repo) -> str:
     """Fail if the working tree has uncommitted or untracked changes."""
     status = git(repo, "status", "--porcelain", "--untracked-files=all")
     changed = [line[3:] for line in status.splitlines() if line.strip()]
@@ -76,7 +79,12 @@ def read_version(repo: Path, file: str = "pyproject.toml", pattern: str | None =
 
 
 def check_version(
-    repo: Path, version: str, file: str = "pyproject.toml", pattern: str | None = None
+    repo: Repo,
+    version: ReleaseVersion,
+    file: Annotated[str, Arg(help="version file, relative to --repo")] = "pyproject.toml",
+    pattern: Annotated[
+        str | None, Arg(help="regex whose first group is the version (other files)")
+    ] = None,
 ) -> str:
     """Fail unless the version file says ``version``."""
     found = read_version(repo, file, pattern)
@@ -87,7 +95,11 @@ def check_version(
     return f"{file}: version {version}"
 
 
-def check_changelog(repo: Path, version: str, file: str = "CHANGELOG.md") -> str:
+def check_changelog(
+    repo: Repo,
+    version: ReleaseVersion,
+    file: Annotated[str, Arg(help="changelog, relative to --repo")] = "CHANGELOG.md",
+) -> str:
     """Fail unless the changelog has a heading for ``version`` with notes under it."""
     path = repo / file
     if not path.is_file():
@@ -119,7 +131,7 @@ def remote_tag_exists(repo: Path, version: str, remote: str) -> bool:
     return bool(out.strip())
 
 
-def check_tag_free(repo: Path, version: str, remote: str = "origin") -> str:
+def check_tag_free(repo: Repo, version: ReleaseVersion, remote: Remote = "origin") -> str:
     """Fail if tag v<version> already exists here or on the remote."""
     tag = tag_name(version)
     if local_tag_exists(repo, version):
@@ -129,7 +141,11 @@ def check_tag_free(repo: Path, version: str, remote: str = "origin") -> str:
     return f"tag {tag} is free here and on {remote}"
 
 
-def create_tag(repo: Path, version: str, message: str) -> str:
+def create_tag(
+    repo: Repo,
+    version: ReleaseVersion,
+    message: Annotated[str, Arg(help="tag message (default: Release <version>)")] = "",
+) -> str:
     """Create the annotated tag v<version> at HEAD; refuse if it exists."""
     tag = tag_name(version)
     if local_tag_exists(repo, version):
@@ -139,7 +155,7 @@ def create_tag(repo: Path, version: str, message: str) -> str:
     return f"created tag {tag} at {head}"
 
 
-def push_tag(repo: Path, version: str, remote: str = "origin") -> str:
+def push_tag(repo: Repo, version: ReleaseVersion, remote: Remote = "origin") -> str:
     """Push tag v<version> to the remote; pushing the same tag again is a no-op."""
     tag = tag_name(version)
     if not local_tag_exists(repo, version):
@@ -148,7 +164,12 @@ def push_tag(repo: Path, version: str, remote: str = "origin") -> str:
     return f"pushed tag {tag} to {remote}"
 
 
-def delete_tag(repo: Path, version: str, remote: str = "origin", where: str = "both") -> str:
+def delete_tag(
+    repo: Repo,
+    version: ReleaseVersion,
+    remote: Remote = "origin",
+    where: Literal["local", "remote", "both"] = "both",
+) -> str:
     """Delete tag v<version> locally and/or on the remote; absent tags are fine (undo)."""
     tag = tag_name(version)
     done = []
@@ -172,7 +193,16 @@ def tag_versions(repo: Path) -> list[Version]:
     return sorted(found)
 
 
-def last_good(repo: Path, feed_dir: Path, before: str = "", to: str = "") -> str:
+def last_good(
+    repo: Repo,
+    feed_dir: Annotated[Path, Arg(help="the update feed folder")],
+    before: Annotated[
+        str, Arg(type=optional_version_arg, help="the bad release (default: newest)")
+    ] = "",
+    to: Annotated[
+        str, Arg(type=optional_version_arg, help="check this target instead of choosing")
+    ] = "",
+) -> str:
     """Name the release to roll back to: tagged, in the feed, not withdrawn, older than the bad.
 
     Also prints them as ``::output`` lines, so the runbook's later steps use exactly
@@ -185,10 +215,16 @@ def last_good(repo: Path, feed_dir: Path, before: str = "", to: str = "") -> str
     release = current.find(target)
     if release is not None:
         feed.check_artifact(feed_dir, release)
-    return f"{target} (rolling back from {bad})\n::output target={target}\n::output bad={bad}"
+    outputs = output_lines({"target": target, "bad": bad})
+    return f"{target} (rolling back from {bad})\n{outputs}"
 
 
-def branch_from_tag(repo: Path, from_version: str, version: str, branch: str = "") -> str:
+def branch_from_tag(
+    repo: Repo,
+    from_version: Annotated[str, Arg(type=version_arg, help="released version")],
+    version: ReleaseVersion,
+    branch: Annotated[str, Arg(help="branch name (default: hotfix/<version>)")] = "",
+) -> str:
     """Create and check out a hotfix branch at tag v<from_version> for patch ``version``."""
     base, patch = Version.parse(from_version), Version.parse(version)
     if (patch.major, patch.minor) != (base.major, base.minor) or patch <= base:
@@ -211,7 +247,12 @@ def branch_from_tag(repo: Path, from_version: str, version: str, branch: str = "
     return f"created branch {name} at {tag_name(from_version)}"
 
 
-def cherry_pick(repo: Path, commits: Sequence[str]) -> str:
+def cherry_pick(
+    repo: Repo,
+    commits: Annotated[
+        Sequence[str], Arg("commits", help="commit ids to apply, oldest first")
+    ] = (),
+) -> str:
     """Apply ``commits`` onto the current branch; a conflict is aborted and reported."""
     if not commits:
         raise ActionError("no commits given; pass the fix's commit ids")
@@ -225,121 +266,31 @@ def cherry_pick(repo: Path, commits: Sequence[str]) -> str:
     return f"applied {len(commits)} commit(s)"
 
 
-def push_branch(repo: Path, branch: str, remote: str = "origin") -> str:
+def push_branch(
+    repo: Repo, branch: Annotated[str, Arg(help="branch to push")], remote: Remote = "origin"
+) -> str:
     """Push ``branch`` to the remote and track it."""
     git(repo, "push", "--quiet", "--set-upstream", remote, f"{branch}:{branch}")
     return f"pushed {branch} to {remote}"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("git", __doc__)
-    common = {
-        "repo": lambda p: p.add_argument(
-            "--repo", type=Path, required=True, help="path of the working clone"
-        ),
-        "version": lambda p: p.add_argument(
-            "--version", type=version_arg, required=True, help="e.g. 1.4.0"
-        ),
-        "remote": lambda p: p.add_argument(
-            "--remote", default="origin", help="git remote (default: origin)"
-        ),
-    }
-
-    def add(name: str, handler: Handler, doc: str | None, *shared: str) -> ArgumentParser:
-        p = sub.add(name, handler, doc)
-        for key in shared:
-            common[key](p)
-        return p
-
-    add("check-clean", lambda a: check_clean(a.repo), check_clean.__doc__, "repo")
-    p = add(
-        "check-version",
-        lambda a: check_version(a.repo, a.version, a.file, a.pattern),
-        check_version.__doc__,
-        "repo",
-        "version",
-    )
-    p.add_argument("--file", default="pyproject.toml", help="version file, relative to --repo")
-    p.add_argument("--pattern", help="regex whose first group is the version (other files)")
-    p = add(
-        "check-changelog",
-        lambda a: check_changelog(a.repo, a.version, a.file),
-        check_changelog.__doc__,
-        "repo",
-        "version",
-    )
-    p.add_argument("--file", default="CHANGELOG.md", help="changelog, relative to --repo")
-    add(
-        "check-tag-free",
-        lambda a: check_tag_free(a.repo, a.version, a.remote),
-        check_tag_free.__doc__,
-        "repo",
-        "version",
-        "remote",
-    )
-    p = add(
-        "tag",
-        lambda a: create_tag(a.repo, a.version, a.message),
-        create_tag.__doc__,
-        "repo",
-        "version",
-    )
-    p.add_argument("--message", default="", help="tag message (default: Release <version>)")
-    add(
-        "push-tag",
-        lambda a: push_tag(a.repo, a.version, a.remote),
-        push_tag.__doc__,
-        "repo",
-        "version",
-        "remote",
-    )
-    p = add(
-        "delete-tag",
-        lambda a: delete_tag(a.repo, a.version, a.remote, a.where),
-        delete_tag.__doc__,
-        "repo",
-        "version",
-        "remote",
-    )
-    p.add_argument("--where", choices=("local", "remote", "both"), default="both")
-    p = add(
-        "last-good",
-        lambda a: last_good(a.repo, a.feed_dir, a.before, a.to),
-        last_good.__doc__,
-        "repo",
-    )
-    p.add_argument("--feed-dir", type=Path, required=True, help="the update feed folder")
-    p.add_argument(
-        "--before", type=optional_version_arg, default="", help="the bad release (default: newest)"
-    )
-    p.add_argument(
-        "--to", type=optional_version_arg, default="", help="check this target instead of choosing"
-    )
-    p = add(
-        "branch-from-tag",
-        lambda a: branch_from_tag(a.repo, a.from_version, a.version, a.branch),
-        branch_from_tag.__doc__,
-        "repo",
-        "version",
-    )
-    p.add_argument("--from-version", type=version_arg, required=True, help="released version")
-    p.add_argument("--branch", default="", help="branch name (default: hotfix/<version>)")
-    p = add("cherry-pick", lambda a: cherry_pick(a.repo, a.commits), cherry_pick.__doc__, "repo")
-    p.add_argument("commits", nargs="*", help="commit ids to apply, oldest first")
-    p = add(
-        "push-branch",
-        lambda a: push_branch(a.repo, a.branch, a.remote),
-        push_branch.__doc__,
-        "repo",
-        "remote",
-    )
-    p.add_argument("--branch", required=True, help="branch to push")
-    return parser
+PROGRAM = program("git", __doc__)
+PROGRAM.command(check_clean)
+PROGRAM.command(check_version)
+PROGRAM.command(check_changelog)
+PROGRAM.command(check_tag_free)
+PROGRAM.command(create_tag, name="tag")
+PROGRAM.command(push_tag)
+PROGRAM.command(delete_tag)
+PROGRAM.command(last_good)
+PROGRAM.command(branch_from_tag)
+PROGRAM.command(cherry_pick)
+PROGRAM.command(push_branch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.git``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ an ``opsbooks.toml`` pointing the playbooks at them. Nothing leaves loopback.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import re
@@ -15,8 +14,10 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
+from typing import Annotated
 
-from playbooks.actions import ActionError, Version, command_line, execute, version_arg
+from opsbooks.actions import Arg
+from playbooks.actions import ActionError, Version, program, version_arg
 from playbooks.actions.artifacts import build
 from playbooks.actions.feed import publish
 from playbooks.actions.git import check_clean, create_tag, git, push_tag, read_version
@@ -145,7 +146,10 @@ def _init_app(root: Path, date: str) -> Path:
     return app
 
 
-def create(root: Path, date: str = "") -> str:
+def create(
+    root: Annotated[Path, Arg("dir", help="folder for the sandbox (new or empty)")],
+    date: Annotated[str, Arg(help="release date of 1.0.0 (default: today UTC)")] = "",
+) -> str:
     """Create the sandbox in ``root`` (new or empty) with 1.0.0 released and published."""
     root = root.resolve()
     if root.exists() and any(root.iterdir()):
@@ -180,7 +184,12 @@ def create(root: Path, date: str = "") -> str:
     )
 
 
-def bump(root: Path, version: str, notes: str = "", date: str = "") -> str:
+def bump(
+    root: Annotated[Path, Arg("dir", help="the sandbox folder")],
+    version: Annotated[str, Arg(type=version_arg)],
+    notes: Annotated[str, Arg(help="changelog line")] = "",
+    date: Annotated[str, Arg(help="changelog date (default: today UTC)")] = "",
+) -> str:
     """Commit and push a version bump and changelog entry so ``version`` can be released."""
     app = root / "app"
     check_clean(app)
@@ -199,22 +208,14 @@ def bump(root: Path, version: str, notes: str = "", date: str = "") -> str:
     return f"{APP} is at {version} (committed and pushed); release it with release.deploy"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("sandbox", __doc__)
-    p = sub.add("create", lambda a: create(a.dir, a.date), create.__doc__)
-    p.add_argument("dir", type=Path, help="folder for the sandbox (new or empty)")
-    p.add_argument("--date", default="", help="release date of 1.0.0 (default: today UTC)")
-    p = sub.add("bump", lambda a: bump(a.dir, a.version, a.notes, a.date), bump.__doc__)
-    p.add_argument("dir", type=Path, help="the sandbox folder")
-    p.add_argument("--version", type=version_arg, required=True)
-    p.add_argument("--notes", default="", help="changelog line")
-    p.add_argument("--date", default="", help="changelog date (default: today UTC)")
-    return parser
+PROGRAM = program("sandbox", __doc__)
+PROGRAM.command(create)
+PROGRAM.command(bump)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.sandbox``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

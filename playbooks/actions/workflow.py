@@ -10,7 +10,6 @@ staging folder and moved into place only when every one matches.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import urllib.error
@@ -18,8 +17,10 @@ import urllib.request
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Annotated
 
-from playbooks.actions import ActionError, command_line, execute, version_arg
+from opsbooks.actions import Arg
+from playbooks.actions import ActionError, program, version_arg
 from playbooks.actions.artifacts import (
     MANIFEST,
     check_out,
@@ -60,7 +61,14 @@ def _copy(base: str, name: str, target: Path) -> None:
         raise ActionError(f"cannot fetch {where}: {getattr(exc, 'reason', exc)}") from None
 
 
-def fetch(source: str, version: str, out: Path) -> str:
+_SOURCE_HELP = "folder or http(s) URL holding <version>/SHA256SUMS and the artifacts"
+
+
+def fetch(
+    source: Annotated[str, Arg("--from", help=_SOURCE_HELP, metavar="SOURCE")],
+    version: Annotated[str, Arg(type=version_arg)],
+    out: Annotated[Path, Arg(help="folder for the artifacts")],
+) -> str:
     """Fetch ``version``'s artifacts and SHA256SUMS from the workflow's output into ``out``.
 
     Re-running is safe: an ``out`` that already matches its manifest is kept.
@@ -94,21 +102,13 @@ def fetch(source: str, version: str, out: Path) -> str:
     return f"fetched {', '.join(sorted(entries))} from {base} into {out}; all match {MANIFEST}"
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser, sub = command_line("workflow", __doc__)
-    p = sub.add("fetch", lambda a: fetch(a.source, a.version, a.out), fetch.__doc__)
-    p.add_argument(
-        "--from", dest="source", required=True,
-        help="folder or http(s) URL holding <version>/SHA256SUMS and the artifacts",
-    )  # fmt: skip
-    p.add_argument("--version", type=version_arg, required=True)
-    p.add_argument("--out", type=Path, required=True, help="folder for the artifacts")
-    return parser
+PROGRAM = program("workflow", __doc__)
+PROGRAM.command(fetch)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``python -m playbooks.actions.workflow``."""
-    return execute(_parser(), argv)
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
+from playbooks.release.sandboxed import SandboxedRelease
 
 
 def action(line: str) -> list[str]:
@@ -104,7 +105,7 @@ class ReleaseParams(FeedMirrorParams, _ReleaseBasics):
     """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
 
 
-class FeedHostCheck(ob.Runbook, abstract=True):
+class FeedHostCheck(SandboxedRelease, abstract=True):
     """First of all, when the feed is mirrored: are the feed hosts there and writable?"""
 
     check_feed_host = ob.Command(

@@ -13,6 +13,8 @@ import pytest
 from playbooks.actions import ActionError, artifacts
 from playbooks.actions import git as actions_git
 
+pytestmark = pytest.mark.slow  # git and python -m subprocesses
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 

@@ -68,6 +68,7 @@ def app(tmp_path: Path) -> tuple[Path, str]:
     return path, make_app(path)
 
 
+@pytest.mark.slow
 def test_backup_writes_file_and_manifest(app: tuple[Path, str], tmp_path: Path) -> None:
     _, url = app
     result = cli("backup", "--db", url, "--dest", str(tmp_path / "bk"), "--json")
@@ -84,6 +85,7 @@ def test_backup_writes_file_and_manifest(app: tuple[Path, str], tmp_path: Path) 
     assert dt.datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00")).tzinfo
 
 
+@pytest.mark.slow
 def test_verify_then_tamper_then_restore_every_row(app: tuple[Path, str], tmp_path: Path) -> None:
     path, url = app
     dest = tmp_path / "bk"
@@ -116,6 +118,7 @@ def test_verify_then_tamper_then_restore_every_row(app: tuple[Path, str], tmp_pa
     assert cli("compare", "--db", url, "--backup", str(backup)).returncode == 0
 
 
+@pytest.mark.slow
 def test_truncated_backup_is_named(app: tuple[Path, str], tmp_path: Path) -> None:
     _, url = app
     backup, _, _ = db.backup(url, tmp_path / "bk")
@@ -135,6 +138,7 @@ def test_row_count_mismatch_fails_verify(app: tuple[Path, str], tmp_path: Path) 
         db.verify(backup)
 
 
+@pytest.mark.slow
 def test_restore_keeps_previous_and_undo_puts_it_back(
     app: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -154,6 +158,7 @@ def test_restore_keeps_previous_and_undo_puts_it_back(
     assert rows_of(path) == newer
 
 
+@pytest.mark.slow
 def test_undo_of_a_restore_onto_a_new_file_removes_it(
     app: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -169,6 +174,7 @@ def test_undo_of_a_restore_onto_a_new_file_removes_it(
     assert again.returncode == 0 and "replaced nothing" in again.stdout
 
 
+@pytest.mark.slow
 def test_a_restore_over_a_restored_file_undoes_to_the_first(
     app: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -201,6 +207,7 @@ def test_generations_are_pruned_oldest_first(app: tuple[Path, str], tmp_path: Pa
     assert sorted(dest.iterdir()) == sorted(made[1:] + [manifest_path(p) for p in made[1:]])
 
 
+@pytest.mark.slow
 def test_latest_verified_only(app: tuple[Path, str], tmp_path: Path) -> None:
     _, url = app
     dest = tmp_path / "bk"
@@ -213,6 +220,7 @@ def test_latest_verified_only(app: tuple[Path, str], tmp_path: Path) -> None:
     assert cli("latest", "--dest", str(dest), "--verified-only").stdout.strip() == str(older)
 
 
+@pytest.mark.slow
 def test_age_and_max(app: tuple[Path, str], tmp_path: Path) -> None:
     _, url = app
     hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
@@ -233,6 +241,7 @@ def test_watermark_is_the_recovery_point(app: tuple[Path, str], tmp_path: Path) 
     assert manifest.recovery_point == dt.datetime(2026, 11, 28, 10, 4, tzinfo=dt.UTC)
 
 
+@pytest.mark.slow
 def test_failed_backup_leaves_nothing_that_looks_valid(
     app: tuple[Path, str], tmp_path: Path
 ) -> None:
@@ -243,6 +252,7 @@ def test_failed_backup_leaves_nothing_that_looks_valid(
     assert list(dest.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_check_missing_and_corrupt(tmp_path: Path) -> None:
     missing = tmp_path / "missing.db"
     result = cli("check", "--db", f"sqlite:///{missing}")
@@ -254,12 +264,14 @@ def test_check_missing_and_corrupt(tmp_path: Path) -> None:
     assert result.returncode == 1 and "not a SQLite database" in result.stderr
 
 
+@pytest.mark.slow
 def test_check_and_counts_ok(app: tuple[Path, str]) -> None:
     _, url = app
     assert cli("check", "--db", url).returncode == 0
     assert json.loads(cli("counts", "--db", url).stdout) == {"orders": 5, 'odd "name"': 1}
 
 
+@pytest.mark.slow
 def test_bad_usage_exits_2() -> None:
     assert cli("check").returncode == 2
     result = cli("check", "--db", "mysql://root:hunter2@db/app")
@@ -267,6 +279,7 @@ def test_bad_usage_exits_2() -> None:
     assert "hunter2" not in result.stderr
 
 
+@pytest.mark.slow
 def test_engine_mismatch_is_refused(app: tuple[Path, str], tmp_path: Path) -> None:
     _, url = app
     backup = db.backup(url, tmp_path / "bk")[0]
@@ -274,6 +287,7 @@ def test_engine_mismatch_is_refused(app: tuple[Path, str], tmp_path: Path) -> No
     assert result.returncode == 2 and "sqlite backup" in result.stderr
 
 
+@pytest.mark.slow
 def test_switch_endpoint_and_back(tmp_path: Path) -> None:
     config = tmp_path / "service.env"
     config.write_text("PORT=8080\nDATABASE_URL=sqlite:///primary.db\n")
@@ -287,6 +301,7 @@ def test_switch_endpoint_and_back(tmp_path: Path) -> None:
     assert cli("switch", "--config", str(config), "--back").returncode == 1
 
 
+@pytest.mark.slow
 def test_drop_removes_scratch_and_pre_restore(app: tuple[Path, str], tmp_path: Path) -> None:
     path, url = app
     db.restore(db.backup(url, tmp_path / "bk")[0], url, force=True)
@@ -294,6 +309,7 @@ def test_drop_removes_scratch_and_pre_restore(app: tuple[Path, str], tmp_path: P
     assert not path.exists() and not Path(f"{path}.pre-restore").exists()
 
 
+@pytest.mark.slow
 def test_file_size_limit_leaves_no_backup(tmp_path: Path) -> None:
     """A full disk, for real: the kernel refuses writes past ``ulimit -f``."""
     big = tmp_path / "big.db"

@@ -38,6 +38,7 @@ def publish(feed_dir: Path, tmp_path: Path, version: str, date: str = "2026-11-0
     return feed.publish(feed_dir, version, BASE, artifact=artifact, notes=f"v{version}", date=date)
 
 
+@pytest.mark.slow
 def test_publish_writes_both_feeds_and_the_artifact(
     feed_dir: Path, tmp_path: Path, action: Run
 ) -> None:
@@ -100,6 +101,7 @@ def test_publish_refuses_a_different_artifact_for_a_published_version(
         feed.publish(feed_dir, "1.0.0", BASE, artifact=other)
 
 
+@pytest.mark.slow
 def test_publish_refuses_a_version_not_newer_than_latest(
     feed_dir: Path, tmp_path: Path, action: Run
 ) -> None:
@@ -128,6 +130,7 @@ def test_publish_from_a_build_folder_checks_its_manifest(feed_dir: Path, tmp_pat
     assert "published 1.0.0" in feed.publish(feed_dir, "1.0.0", BASE, manifest_dir=build)
 
 
+@pytest.mark.slow
 def test_remove_undoes_publish(feed_dir: Path, tmp_path: Path, action: Run) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     publish(feed_dir, tmp_path, "1.1.0")
@@ -145,6 +148,7 @@ def test_remove_undoes_publish(feed_dir: Path, tmp_path: Path, action: Run) -> N
     assert "nothing to remove" in again.stdout
 
 
+@pytest.mark.slow
 def test_point_latest_withdraws_everything_above_the_target(
     feed_dir: Path, tmp_path: Path, action: Run
 ) -> None:
@@ -170,6 +174,7 @@ def test_point_latest_withdraws_everything_above_the_target(
         publish(feed_dir, tmp_path, "1.2.0")
 
 
+@pytest.mark.slow
 def test_point_latest_chooses_the_last_good_tagged_release(
     feed_dir: Path, tmp_path: Path, repo: Path
 ) -> None:
@@ -184,6 +189,7 @@ def test_point_latest_chooses_the_last_good_tagged_release(
     assert feed.point_latest(feed_dir) == "latest is already 1.0.0; 1.2.0 is withdrawn"
 
 
+@pytest.mark.slow
 def test_rollback_target_errors(feed_dir: Path, tmp_path: Path, action: Run, repo: Path) -> None:
     with pytest.raises(ActionError, match="nothing to roll back"):
         feed.point_latest(feed_dir)
@@ -211,6 +217,7 @@ def test_point_latest_refuses_a_target_whose_artifact_is_gone(
     assert feed.load(feed_dir).latest == "1.1.0"
 
 
+@pytest.mark.slow
 def test_verify_over_http(feed_dir: Path, tmp_path: Path, action: Run, http_server: Serve) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     with http_server(feed_dir) as url:
@@ -236,6 +243,7 @@ def _rebase(feed_dir: Path, url: str) -> None:
     feed.save(feed_dir, feed.Feed(loaded.title, loaded.latest, releases))
 
 
+@pytest.mark.slow
 def test_verify_serves_the_folder_itself_when_no_url(
     feed_dir: Path, tmp_path: Path, action: Run
 ) -> None:
@@ -253,6 +261,7 @@ def test_verify_serves_the_folder_itself_when_no_url(
     assert "is not under https://elsewhere.invalid/" in wrong_base.stderr
 
 
+@pytest.mark.slow
 def test_verify_catches_a_corrupted_artifact(
     feed_dir: Path, tmp_path: Path, action: Run, http_server: Serve
 ) -> None:
@@ -272,6 +281,7 @@ def test_verify_catches_a_corrupted_artifact(
         feed.verify(feed_dir, "1.0.0")
 
 
+@pytest.mark.slow
 def test_verify_catches_a_feed_with_the_wrong_latest(
     feed_dir: Path, tmp_path: Path, action: Run
 ) -> None:
@@ -289,6 +299,7 @@ def test_verify_catches_a_feed_with_the_wrong_latest(
         feed.verify(feed_dir, "1.0.0")
 
 
+@pytest.mark.slow
 def test_verify_reads_sha256_as_an_element_too(feed_dir: Path, tmp_path: Path) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     text = (feed_dir / "appcast.xml").read_text()
@@ -300,6 +311,7 @@ def test_verify_reads_sha256_as_an_element_too(feed_dir: Path, tmp_path: Path) -
     assert "feed offers 1.0.0" in feed.verify(feed_dir, "1.0.0")
 
 
+@pytest.mark.slow
 def test_verify_after_rollback_checks_the_chosen_target(feed_dir: Path, tmp_path: Path) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     publish(feed_dir, tmp_path, "1.1.0")
@@ -310,6 +322,7 @@ def test_verify_after_rollback_checks_the_chosen_target(feed_dir: Path, tmp_path
     assert "feed offers 1.0.0" in feed.verify(feed_dir, bad="1.1.0")
 
 
+@pytest.mark.slow
 def test_malformed_feed_is_a_clear_failure(feed_dir: Path, action: Run) -> None:
     feed_dir.mkdir()
     (feed_dir / "feed.json").write_text('{"latest": "1.0.0"}')
@@ -318,6 +331,7 @@ def test_malformed_feed_is_a_clear_failure(feed_dir: Path, action: Run) -> None:
     assert "feed.json is malformed" in done.stderr
 
 
+@pytest.mark.slow
 def test_serve_command_serves_the_folder_until_stopped(feed_dir: Path, tmp_path: Path) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     proc = subprocess.Popen(

@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # python -m subprocesses
+
 
 def write(folder: Path, *args: str, run_id: str = "") -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OPSBOOKS_RUNBOOK": "release.rollback"}

@@ -11,6 +11,8 @@ import pytest
 from playbooks.actions import ActionError
 from playbooks.actions import git as actions_git
 
+pytestmark = pytest.mark.slow  # real git repositories and python -m subprocesses
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Git = Callable[..., str]
 

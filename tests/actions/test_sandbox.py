@@ -29,6 +29,8 @@ from playbooks.release.deploy import Deploy
 from playbooks.release.hotfix import Hotfix
 from playbooks.release.rollback import Rollback
 
+pytestmark = pytest.mark.slow  # git, sh and the opsbooks CLI in subprocesses
+
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Git = Callable[..., str]
 ENV = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

@@ -32,6 +32,7 @@ def publish_workflow_output(root: Path, version: str, payload: bytes) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_not_published_yet_exits_1_then_fetches_once_it_is(tmp_path: Path, action: Run) -> None:
     source, out = tmp_path / "ci", tmp_path / "dist" / "1.4.0"
     early = action("workflow", "fetch", "--from", source, "--version", "1.4.0", "--out", out)
@@ -48,6 +49,7 @@ def test_not_published_yet_exits_1_then_fetches_once_it_is(tmp_path: Path, actio
     assert again.returncode == 0 and "already holds" in again.stdout
 
 
+@pytest.mark.slow
 def test_over_http_a_file_still_uploading_is_not_taken(tmp_path: Path, http_server: Server) -> None:
     served = publish_workflow_output(tmp_path / "ci", "2.0.0", b"complete artifact")
     artifact = served / "demo-app-2.0.0.tar.gz"
@@ -104,6 +106,7 @@ def late_server(folder: Path, misses: int) -> Iterator[tuple[str, list[str]]]:
         thread.join()
 
 
+@pytest.mark.slow
 def test_deploy_waits_for_the_workflow_instead_of_building(tmp_path: Path) -> None:
     box = tmp_path / "sandbox"
     sandbox.create(box, date="2026-11-01")

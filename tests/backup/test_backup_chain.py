@@ -10,6 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from backup_kit import RunSteps, ids, make_sqlite, sh, sqlite_rows
 
 import opsbooks as ob
@@ -19,6 +20,8 @@ from playbooks.backup.run import BackupRun
 from playbooks.backup.verify import BackupVerify
 from playbooks.dr.disaster_recovery import DisasterRecovery
 from playbooks.dr.recovery_test import RecoveryTest
+
+pytestmark = pytest.mark.slow  # the chain's real sh commands
 
 
 def add_rows(path: Path, count: int) -> None:

@@ -20,6 +20,7 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_backup_run_and_verify_through_the_engine(project: Path) -> None:
     url = make_sqlite(project / "shop.db")
     dest = project / "backups"
@@ -31,6 +32,7 @@ def test_backup_run_and_verify_through_the_engine(project: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
 
 
+@pytest.mark.slow
 def test_backup_restore_refused_without_the_typed_target_name(project: Path) -> None:
     url = make_sqlite(project / "shop.db")
     dest = project / "backups"
@@ -45,6 +47,7 @@ def test_backup_restore_refused_without_the_typed_target_name(project: Path) -> 
     assert not Path(f"{project / 'shop.db'}.pre-restore").exists()
 
 
+@pytest.mark.slow
 def test_backup_restore_through_the_engine(project: Path) -> None:
     path = project / "shop.db"
     url = make_sqlite(path)
@@ -66,6 +69,7 @@ def test_python_is_the_venv_one() -> None:
     assert Path(VENV_BIN) == Path(sys.executable).parent
 
 
+@pytest.mark.slow
 def test_recovery_drill_through_the_engine_records_the_recovery_point(project: Path) -> None:
     url = make_sqlite(project / "shop.db", rows=3)
     dest = project / "backups"
@@ -88,6 +92,7 @@ def test_recovery_drill_through_the_engine_records_the_recovery_point(project: P
     assert 0 < metrics["rto_seconds"] < 60 and metrics["rto_met"] is True
 
 
+@pytest.mark.slow
 def test_disaster_recovery_through_the_engine(project: Path) -> None:
     primary = project / "shop.db"
     url = make_sqlite(primary, rows=6)

@@ -142,6 +142,7 @@ def test_docs_dir_option_and_check(project: Path, capsys: pytest.CaptureFixture[
     assert main(["docs", "--check", "--dir", "site-docs"]) == 0
 
 
+@pytest.mark.slow
 def test_drift_cycle_through_the_real_program(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "playbooks")
     docs = root / "docs/runbooks"
@@ -167,6 +168,7 @@ def test_drift_cycle_through_the_real_program(tmp_path: Path) -> None:
     assert cli(root, "docs", "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_orphans_reported_and_hand_written_pages_kept(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "playbooks")
     assert cli(root, "docs").returncode == 0
@@ -186,6 +188,7 @@ def test_orphans_reported_and_hand_written_pages_kept(tmp_path: Path) -> None:
     assert cli(root, "docs", "--check").returncode == 0
 
 
+@pytest.mark.slow
 def test_subprocess_show_unknown_exits_2(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "playbooks")
     shown = cli(root, "show", "security.incident")
@@ -194,6 +197,7 @@ def test_subprocess_show_unknown_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in shown.stderr
 
 
+@pytest.mark.slow
 def test_subprocess_list_uses_the_projects_own_playbooks(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "playbooks")
     listed = cli(root, "list")

@@ -19,6 +19,7 @@ class Demo(ob.Runbook):
     say = ob.Command("printf %s {msg}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["a b", "$(id)", "'q'", "`x`;y"])
 def test_value_is_one_argument(value):
     cmd = ob.plan(Demo, Demo.Params(msg=value)).steps[0].command

@@ -43,24 +43,28 @@ def argv_seen_by_shell(step_id: str, value: str) -> list[bytes]:
 values = st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"]))
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(value=values)
 def test_shell_string_value_is_one_argument(value: str) -> None:
     assert argv_seen_by_shell("shell", value) == [value.encode()]
 
 
+@pytest.mark.slow
 @settings(max_examples=75, deadline=None)
 @given(value=values)
 def test_value_inside_a_word_stays_inside_it(value: str) -> None:
     assert argv_seen_by_shell("joined", value) == [f"prefix-{value}-suffix".encode()]
 
 
+@pytest.mark.slow
 @settings(max_examples=75, deadline=None)
 @given(value=values)
 def test_argv_list_value_is_one_argument(value: str) -> None:
     assert argv_seen_by_shell("argv", value) == [value.encode()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["", " ", "a b", "$(id)", "'", '"', "\\", "\n", "-n", "*"])
 def test_awkward_values_are_one_argument(value: str) -> None:
     assert argv_seen_by_shell("shell", value) == [value.encode()]

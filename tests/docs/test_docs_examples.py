@@ -57,6 +57,7 @@ def test_readme_example_defines_a_valid_runbook() -> None:
         validate_params(runbook.name, runbook.Params, {"version": "banana"})
 
 
+@pytest.mark.slow
 def test_drill_example_in_the_testing_guide_runs_and_passes(tmp_path: Path) -> None:
     source = block_after(DOCS / "guides" / "testing-drills.md", "## A complete example")
     test_file = tmp_path / "test_failover_drill.py"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from drill_kit import Engine, Row
 
 from opsbooks.records import audit
@@ -126,6 +127,7 @@ def assert_audit_intact(drill: Drill, result: DrillResult) -> None:
     assert check.lines > 0
 
 
+@pytest.mark.slow
 def test_disaster_recovery_loses_only_the_writes_after_the_backup(
     drill: Drill, engine: Engine, tmp_path: Path, record_figures: Any
 ) -> None:
@@ -156,6 +158,7 @@ def test_disaster_recovery_loses_only_the_writes_after_the_backup(
     assert_audit_intact(drill, result)
 
 
+@pytest.mark.slow
 def test_failed_switch_rolls_the_standby_back(drill: Drill, engine: Engine, tmp_path: Path) -> None:
     disaster = lose_primary(drill, engine, tmp_path, backup_runbook=False)
     standby = engine.create("standby")  # the standby holds something before the drill
@@ -179,6 +182,7 @@ def test_failed_switch_rolls_the_standby_back(drill: Drill, engine: Engine, tmp_
     assert_audit_intact(drill, result)
 
 
+@pytest.mark.slow
 def test_failed_switch_leaves_a_new_standby_empty_again(
     drill: Drill, engine: Engine, tmp_path: Path
 ) -> None:

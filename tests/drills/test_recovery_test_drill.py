@@ -11,10 +11,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pytest
 from drill_kit import Engine, Row
 
 from opsbooks.testing import Drill
 from playbooks.actions import db
+
+pytestmark = pytest.mark.slow  # real commands and polls that sleep
 
 #: The newest row is written this long before the drill, so the RPO is at least this.
 LAST_WRITE_AGO = 90.0

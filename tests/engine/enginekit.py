@@ -113,9 +113,9 @@ class Project:
 
     def gates(self, run_id: str) -> dict[str, dict[str, Any]]:
         """The gate decisions of a run, read through opsbooks' own journal reader."""
-        from opsbooks.records.journal.sqlite import Journal
+        from opsbooks.records.journal import open_journal
 
-        journal = Journal.open(f"sqlite:///{self.journal_path}")
+        journal = open_journal(f"sqlite:///{self.journal_path}")
         try:
             return {g.step_id: vars(g) for g in journal.gates(run_id)}
         finally:

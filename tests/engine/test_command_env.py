@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 import opsbooks as ob
 from opsbooks.testing import Drill
+
+pytestmark = pytest.mark.slow  # a real sh command
 
 
 class WhoAmI(ob.Runbook):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import opsbooks as ob
 from opsbooks.testing import Drill
 
@@ -21,6 +23,7 @@ class Optional(ob.Runbook):
     maybe = ob.Command("true", when="extra")
 
 
+@pytest.mark.slow
 def test_a_skipped_step_is_named_with_its_reason(drill: Drill) -> None:
     result = drill.run(Optional)
     result.assert_succeeded()

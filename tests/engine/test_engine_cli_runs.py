@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from enginekit import Project, make_project
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 
 def test_basic_runbook_runs_end_to_end(project: Project) -> None:
     done = project.cli("run", "eng.basic", "--yes")

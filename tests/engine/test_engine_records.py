@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from enginekit import Project, make_project
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 CANARY = "canary-7f3a9e-do-not-leak"
 
 

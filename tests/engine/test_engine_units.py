@@ -14,12 +14,10 @@ import pytest
 from opsbooks import Command, Poll, Retry, Runbook, WaitUntil
 from opsbooks.backends.protocols import CommandResult, CommandSpec, Writer
 from opsbooks.edges.config import Config
-from opsbooks.edges.console import Console
 from opsbooks.edges.discovery import Catalog
 from opsbooks.edges.session import Invocation, Surroundings, start_run
 from opsbooks.plan.binding import plan
 from opsbooks.records.events import AttemptFailed, Event
-from opsbooks.records.redaction import Redactor
 from opsbooks.run.execute import StepEnv, execute
 from opsbooks.run.gates import (
     GateRequest,
@@ -29,23 +27,10 @@ from opsbooks.run.gates import (
     YesPrompter,
     coerce,
 )
+from opsbooks.run.outcome import StepResult
+from opsbooks.run.state import RunState
 from opsbooks.testing import FakeClock
-
-
-class FakeBackend:
-    """Answers each command from a script of exit codes; records when it was called."""
-
-    def __init__(self, codes: list[int], clock: Callable[[], float]) -> None:
-        self.codes = codes
-        self.clock = clock
-        self.calls: list[tuple[str, float]] = []
-
-    def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult:
-        self.calls.append((spec.command, self.clock()))
-        code = self.codes.pop(0) if self.codes else self.codes_default
-        return CommandResult(exit_code=code, stdout=f"call {len(self.calls)}\n")
-
-    codes_default = 1
+from opsbooks.testing.fakes import FakeBackend, fake_env
 
 
 class Polls(Runbook):
@@ -61,27 +46,21 @@ class Polls(Runbook):
 
 
 def _env(tmp_path: Path, backend: FakeBackend, clock: FakeClock, events: list[Event]) -> StepEnv:
-    bound = plan(Polls, Polls.Params())
-    return StepEnv(
-        run_id="r1",
-        plan=bound,
-        backend=backend,
-        console=Console(io.StringIO(), Redactor()),
-        emit=events.append,
-        config=Config(root=tmp_path),
-        workdir=tmp_path,
-        ask=lambda _p: pytest.fail("no gates here"),
-        sleep=clock.sleep,
-        clock=clock,
+    return fake_env(
+        plan(Polls, Polls.Params()), backend=backend, clock=clock, events=events, workdir=tmp_path
     )
+
+
+def _run(env: StepEnv, step_id: str) -> StepResult:
+    return execute(env.plan.get(step_id), env, RunState("r1"))
 
 
 def test_wait_until_honours_its_deadline_without_sleeping(tmp_path: Path) -> None:
     clock, events = FakeClock(), []
-    backend = FakeBackend([], clock)
+    backend = FakeBackend([], clock, default=1)
     env = _env(tmp_path, backend, clock, events)
     started = time.monotonic()
-    result = execute(env.plan.get("ready"), env)
+    result = _run(env, "ready")
     assert time.monotonic() - started < 1
     assert not result.ok and result.attempts == 3
     assert [at for _, at in backend.calls] == [0, 10, 20]
@@ -94,7 +73,7 @@ def test_wait_until_stops_polling_once_the_check_holds(tmp_path: Path) -> None:
     clock, events = FakeClock(), []
     backend = FakeBackend([1, 0], clock)
     env = _env(tmp_path, backend, clock, events)
-    result = execute(env.plan.get("ready"), env)
+    result = _run(env, "ready")
     assert result.ok and result.attempts == 2 and clock.sleeps == [10]
 
 
@@ -102,7 +81,7 @@ def test_retry_backs_off_and_records_attempts(tmp_path: Path) -> None:
     clock, events = FakeClock(), []
     backend = FakeBackend([1, 1, 0], clock)
     env = _env(tmp_path, backend, clock, events)
-    result = execute(env.plan.get("flaky"), env)
+    result = _run(env, "flaky")
     assert result.ok and result.attempts == 3
     assert clock.sleeps == [5, 10]
 
@@ -111,14 +90,14 @@ def test_retry_gives_up_after_its_attempts(tmp_path: Path) -> None:
     clock, events = FakeClock(), []
     backend = FakeBackend([1, 1, 1, 0], clock)
     env = _env(tmp_path, backend, clock, events)
-    result = execute(env.plan.get("flaky"), env)
+    result = _run(env, "flaky")
     assert not result.ok and result.attempts == 3 and len(backend.calls) == 3
     assert "exit code 1" in result.reason
 
 
 def test_surroundings_inject_sleep_and_clock_into_a_whole_run(tmp_path: Path) -> None:
     clock = FakeClock()
-    backend = FakeBackend([1, 1, 1], clock)
+    backend = FakeBackend([1, 1, 1], clock, default=1)
     out = io.StringIO()
     surroundings = Surroundings(
         stdin=io.StringIO(),
@@ -126,8 +105,7 @@ def test_surroundings_inject_sleep_and_clock_into_a_whole_run(tmp_path: Path) ->
         environ={"OPSBOOKS_USER": "unit"},
         interactive=False,
         backend=backend,
-        sleep=clock.sleep,
-        clock=clock,
+        waits=clock,
         install_signal_handlers=False,
     )
     report = start_run(
@@ -169,6 +147,7 @@ def test_yes_prompter_answers_confirmations_only() -> None:
     assert answer is not None and answer.value is False and not answer.approved
 
 
+@pytest.mark.slow
 def test_terminal_prompter_gives_up_when_the_run_is_asked_to_stop() -> None:
     read_end, write_end = os.pipe()
     calls = []
@@ -194,6 +173,7 @@ def test_terminal_prompter_reasks_until_valid() -> None:
     assert "answer yes or no" in out.getvalue()
 
 
+@pytest.mark.slow
 def test_terminal_prompter_timeout_is_a_timed_out_no_answer() -> None:
     read_end, write_end = os.pipe()
     with os.fdopen(read_end) as stdin:
@@ -218,5 +198,5 @@ def test_a_wait_check_is_bounded_by_the_poll_timeout(tmp_path: Path) -> None:
     clock, events = FakeClock(), []
     backend = RecordingBackend([0], clock)
     env = _env(tmp_path, backend, clock, events)
-    assert execute(env.plan.get("ready"), env).ok
+    assert _run(env, "ready").ok
     assert backend.timeouts == [25]

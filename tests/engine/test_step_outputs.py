@@ -50,6 +50,7 @@ def test_parse_reads_output_lines_and_ignores_the_rest() -> None:
     assert parse(text) == {"target": "1.0.0", "bad": "1.1.0"}
 
 
+@pytest.mark.slow
 def test_an_output_reaches_later_commands_gates_and_notifications_as_one_word(
     drill: Drill,
 ) -> None:
@@ -64,12 +65,14 @@ def test_an_output_reaches_later_commands_gates_and_notifications_as_one_word(
     assert {"target": HOSTILE} in recorded
 
 
+@pytest.mark.slow
 def test_an_undo_binds_the_outputs_of_the_run(drill: Drill) -> None:
     result = drill.run(Pick, {"fail_apply": True}, answers={"approve": True})
     assert result.outcome == "rolled_back", result.output
     assert lines(drill, "applied.txt") == ["1.0.0", "undo 1.0.0"]
 
 
+@pytest.mark.slow
 def test_a_resumed_run_binds_the_outputs_recorded_by_the_first(drill: Drill) -> None:
     drill = replace(drill, runbooks=(Pick,))
     stopped = drill.run(Pick, {"choice": "2.0.0"})
@@ -80,6 +83,7 @@ def test_a_resumed_run_binds_the_outputs_recorded_by_the_first(drill: Drill) -> 
     assert lines(drill, "applied.txt") == ["2.0.0"]
 
 
+@pytest.mark.slow
 def test_a_declared_output_that_is_not_printed_fails_its_step(drill: Drill) -> None:
     class Silent(Pick):
         """Promises a target but never prints it."""
@@ -106,6 +110,7 @@ def test_a_skipped_producer_fails_the_consumer_with_a_reason(drill: Drill) -> No
     assert named in result.output
 
 
+@pytest.mark.slow
 def test_a_python_step_publishes_its_return_value_under_its_id(drill: Drill) -> None:
     class Computed(ob.Runbook):
         """A Python step computes, a command uses it."""
@@ -178,6 +183,7 @@ def test_outputs_cannot_be_a_parameter_name() -> None:
             make = ob.Command("true")
 
 
+@pytest.mark.slow
 def test_an_output_printed_early_in_a_long_output_is_still_seen(drill: Drill) -> None:
     """The journal keeps the last 200 lines; outputs come from the whole output."""
 

@@ -46,11 +46,13 @@ def run(drill: Drill, runbook: type[ob.Runbook]) -> list[str]:
     return ledger.read_text().split()
 
 
+@pytest.mark.slow
 def test_a_failed_step_with_undo_on_failure_is_undone_first(drill: Drill) -> None:
     assert run(drill, HalfCopy) == ["prepared", "cleaned", "unprepared"]
     assert not (drill.root / "out-a.txt").exists()
 
 
+@pytest.mark.slow
 def test_without_it_only_completed_steps_are_undone(drill: Drill) -> None:
     assert run(drill, HalfCopyPlain) == ["prepared", "unprepared"]
     assert (drill.root / "out-a.txt").exists()  # what the flag is for

@@ -38,6 +38,7 @@ def rehearsal(tmp_path: Path, fake_clock: FakeClock) -> Drill:
     return Drill(root=tmp_path, clock=fake_clock, runbooks=(Rehearsal,))
 
 
+@pytest.mark.slow
 def test_drill_runs_for_real_with_scripted_answers(rehearsal: Drill, tmp_path: Path) -> None:
     result = rehearsal.run("drills.rehearsal", {"label": "a; rm -rf /"}, answers={"approve": True})
     result.assert_succeeded()
@@ -49,6 +50,7 @@ def test_drill_runs_for_real_with_scripted_answers(rehearsal: Drill, tmp_path: P
     assert result.rto is not None and result.metrics["rto_met"] is True
 
 
+@pytest.mark.slow
 def test_injected_failure_rehearses_the_rollback(rehearsal: Drill, tmp_path: Path) -> None:
     result = rehearsal.run(
         "drills.rehearsal",
@@ -63,6 +65,7 @@ def test_injected_failure_rehearses_the_rollback(rehearsal: Drill, tmp_path: Pat
     assert "injected failure" in result.report.reason
 
 
+@pytest.mark.slow
 def test_missing_answer_stops_and_resume_finishes(rehearsal: Drill) -> None:
     stopped = rehearsal.run("drills.rehearsal", {"label": "y"})
     assert stopped.outcome == "stopped" and stopped.exit_code == 3
@@ -77,6 +80,7 @@ def test_bad_params_raise_before_anything_runs(rehearsal: Drill, tmp_path: Path)
     assert not (tmp_path / "ledger.txt").exists()
 
 
+@pytest.mark.slow
 def test_polls_use_the_fake_clock(tmp_path: Path) -> None:
     clock = FakeClock()
 
@@ -99,6 +103,7 @@ def test_plugin_fixtures_are_registered(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.pluginmanager.has_plugin("opsbooks")
 
 
+@pytest.mark.slow
 def test_result_exposes_the_run_record_and_a_verifiable_audit_trail(rehearsal: Drill) -> None:
     result = rehearsal.run("drills.rehearsal", {"label": "z"}, answers={"approve": True})
     assert result.record.outcome == "succeeded" and result.record.who == "drill"

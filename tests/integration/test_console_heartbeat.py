@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
+
 from opsbooks.edges.console import Console
 from opsbooks.records.redaction import Redactor
+
+pytestmark = pytest.mark.slow  # waits in real time for the heartbeat
 
 
 def test_heartbeat_speaks_while_a_step_is_quiet_and_stops_after() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from opsbooks import Command, Download, Field, Params, Remote, Runbook, SecretStr, Upload
 from opsbooks.errors import BadInput
-from opsbooks.records.journal.sqlite import Journal
+from opsbooks.records.journal import open_journal
 from opsbooks.testing import Drill
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
@@ -109,7 +109,7 @@ def test_unknown_role_is_refused_before_anything_runs(tmp_path: Path, cluster: S
     drill.settings = settings
     with pytest.raises(BadInput, match="web"):
         drill.run("fleet.roll_out", {"label": "x"})
-    assert not Journal.open(f"sqlite:///{tmp_path / '.opsbooks' / 'journal.db'}").runs()
+    assert not open_journal(f"sqlite:///{tmp_path / '.opsbooks' / 'journal.db'}").runs()
 
 
 class SecretPush(Runbook):

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the CLI and invoke in subprocesses
+
 
 def test_release_runbook_without_configuration_uses_a_fresh_sandbox(tmp_path: Path) -> None:
     run = subprocess.run(
@@ -60,11 +64,15 @@ def dry_run(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_a_project_asking_for_a_release_sandbox_gets_one(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.opsbooks]\npackages = ["playbooks"]\nrelease_sandbox = "sb"\n'
+        '[tool.opsbooks]\npackages = ["playbooks"]\n\n[tool.opsbooks.settings.release]\n'
+        'sandbox = "sb"\n'
     )
     run = dry_run(tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
-    said = f"pyproject.toml sets release_sandbox; creating a local release sandbox in {tmp_path}"
+    said = (
+        f"pyproject.toml sets sandbox = 'sb' for releases; creating a local release sandbox "
+        f"in {tmp_path}"
+    )
     assert said in run.stdout
     assert f"repo = '{tmp_path / 'sb' / 'app'}'" in run.stdout
 

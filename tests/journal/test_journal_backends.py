@@ -2,36 +2,31 @@
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import opsbooks as ob
+from opsbooks.edges.identity import LocalIdentity
 from opsbooks.errors import JournalError, LockHeld
 from opsbooks.plan.state import RunOutcome, StepStatus
-from opsbooks.records.journal.sqlite import GateRecord, HostRecord, Journal, RunRecord
-from opsbooks.testing.postgres import PostgresServer, postgres_server
-
-_counter = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with postgres_server(tmp_path_factory.mktemp("pg")) as server:
-        yield server
+from opsbooks.records.journal import GateRecord, HostRecord, Journal, RunRecord, open_journal
+from opsbooks.records.journal.locks import LockHolder
+from opsbooks.testing.fakes import FakeIdentity
+from opsbooks.testing.postgres import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'journal.db'}"
-    server: PostgresServer = request.getfixturevalue("pg")
-    name = f"j{next(_counter)}"
-    server.createdb(name)
-    return server.url_for(name)
+    return str(request.getfixturevalue("pg_url"))
+
+
+def _open(url: str) -> Journal:
+    """A journal of this process on this host, as the session opens it."""
+    return open_journal(url, identity=LocalIdentity())
 
 
 def _run(run_id: str = "r1", runbook: str = "demo.book", started: float = 1.0) -> RunRecord:
@@ -49,7 +44,7 @@ def _run(run_id: str = "r1", runbook: str = "demo.book", started: float = 1.0) -
 
 
 def test_runs_round_trip(url: str) -> None:
-    j = Journal.open(url)
+    j = _open(url)
     j.create_run(_run("abc1", started=1.5))
     j.create_run(_run("abd2", started=2.25))
     j.finish_run("abc1", RunOutcome.SUCCEEDED, ended_at=3.5, metrics={"n": 2})
@@ -61,11 +56,11 @@ def test_runs_round_trip(url: str) -> None:
         j.get_run("ab")  # ambiguous prefix
     assert [r.id for r in j.runs("demo.book")] == ["abd2", "abc1"]
     j.close()
-    assert Journal.open(url).get_run("abc1").duration == 2.0
+    assert _open(url).get_run("abc1").duration == 2.0
 
 
 def test_transitions_gates_hosts(url: str) -> None:
-    j = Journal.open(url)
+    j = _open(url)
     j.create_run(_run())
     j.record("r1", "s1", StepStatus.RUNNING, at=1.0, attempt=1)
     j.record("r1", "s1", StepStatus.SUCCEEDED, at=2.0, exit_code=0, detail={"k": "v"})
@@ -85,11 +80,11 @@ def test_transitions_gates_hosts(url: str) -> None:
 
 
 def test_lock_refused_while_held(url: str) -> None:
-    j = Journal.open(url)
+    j = _open(url)
     j.acquire_lock("demo.book", "r1", at=1.0)
     holder = j.lock_holder("demo.book")
     assert holder is not None and holder[0] == "r1"
-    other = Journal.open(url)
+    other = _open(url)
     with pytest.raises(LockHeld):
         other.acquire_lock("demo.book", "r2", at=2.0)
     with pytest.raises(LockHeld):  # the holder (this process) is alive
@@ -99,8 +94,46 @@ def test_lock_refused_while_held(url: str) -> None:
     other.acquire_lock("demo.book", "r2", at=3.0)
 
 
+def test_lock_decided_with_the_journals_identity(url: str) -> None:
+    """Crashed, live and remote holders, staged through FakeIdentity (issue 13 item 3)."""
+    first = open_journal(url, identity=FakeIdentity("ops1", pid=100))
+    first.acquire_lock("demo.book", "r1", at=1.0)
+    assert first.lock_holder("demo.book") == LockHolder("r1", 100, "ops1", 1.0)
+    live = open_journal(url, identity=FakeIdentity("ops1", pid=200, alive={100}))
+    for force in (False, True):
+        with pytest.raises(LockHeld, match="already running" if not force else "still alive"):
+            live.acquire_lock("demo.book", "r2", at=2.0, force=force)
+        with pytest.raises(LockHeld):  # resuming the run its live process still runs
+            live.acquire_lock("demo.book", "r1", at=2.0, force=force)
+    remote = open_journal(url, identity=FakeIdentity("ops2", pid=100))
+    for force in (False, True):
+        with pytest.raises(LockHeld, match="another host") as refused:
+            remote.acquire_lock("demo.book", "r1", at=3.0, force=force)
+        assert refused.value.host == "ops1"
+    after_crash = open_journal(url, identity=FakeIdentity("ops1", pid=300))
+    with pytest.raises(LockHeld, match="is gone"):
+        after_crash.acquire_lock("demo.book", "r2", at=4.0)
+    assert after_crash.lock_holder("demo.book") == LockHolder("r1", 100, "ops1", 1.0)
+    after_crash.acquire_lock("demo.book", "r2", at=5.0, force=True)
+    assert after_crash.lock_holder("demo.book") == LockHolder("r2", 300, "ops1", 5.0)
+    resumed = open_journal(url, identity=FakeIdentity("ops1", pid=400))
+    resumed.acquire_lock("demo.book", "r2", at=6.0)  # r2's process is gone: resume takes it
+    assert resumed.lock_holder("demo.book") == LockHolder("r2", 400, "ops1", 6.0)
+    for j in (first, live, remote, after_crash, resumed):
+        j.close()
+
+
+def test_journal_without_identity_reads_but_takes_no_lock(url: str) -> None:
+    j = open_journal(url)
+    j.create_run(_run())
+    assert j.get_run("r1").id == "r1" and j.lock_holder("demo.book") is None
+    with pytest.raises(JournalError, match="without a host identity"):
+        j.acquire_lock("demo.book", "r1", at=1.0)
+    j.close()
+
+
 def _race(url: str, run_id: str, barrier: object, out: object) -> None:
-    j = Journal.open(url)
+    j = _open(url)
     barrier.wait()  # type: ignore[attr-defined]
     try:
         j.acquire_lock("demo.book", run_id, at=1.0)
@@ -110,7 +143,7 @@ def _race(url: str, run_id: str, barrier: object, out: object) -> None:
 
 
 def test_two_processes_race_for_the_lock(url: str) -> None:
-    Journal.open(url).close()
+    _open(url).close()
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(4), ctx.Queue()
     procs = [ctx.Process(target=_race, args=(url, f"r{i}", barrier, out)) for i in range(4)]
@@ -135,33 +168,33 @@ def _poke(url: str, sql: str, pg: PostgresServer | None) -> None:
 
 
 def test_newer_schema_refused(url: str, request: pytest.FixtureRequest) -> None:
-    Journal.open(url).close()
+    _open(url).close()
     pg = request.getfixturevalue("pg") if url.startswith("postgres") else None
     _poke(url, "UPDATE meta SET value='99' WHERE key='schema_version';", pg)
     with pytest.raises(JournalError, match="newer"):
-        Journal.open(url)
+        _open(url)
 
 
 def test_foreign_database_refused(url: str, request: pytest.FixtureRequest) -> None:
     pg = request.getfixturevalue("pg") if url.startswith("postgres") else None
     _poke(url, "CREATE TABLE customers (id INTEGER);", pg)
     with pytest.raises(JournalError, match="not an opsbooks journal"):
-        Journal.open(url)
+        _open(url)
 
 
 @pytest.mark.slow
 def test_connection_errors_are_clear(pg: PostgresServer) -> None:
     with pytest.raises(JournalError) as info:
-        Journal.open(f"postgresql://postgres:s3cret@127.0.0.1:{pg.port}/no_such_db")
+        open_journal(f"postgresql://postgres:s3cret@127.0.0.1:{pg.port}/no_such_db")
     message = str(info.value)
     assert "no_such_db" in message and "s3cret" not in message and "***" in message
     with pytest.raises(JournalError, match=r"127\.0\.0\.1"):
-        Journal.open("postgresql://postgres@127.0.0.1:1/x")
+        open_journal("postgresql://postgres@127.0.0.1:1/x")
 
 
 def test_unsupported_url() -> None:
     with pytest.raises(JournalError, match="postgresql://"):
-        Journal.open("mysql://x@y/z")
+        open_journal("mysql://x@y/z")
 
 
 CANARY = "canary-5be1-PGSECRET"
@@ -188,12 +221,13 @@ def _flaky_runbook(flag: Path) -> type:
 
 
 @pytest.mark.slow
-def test_drill_fails_and_resumes_on_postgres(pg: PostgresServer, tmp_path: Path) -> None:
+def test_drill_fails_and_resumes_on_postgres(
+    pg: PostgresServer, pg_url: str, tmp_path: Path
+) -> None:
     from opsbooks.testing import Drill
 
-    name = f"j{next(_counter)}"
-    pg.createdb(name)
-    url = pg.url_for(name)
+    url = pg_url
+    name = url.rsplit("/", 1)[1]
     flag = tmp_path / "flag"
     runbook = _flaky_runbook(flag)
     root = tmp_path / "drill"

@@ -182,7 +182,7 @@ def test_every_action_command_is_accepted_by_its_cli() -> None:
             argv = shlex.split(command.replace("{outputs.bad}", "1.1.0"))
             assert argv[:2] == ["python", "-m"], step.command
             module = importlib.import_module(argv[2])
-            args = module._parser().parse_args(argv[3:])
+            args = module.PROGRAM.parser().parse_args(argv[3:])
             assert args.action == argv[3]
             checked += 1
     assert checked >= 25
@@ -199,6 +199,7 @@ def test_gates_and_notifications_bind_params() -> None:
     assert hotfix.get("announce").text == "Released hotfix 1.3.1 (fixes 1.3.0). "
 
 
+@pytest.mark.slow
 def test_importing_the_definitions_loads_no_action_or_execution_code() -> None:
     import json
     import subprocess

@@ -297,6 +297,7 @@ def stopped_project() -> Any:
         yield root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("what", sorted(GARBAGE))
 def test_malformed_journal_rows_give_clear_errors(
     stopped_project: Path,

@@ -103,6 +103,7 @@ def drill_in(folder: str) -> Drill:
     )
 
 
+@pytest.mark.slow
 @PROFILE
 @given(value=hostile)
 @example(value="'; touch pwned; '")

@@ -27,6 +27,7 @@ from opsbooks.edges.discovery import discover
 from opsbooks.edges.session import Invocation, Surroundings, start_run
 from opsbooks.errors import OpsbooksError
 from opsbooks.render.markdown import render_runbook
+from opsbooks.run.options import RunOptions
 from opsbooks.testing import Drill
 
 CANARY = "canary-7f3a9c2e-SECRET"
@@ -120,6 +121,7 @@ def catalog(monkeypatch: pytest.MonkeyPatch) -> Any:
     return discover(["playbooks"])
 
 
+@pytest.mark.slow
 def test_whole_catalog_dry_run_and_docs_never_show_a_secret(catalog: Any, tmp_path: Path) -> None:
     config = Config(root=tmp_path, secret_patterns=[r"sk_live_[A-Za-z0-9]+"])
     with_secrets = 0
@@ -136,7 +138,7 @@ def test_whole_catalog_dry_run_and_docs_never_show_a_secret(catalog: Any, tmp_pa
         )
         try:
             start_run(
-                Invocation(runbook=runbook.name, params=params, dry_run=True),
+                Invocation(runbook=runbook.name, params=params, options=RunOptions(dry_run=True)),
                 config,
                 surroundings,
                 catalog,
@@ -211,6 +213,7 @@ def test_real_runs_through_the_cli_leave_no_secret_anywhere(tmp_path: Path, how:
     assert files >= 4
 
 
+@pytest.mark.slow
 def test_drill_harness_runs_leave_no_secret(tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"ob": ob}
     code = compile(LEAKY + LEAKY_TAIL, "leaky", "exec", dont_inherit=True)  # eager annotations

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from opsbooks.backends.hosts.actions import command_action
+from opsbooks.backends.hosts.inventory import Host
+from opsbooks.backends.protocols import HostBackend
+from opsbooks.backends.rollout import RolloutOptions, RolloutResult, roll_out
 
 
 def fail_on(work: Path, *names: str) -> None:
@@ -18,3 +25,16 @@ def runs(work: Path, name: str) -> int:
 
 
 STANDARD = "echo ran >> {host.counter} && test ! -e {host.fail_flag}"
+
+
+def rollout(
+    backend: HostBackend,
+    hosts: Sequence[Host],
+    command_for_host: Callable[[Host], str],
+    options: RolloutOptions | None = None,
+    **kwargs: Any,
+) -> RolloutResult:
+    """Run ``command_for_host(host)`` over ``hosts`` as ``options`` say (default: serial)."""
+    options = options or RolloutOptions()
+    attempt = command_action(backend, command_for_host, timeout=options.timeout)
+    return roll_out(hosts, attempt, options, **kwargs)

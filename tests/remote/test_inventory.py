@@ -9,18 +9,17 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from opsbooks.backends.hosts.inventory import (
-    Inventory,
+from opsbooks.backends.hosts.inventory import Inventory, bind_for_host, bound_for_host
+from opsbooks.edges.config import Config
+from opsbooks.errors import (
+    BadInput,
+    ConfigError,
     InventoryError,
     MissingKeyFile,
     UnknownHost,
     UnknownHostVar,
     UnknownRole,
-    bind_for_host,
-    bound_for_host,
 )
-from opsbooks.edges.config import Config
-from opsbooks.errors import BadInput, ConfigError
 
 HOSTS = {
     "db1": {"address": "10.0.0.5", "roles": ["db"], "vars": {"dc": "ams"}},

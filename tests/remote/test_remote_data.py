@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import InventoryFactory
 from pydantic import SecretStr
+from remote_helpers import rollout
 
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host, bound_for_host
-from opsbooks.backends.rollout import RolloutOptions
+from opsbooks.backends.rollout import RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.testing.sshd import SshdCluster
 
@@ -26,7 +27,8 @@ def test_host_vars_reach_the_host_as_data(make_inventory: InventoryFactory, work
     value = NASTY.format(pwned=pwned)
     inventory = make_inventory(extra_vars={"web1": {"note": value}, "web2": {"note": "plain"}})
     hosts = inventory.hosts_for("web")[:2]
-    result = RemoteExecutor(inventory).rollout(
+    result = rollout(
+        RemoteExecutor(inventory),
         hosts,
         lambda h: bind_for_host("printf '%s' {host.note}", h),
         RolloutOptions(strategy="parallel"),
@@ -48,7 +50,7 @@ def test_secrets_reach_the_host_but_not_the_results(inventory: Inventory, work: 
         shown.append(bound.shown)
         return bound.text
 
-    result = executor.rollout(inventory.hosts_for("web")[:2], command, RolloutOptions())
+    result = rollout(executor, inventory.hosts_for("web")[:2], command, RolloutOptions())
     assert result.ok
     assert (work / "web1.count").read_text() == "s3cr3t-t0ken"
     recorded = json.dumps(result.to_dict()) + result.summary() + "".join(shown)
@@ -63,13 +65,14 @@ def test_upload_and_download_round_trip(
     payload.write_bytes(os.urandom(256 * 1024) + b"\x00end")
     digest = hashlib.sha256(payload.read_bytes()).hexdigest()
     hosts = inventory.hosts_for("web")
-    put = executor.rollout_with(
+    put = roll_out(
         hosts,
-        lambda h: executor.upload(h, payload, str(work / f"{h.name}.bin")),
+        lambda h: executor.put(h, payload, str(work / f"{h.name}.bin")),
         RolloutOptions(strategy="parallel"),
     )
     assert put.ok, put.summary()
-    sums = executor.rollout(
+    sums = rollout(
+        executor,
         hosts,
         lambda h: bind_for_host("sha256sum {path}", h, {"path": str(work / f"{h.name}.bin")}),
         RolloutOptions(strategy="parallel"),
@@ -77,16 +80,16 @@ def test_upload_and_download_round_trip(
     assert [r.stdout_tail.split()[0] for r in sums.results] == [digest] * len(hosts)
 
     back = tmp_path / "back" / "web3.bin"
-    got = executor.download(inventory.host("web3"), str(work / "web3.bin"), back)
+    got = executor.get(inventory.host("web3"), str(work / "web3.bin"), back)
     assert got.ok and hashlib.sha256(back.read_bytes()).hexdigest() == digest
 
 
 def test_transfer_failures_are_per_host_errors(
     inventory: Inventory, executor: RemoteExecutor, tmp_path: Path
 ) -> None:
-    missing_local = executor.upload(inventory.host("web1"), tmp_path / "nope", "/tmp/x")
+    missing_local = executor.put(inventory.host("web1"), tmp_path / "nope", "/tmp/x")
     assert missing_local.error_kind == "transfer" and "nope" in (missing_local.error or "")
-    missing_remote = executor.download(
+    missing_remote = executor.get(
         inventory.host("web1"), str(tmp_path / "absent"), tmp_path / "copy"
     )
     assert missing_remote.status == "failed" and missing_remote.error_kind == "transfer"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import InventoryFactory
-from remote_helpers import STANDARD, runs
+from remote_helpers import STANDARD, rollout, runs
 
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
 from opsbooks.backends.rollout import RolloutOptions
@@ -37,8 +37,11 @@ def test_unknown_host_keys_are_rejected_by_default(
     empty = tmp_path / "empty_known_hosts"
     empty.write_text("")
     inventory = make_inventory(known_hosts=str(empty))
-    result = RemoteExecutor(inventory).rollout(
-        inventory.hosts_for("web"), standard, RolloutOptions(strategy="parallel", max_failures=5)
+    result = rollout(
+        RemoteExecutor(inventory),
+        inventory.hosts_for("web"),
+        standard,
+        RolloutOptions(strategy="parallel", max_failures=5),
     )
     assert result.failed == cluster.names
     web1 = result.result("web1")
@@ -55,7 +58,7 @@ def test_trusting_new_hosts_is_explicit_and_recorded(
     known = tmp_path / "fresh" / "known_hosts"
     inventory = make_inventory(known_hosts=str(known), trust_new_hosts=True)
     hosts = inventory.hosts_for("web")
-    first = RemoteExecutor(inventory).rollout(hosts, standard, RolloutOptions(strategy="parallel"))
+    first = rollout(RemoteExecutor(inventory), hosts, standard, RolloutOptions(strategy="parallel"))
     assert first.ok and first.succeeded == cluster.names
     for name in cluster.names:
         line = cluster.host(name).host_key_line
@@ -65,7 +68,7 @@ def test_trusting_new_hosts_is_explicit_and_recorded(
         assert f"[127.0.0.1]:{host.port} {host.host_key_line}" in saved
 
     strict = RemoteExecutor(inventory, trust_new_hosts=False)
-    second = strict.rollout(hosts, standard, RolloutOptions(strategy="parallel"))
+    second = rollout(strict, hosts, standard, RolloutOptions(strategy="parallel"))
     assert second.ok and all(r.trusted_key is None for r in second.results)
 
 
@@ -114,7 +117,8 @@ def test_unreachable_hosts_fail_within_the_connect_timeout(
     }
     inventory = Inventory.parse(hosts, {**base["ssh"], "connect_timeout": 1.5})
     started = time.monotonic()
-    result = RemoteExecutor(inventory).rollout(
+    result = rollout(
+        RemoteExecutor(inventory),
         inventory.hosts_for("web"),
         lambda h: "true",
         RolloutOptions(strategy="parallel", max_failures=2),
@@ -180,7 +184,8 @@ def test_a_timeout_on_one_host_counts_against_the_threshold(
 ) -> None:
     executor = RemoteExecutor(inventory, kill_after=1)
     options = RolloutOptions(strategy="serial", max_failures=0, timeout=1)
-    result = executor.rollout(
+    result = rollout(
+        executor,
         inventory.hosts_for("web"),
         lambda h: "sleep 30" if h.name == "web2" else "true",
         options,

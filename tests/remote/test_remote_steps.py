@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from opsbooks.backends.hosts.inventory import Inventory
-from opsbooks.backends.rollout import RolloutOptions
+from opsbooks.backends.rollout import RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.define.params import Params
+from opsbooks.define.remote import Download, Remote, Upload
 from opsbooks.define.runbook import Runbook
-from opsbooks.define.steps import Download, Remote, Upload
 from opsbooks.errors import DefinitionError
 from opsbooks.plan.binding import plan
 
@@ -80,7 +80,7 @@ def test_steps_run_on_real_hosts(inventory: Inventory, work: Path, tmp_path: Pat
     results = {}
     for item in Ship.steps:
         assert isinstance(item, Remote)
-        results[item.id] = executor.rollout_with(
+        results[item.id] = roll_out(
             hosts, executor.action_for(item, values), RolloutOptions.for_step(item)
         )
         assert results[item.id].ok, results[item.id].summary()

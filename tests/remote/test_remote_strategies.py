@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
-from remote_helpers import STANDARD, fail_on, runs
+from remote_helpers import STANDARD, fail_on, rollout, runs
 
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
-from opsbooks.backends.rollout import HostResult, RolloutOptions
+from opsbooks.backends.rollout import HostResult, RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.testing.sshd import SshdCluster
 
@@ -24,7 +24,8 @@ def standard(host: Host) -> str:
 def test_parallel_runs_every_host_at_once(inventory: Inventory, executor: RemoteExecutor) -> None:
     hosts = inventory.hosts_for("web")
     started = time.monotonic()
-    result = executor.rollout(
+    result = rollout(
+        executor,
         hosts,
         lambda h: bind_for_host("sleep 1; echo {host.name} $(id -un)", h),
         RolloutOptions(strategy="parallel"),
@@ -41,7 +42,7 @@ def test_serial_stops_when_failures_exceed_max_failures(
 ) -> None:
     fail_on(work, "web2", "web3")
     options = RolloutOptions(strategy="serial", max_failures=1)
-    result = executor.rollout(inventory.hosts_for("web"), standard, options)
+    result = rollout(executor, inventory.hosts_for("web"), standard, options)
     assert result.stop_reason == "threshold"
     assert result.succeeded == ["web1"]
     assert result.failed == ["web2", "web3"]
@@ -55,7 +56,7 @@ def test_serial_with_max_failures_zero_stops_at_the_first_failing_host(
     inventory: Inventory, executor: RemoteExecutor, work: Path
 ) -> None:
     fail_on(work, "web2")
-    result = executor.rollout(inventory.hosts_for("web"), standard, RolloutOptions())
+    result = rollout(executor, inventory.hosts_for("web"), standard, RolloutOptions())
     assert result.failed == ["web2"]
     assert result.not_attempted == ["web3", "web4", "web5"]
     assert runs(work, "web3") == 0
@@ -67,14 +68,14 @@ def test_batches_of_two_with_a_percentage_threshold(
     fail_on(work, "web2", "web3")
     hosts = inventory.hosts_for("web")
     strict = RolloutOptions(strategy="batches", batch_size=2, max_failures="25%")
-    result = executor.rollout(hosts, standard, strict)
+    result = rollout(executor, hosts, standard, strict)
     assert result.stop_reason == "threshold"
     assert result.failed == ["web2", "web3"]
     assert result.not_attempted == ["web5"]
     assert runs(work, "web4") == 1 and runs(work, "web5") == 0
 
     loose = RolloutOptions(strategy="batches", batch_size=2, max_failures="40%")
-    result = executor.rollout(hosts, standard, loose)
+    result = rollout(executor, hosts, standard, loose)
     assert result.ok and result.failed == ["web2", "web3"]
     assert runs(work, "web5") == 1
 
@@ -84,7 +85,7 @@ def test_a_failing_canary_stops_the_rollout(
 ) -> None:
     fail_on(work, "web1")
     options = RolloutOptions(strategy="parallel", canary=True, max_failures=2)
-    result = executor.rollout(inventory.hosts_for("web"), standard, options)
+    result = rollout(executor, inventory.hosts_for("web"), standard, options)
     assert result.stop_reason == "canary"
     assert result.failed == ["web1"]
     assert result.not_attempted == ["web2", "web3", "web4", "web5"]
@@ -102,7 +103,7 @@ def test_operator_gate_between_batches_can_stop(
         return number == 1
 
     options = RolloutOptions(strategy="batches", batch_size=2, canary=True)
-    result = executor.rollout(inventory.hosts_for("web"), standard, options, between_batches=gate)
+    result = rollout(executor, inventory.hosts_for("web"), standard, options, between_batches=gate)
     assert answers == [1, 2]
     assert result.stop_reason == "operator"
     assert result.succeeded == ["web1", "web2", "web3"]
@@ -129,7 +130,8 @@ def test_a_host_killed_mid_rollout_is_reported_failed(
             crashers[-1].start()
 
     started = time.monotonic()
-    result = executor.rollout(
+    result = rollout(
+        executor,
         inventory.hosts_for("web"),
         lambda h: f"touch {started_flag}; sleep 30" if h.name == "web3" else "sleep 2",
         RolloutOptions(strategy="parallel", max_failures=1),
@@ -152,12 +154,12 @@ def test_resume_reruns_only_the_hosts_that_did_not_succeed(
     fail_on(work, "web3")
     hosts = inventory.hosts_for("web")
     options = RolloutOptions(strategy="serial")
-    first = executor.rollout(hosts, standard, options)
+    first = rollout(executor, hosts, standard, options)
     assert first.succeeded == ["web1", "web2"] and first.failed == ["web3"]
     assert first.not_attempted == ["web4", "web5"]
 
     (work / "web3.fail").unlink()  # the operator fixed web3
-    second = executor.rollout(hosts, standard, options, skip_hosts=set(first.succeeded))
+    second = rollout(executor, hosts, standard, options, skip_hosts=set(first.succeeded))
     assert second.ok
     assert second.skipped == ["web1", "web2"]
     assert second.succeeded == ["web3", "web4", "web5"]
@@ -166,13 +168,15 @@ def test_resume_reruns_only_the_hosts_that_did_not_succeed(
 
 def test_progress_callbacks_report_each_host(inventory: Inventory, work: Path) -> None:
     events: list[str] = []
-    executor = RemoteExecutor(
-        inventory,
+    fail_on(work, "web2")
+    rollout(
+        RemoteExecutor(inventory),
+        inventory.hosts_for("web")[:3],
+        standard,
+        RolloutOptions(max_failures=1),
         on_start=lambda h: events.append(f"start {h.name}"),
         on_host=lambda r: events.append(f"{r.status} {r.host}"),
     )
-    fail_on(work, "web2")
-    executor.rollout(inventory.hosts_for("web")[:3], standard, RolloutOptions(max_failures=1))
     assert events == ["start web1", "ok web1", "start web2", "failed web2", "start web3", "ok web3"]
 
 
@@ -180,14 +184,14 @@ def test_a_remote_step_caps_its_concurrent_hosts_with_workers(
     inventory: Inventory, executor: RemoteExecutor, work: Path
 ) -> None:
     """Each host records when it started and ended; never more than 2 overlap."""
-    from opsbooks.define.steps import Remote
+    from opsbooks.define.remote import Remote
 
     step = Remote(
         "date +%s.%N > {host.counter}.start; sleep 0.6; date +%s.%N > {host.counter}.end",
         role="web", strategy="parallel", workers=2,
     )  # fmt: skip
     hosts = inventory.hosts_for("web")
-    result = executor.rollout_with(hosts, executor.action_for(step), RolloutOptions.for_step(step))
+    result = roll_out(hosts, executor.action_for(step), RolloutOptions.for_step(step))
     assert result.ok, result.summary()
     spans = [
         (float((work / f"{h.name}.count.start").read_text()),
@@ -210,7 +214,7 @@ def test_a_session_keeps_one_connection_for_a_hosts_calls(
     local.write_text("payload")
     with executor.session(host):
         first = executor.run(host, show)
-        assert executor.upload(host, local, str(tmp_path / "copy.txt")).ok
+        assert executor.put(host, local, str(tmp_path / "copy.txt")).ok
         failed = executor.run(host, "exit 3")
         second = executor.run(host, show)
     assert failed.exit_code == 3

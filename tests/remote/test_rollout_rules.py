@@ -241,7 +241,7 @@ def test_tail_keeps_the_end() -> None:
 
 
 def test_a_remote_step_brings_its_own_workers() -> None:
-    from opsbooks.define.steps import Remote
+    from opsbooks.define.remote import Remote
 
     step = Remote("true", role="web", strategy="parallel", workers=3)
     assert RolloutOptions.for_step(step).workers == 3
@@ -253,8 +253,7 @@ def test_a_remote_step_brings_its_own_workers() -> None:
 
 
 def test_zero_workers_is_a_definition_error() -> None:
-    from opsbooks import Runbook
-    from opsbooks.define.steps import Remote
+    from opsbooks import Remote, Runbook
     from opsbooks.errors import DefinitionError
 
     with pytest.raises(DefinitionError, match="workers must be at least 1"):

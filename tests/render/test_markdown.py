@@ -57,6 +57,7 @@ def test_rendering_twice_gives_the_same_bytes() -> None:
     assert render_runbook(EveryKind, CONTACTS) == render_runbook(EveryKind, CONTACTS)
 
 
+@pytest.mark.slow
 def test_rendering_in_another_process_gives_the_same_bytes() -> None:
     script = (
         "import sys; sys.path.insert(0, 'tests/render');"

@@ -6,6 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # imports in a fresh python subprocess
+
 FORBIDDEN = ("invoke", "fabric", "tenacity", "structlog", "paramiko")
 
 

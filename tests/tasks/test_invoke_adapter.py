@@ -77,6 +77,7 @@ def test_help_shows_params_with_their_help(project: Path) -> None:
     assert "-h," not in out.replace("-h, --help", ""), "no automatic short flag shadows -h"
 
 
+@pytest.mark.slow
 def test_values_flow_through_flags_and_run_for_real(project: Path) -> None:
     argv = [
         "demo.greet",
@@ -117,6 +118,7 @@ def test_dry_run_prints_the_plan_and_runs_nothing(project: Path) -> None:
     assert not (project / "greeting.txt").exists()
 
 
+@pytest.mark.slow
 def test_gate_without_terminal_stops_with_exit_3(project: Path) -> None:
     code, _, _ = run_program(project, ["demo.greet", "--who", "bob"])
     assert code == 3

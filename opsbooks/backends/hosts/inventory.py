@@ -15,7 +15,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsbooks.define.template import Bound, bind, fields
-from opsbooks.errors import BadInput, ConfigError
+from opsbooks.errors import (
+    InventoryError,
+    MissingKeyFile,
+    UnknownHost,
+    UnknownHostVar,
+    UnknownRole,
+)
 
 RESERVED_VARS = frozenset({"name", "address", "port", "user", "roles", "key_file"})
 
@@ -31,58 +37,6 @@ class HostsConfig(Protocol):
 
     @property
     def root(self) -> Path: ...
-
-
-class InventoryError(ConfigError):
-    """The ``hosts`` or ``ssh`` configuration is malformed."""
-
-
-class UnknownRole(BadInput):
-    """No host in the inventory has the role a step asked for."""
-
-    def __init__(self, role: str, known: list[str]) -> None:
-        self.role = role
-        self.known = known
-        super().__init__(
-            f"no host has role {role!r}; known roles: {', '.join(known) or 'none'}. "
-            f"Add the role to a host's roles in [tool.opsbooks.hosts] or fix the step."
-        )
-
-
-class UnknownHost(BadInput):
-    """A host name is not in the inventory."""
-
-    def __init__(self, name: str, known: list[str]) -> None:
-        self.name = name
-        self.known = known
-        super().__init__(
-            f"no host named {name!r} in the inventory; known hosts: {', '.join(known) or 'none'}"
-        )
-
-
-class MissingKeyFile(BadInput):
-    """A host's SSH key file does not exist; nothing was contacted."""
-
-    def __init__(self, missing: Mapping[str, str]) -> None:
-        self.missing = dict(missing)
-        lines = "\n".join(f"  {host}: {path}" for host, path in self.missing.items())
-        super().__init__(
-            f"SSH key file(s) not found; no host was contacted:\n{lines}\n"
-            f"Fix key_file in the inventory or create the key."
-        )
-
-
-class UnknownHostVar(BadInput):
-    """A command uses ``{host.<var>}`` that a host does not define."""
-
-    def __init__(self, host: str, var: str, known: list[str]) -> None:
-        self.host = host
-        self.var = var
-        self.known = known
-        super().__init__(
-            f"host {host!r} has no variable {var!r} (used as {{host.{var}}}); it has: "
-            f"{', '.join(known)}. Add it under the host's vars."
-        )
 
 
 class SshSettings(BaseModel):
@@ -211,7 +165,10 @@ class Inventory:
         """Fail before connecting: missing key or ssh config file, undefined ``{host.*}``."""
         hosts = list(hosts)
         if self.ssh.ssh_config and not Path(self.ssh.ssh_config).is_file():
-            raise InventoryError(f"ssh_config file {self.ssh.ssh_config} does not exist; fix [ssh]")
+            raise InventoryError(
+                f"ssh_config file {self.ssh.ssh_config} does not exist",
+                fix="create it or fix ssh_config in the ssh table of the opsbooks configuration",
+            )
         missing = {
             h.name: h.key_file for h in hosts if h.key_file and not Path(h.key_file).is_file()
         }
@@ -266,9 +223,10 @@ def _resolve(path: str | None, base: Path) -> str | None:
     if not path:
         return path
     if not isinstance(path, str):
+        kind = type(path).__name__
         raise InventoryError(
-            f"a path in the hosts or ssh settings must be text, got {type(path).__name__} "
-            f"{path!r}; quote it in the configuration"
+            f"a path in the hosts or ssh settings must be text, got {kind} {path!r}",
+            fix="quote it in the configuration",
         )
     candidate = Path(path).expanduser()
     return str(candidate if candidate.is_absolute() else base / candidate)

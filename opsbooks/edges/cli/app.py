@@ -35,7 +35,7 @@ class App:
     def catalog(self) -> Catalog:
         """Import the configured packages once and return their runbooks."""
         if self._catalog is None:
-            self._catalog = discover(self.config.packages)
+            self._catalog = discover(self.config.packages, self.config.exclude)
         return self._catalog
 
     def say(self, text: str = "") -> None:

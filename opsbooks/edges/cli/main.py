@@ -23,7 +23,6 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.docs",
     "opsbooks.edges.cli.run",
     "opsbooks.edges.cli.records",
-    "opsbooks.edges.cli.sandbox",
 ]
 
 
@@ -72,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _importable(root: Path) -> None:
-    """Put the project root first on sys.path so its ``playbooks`` package imports."""
+    """Put the project root first on sys.path so its runbook packages import."""
     entry = str(root)
     if entry in sys.path:
         sys.path.remove(entry)

@@ -19,7 +19,7 @@ from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.plan.binding import plan, with_outputs
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.audit import verify
-from opsbooks.records.journal.sqlite import Journal
+from opsbooks.records.journal import Journal, open_journal
 from opsbooks.render.report import render_json, render_markdown, report_data
 
 
@@ -43,7 +43,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _journal(app: App) -> Journal:
-    return Journal.open(_journal_url(app.config))
+    return open_journal(_journal_url(app.config))
 
 
 def history_command(args: argparse.Namespace, app: App) -> int:

@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.cli.app import App, Subparsers
 from opsbooks.edges.paramflags import flag_specs, help_line
 from opsbooks.edges.session import Invocation, ResumeRequest, Surroundings, resume_run, start_run
 from opsbooks.errors import EXIT_BAD_INPUT, BadInput
+from opsbooks.run.options import RunOptions, declared
 
 
 def register(subparsers: Subparsers) -> None:
@@ -34,50 +35,33 @@ def register(subparsers: Subparsers) -> None:
 
     resume = subparsers.add_parser("resume", help="continue a failed, stopped or crashed run")
     resume.add_argument("run_id", help="run id (or a unique prefix) from `opsbooks history`")
-    add_run_options(resume, new_run=False)
-    resume.add_argument(
-        "--mark-done",
-        action="append",
-        default=[],
-        metavar="STEP",
-        help="record STEP as done by hand (needs --reason)",
-    )
-    resume.add_argument("--reason", help="why the --mark-done steps count as done")
+    add_run_options(resume, scope="resume")
     resume.set_defaults(handler=resume_command)
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, new_run: bool) -> None:
+def add_run_options(parser: argparse.ArgumentParser, *, scope: Literal["new", "resume"]) -> None:
+    """The run options as flags, generated from their one declaration (``run.options``)."""
     group = parser.add_argument_group("run options")
-    if new_run:
-        group.add_argument(
-            "--dry-run", action="store_true", help="print the bound plan; execute nothing"
-        )
-        group.add_argument("--start-at", metavar="STEP", help="begin at STEP (earlier skipped)")
-        group.add_argument(
-            "--skip", action="append", default=[], metavar="STEP", help="skip STEP (repeatable)"
-        )
-    group.add_argument(
-        "--yes",
-        action="store_true",
-        help="approve plain confirmations (never answers ask/choose gates)",
-    )
-    group.add_argument(
-        "--answers", type=Path, metavar="FILE", help="YAML or JSON mapping of gate id to answer"
-    )
-    group.add_argument(
-        "--no-rollback", action="store_true", help="on failure, do not run the undo steps"
-    )
-    group.add_argument(
-        "--step",
-        dest="step_mode",
-        action="store_true",
-        help="ask before every step: continue, skip or abort",
-    )
-    group.add_argument(
-        "--force",
-        action="store_true",
-        help="take the runbook's lock from a crashed run whose process is gone",
-    )
+    for spec in declared(scope):
+        if spec.kind == "bool":
+            group.add_argument(spec.flag, dest=spec.name, action="store_true", help=spec.help)
+        elif spec.kind == "list":
+            group.add_argument(
+                spec.flag,
+                dest=spec.name,
+                action="append",
+                default=[],
+                metavar=spec.metavar,
+                help=spec.help,
+            )
+        else:
+            group.add_argument(
+                spec.flag,
+                dest=spec.name,
+                metavar=spec.metavar,
+                help=spec.help,
+                type=Path if spec.kind == "path" else str,
+            )
 
 
 def runbook_parser(
@@ -115,7 +99,7 @@ def runbook_parser(
                 metavar=spec.name.upper(),
                 help=help_line(spec),
             )
-    add_run_options(parser, new_run=True)
+    add_run_options(parser, scope="new")
     return parser
 
 
@@ -152,16 +136,7 @@ def run_command(args: argparse.Namespace, app: App) -> int:
     except SystemExit:
         return 0
     invocation = Invocation(
-        runbook=runbook.name,
-        params=values,
-        dry_run=opts.dry_run,
-        yes=opts.yes,
-        answers_file=opts.answers,
-        start_at=opts.start_at,
-        skip=tuple(opts.skip),
-        no_rollback=opts.no_rollback,
-        step_mode=opts.step_mode,
-        force=opts.force,
+        runbook=runbook.name, params=values, options=RunOptions.from_values(vars(opts))
     )
     report = start_run(invocation, app.config, _surroundings(app), app.catalog())
     return 0 if report is None else report.exit_code
@@ -173,15 +148,7 @@ def resume_command(args: argparse.Namespace, app: App) -> int:
             "--mark-done needs --reason TEXT saying why the step counts as done "
             "(it is recorded with your name)"
         )
-    request = ResumeRequest(
-        run_id=args.run_id,
-        yes=args.yes,
-        answers_file=args.answers,
-        no_rollback=args.no_rollback,
-        step_mode=args.step_mode,
-        force=args.force,
-        mark_done=tuple((step, args.reason) for step in args.mark_done),
-    )
+    request = ResumeRequest(run_id=args.run_id, options=RunOptions.from_values(vars(args)))
     return resume_run(request, app.config, _surroundings(app), app.catalog()).exit_code
 
 

@@ -7,8 +7,7 @@ A row that does not decode (edited by hand, truncated, from a newer schema) is a
 from __future__ import annotations
 
 import json
-import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from opsbooks.errors import JournalError
@@ -112,28 +111,36 @@ def number(value: Any, what: str, *, optional: bool = False) -> Any:
     return value
 
 
-def run_from_row(row: tuple[Any, ...], cur: sqlite3.Cursor | sqlite3.Connection) -> RunRecord:
-    names = [
-        "id",
-        "runbook",
-        "fingerprint",
-        "params",
-        "options",
-        "who",
-        "host",
-        "pid",
-        "started_at",
-        "ended_at",
-        "outcome",
-        "failed_step",
-        "reason",
-        "audit_head",
-        "metrics",
-    ]
-    data = dict(zip(names, row, strict=True))
+def field_names(record: type) -> tuple[str, ...]:
+    """The columns that hold ``record``'s fields, in order: its table's names for them."""
+    return tuple(f.name for f in fields(record))
+
+
+def run_from_row(row: tuple[Any, ...]) -> RunRecord:
+    """Decode a row selected with ``field_names(RunRecord)``."""
+    data = dict(zip([f.name for f in fields(RunRecord)], row, strict=True))
     data["params"] = loads_json(data["params"], "params record", dict)
     data["options"] = loads_json(data["options"], "options record", dict)
     data["metrics"] = loads_json(data["metrics"], "metrics record", dict)
     data["started_at"] = number(data["started_at"], "run start time")
     data["ended_at"] = number(data["ended_at"], "run end time", optional=True)
     return RunRecord(**data)
+
+
+def transition_from_row(row: tuple[Any, ...]) -> Transition:
+    """Decode a row selected with ``field_names(Transition)``."""
+    data = dict(zip([f.name for f in fields(Transition)], row, strict=True))
+    data["status"] = step_status_of(data["status"])
+    data["detail"] = loads_json(data["detail"], "transition detail", dict)
+    data["at"] = number(data["at"], "transition time")
+    return Transition(**data)
+
+
+def gate_from_row(row: tuple[Any, ...]) -> GateRecord:
+    """Decode a row selected with ``field_names(GateRecord)``."""
+    return GateRecord(row[0], row[1], row[2], row[3], loads_json(row[4], "gate answer"), *row[5:])
+
+
+def host_from_row(row: tuple[Any, ...]) -> HostRecord:
+    """Decode a row selected with ``field_names(HostRecord)``."""
+    return HostRecord(row[0], row[1], row[2], bool(row[3]), *row[4:])

@@ -12,18 +12,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
+from opsbooks.actions import Program
 from opsbooks.define.policies import human, seconds
+from opsbooks.errors import EXIT_BAD_INPUT
 from playbooks.actions import db
-from playbooks.actions.db.manifest import (
-    REDACTED,
-    DbError,
-    DbUsageError,
-    Manifest,
-    iso,
-    resolve,
-)
+from playbooks.actions.db.manifest import DbError, DbUsageError, Manifest, iso, resolve
 
 PROG = "python -m playbooks.actions.db"
 Handler = Callable[[argparse.Namespace], str]
@@ -127,15 +121,10 @@ def _switch(args: argparse.Namespace) -> str:
     return db.switch_endpoint(Path(args.config), args.db, key=args.key or None)
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser; one sub-parser per action."""
-    top = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    subs = top.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    def sub(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        found = subs.add_parser(name, help=help_text, description=help_text)
-        found.set_defaults(handler=handler)
-        return found
+def program() -> Program:
+    """The program; one subcommand per action. A ``ValueError`` is bad usage (exit 2)."""
+    top = Program(PROG, __doc__, errors={ValueError: EXIT_BAD_INPUT})
+    sub = top.add
 
     url_help = "sqlite:///abs/path.db or postgresql://user@host:port/dbname"
     item = sub("backup", _backup, "back up a database into a directory, with a manifest")
@@ -200,37 +189,17 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _passwords(args: argparse.Namespace) -> list[str]:
-    found = []
-    for value in vars(args).values():
-        if isinstance(value, str) and "://" in value:
-            try:
-                password = urlsplit(value).password
-            except ValueError:
-                continue
-            if password:
-                found += [password, unquote(password)]
-    return found
+def parser() -> argparse.ArgumentParser:
+    """The argument parser; one sub-parser per action."""
+    return PROGRAM.parser()
+
+
+PROGRAM = program()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one action; return the exit status."""
-    args = parser().parse_args(argv)
-    try:
-        print(args.handler(args))
-    except DbError as exc:
-        message = str(exc)
-        for secret in _passwords(args):
-            message = message.replace(secret, REDACTED)
-        print(f"{args.action}: {message}", file=sys.stderr)
-        return 2 if isinstance(exc, DbUsageError) else 1
-    except OSError as exc:
-        print(f"{args.action}: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(f"{args.action}: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return PROGRAM.main(argv)
 
 
 if __name__ == "__main__":

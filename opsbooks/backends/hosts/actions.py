@@ -1,0 +1,58 @@
+"""What a remote step does on one host, through any ``HostBackend``: run, put or get.
+
+Kept apart from the backends so the run layer (and tests, with ``FakeHosts``) turn a
+step into a per-host ``Attempt`` the same way whatever carries it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opsbooks.backends.hosts.inventory import Host, bind_for_host
+from opsbooks.backends.rollout import Attempt
+
+if TYPE_CHECKING:
+    from opsbooks.backends.protocols import HostBackend
+
+
+class RemoteAction(Protocol):
+    """What a remote step does on each host: a command, or a file copy (``transfer``).
+
+    ``command``, ``local`` and ``remote`` are templates over params and ``{host.*}``.
+    """
+
+    @property
+    def command(self) -> str: ...
+    @property
+    def transfer(self) -> str: ...
+    @property
+    def timeout_seconds(self) -> float | None: ...
+
+
+def step_action(
+    backend: HostBackend, step: RemoteAction, values: Mapping[str, Any] | None = None
+) -> Attempt:
+    """What a remote step does on one host through ``backend``: run, put or get.
+
+    Binds the step's templates per host from ``values`` (the params) in one pass;
+    ``transfer`` is ``"upload"``, ``"download"`` or empty (a command).
+    """
+    local, remote = getattr(step, "local", ""), getattr(step, "remote", "")
+
+    def path(template: str, host: Host) -> str:
+        return bind_for_host(template, host, values, shell=False)
+
+    if step.transfer == "upload":
+        return lambda h: backend.put(h, path(local, h), path(remote, h))
+    if step.transfer == "download":
+        return lambda h: backend.get(h, path(remote, h), path(local, h))
+    command, timeout = step.command, step.timeout_seconds
+    return lambda h: backend.run(h, bind_for_host(command, h, values), timeout=timeout)
+
+
+def command_action(
+    backend: HostBackend, command_for_host: Callable[[Host], str], *, timeout: float | None = None
+) -> Attempt:
+    """Run ``command_for_host(host)`` on each host: the attempt for an ad-hoc roll-out."""
+    return lambda h: backend.run(h, command_for_host(h), timeout=timeout)

@@ -1,0 +1,83 @@
+"""Call a runbook's ``prepare_project`` hook and load the configuration it points at.
+
+The composition roots call ``prepare_run`` (runs, dry runs, invoke tasks) or
+``prepare_resume`` once, before params are bound. Whatever goes wrong in the hook
+becomes a ``BadInput`` naming the runbook, never a traceback: nothing has run yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
+
+from opsbooks.define.project import Mode, Project
+from opsbooks.define.runbook import Runbook
+from opsbooks.edges.config import Config, find_config_file, load_config
+from opsbooks.errors import BadInput, OpsbooksError
+
+Say = Callable[[str], None]
+
+
+def project_of(runbook: type[Runbook], config: Config, say: Say, mode: Mode = "run") -> Project:
+    """The ``Project`` the hook of ``runbook`` sees for ``config``."""
+    return Project(
+        root=config.root,
+        source=config.source,
+        configured=config.configured,
+        settings=MappingProxyType(config.runbook_settings(runbook.name)),
+        mode=mode,
+        say=say,
+    )
+
+
+def prepare_run(runbook: type[Runbook], config: Config, say: Say, *, dry_run: bool) -> Config:
+    """Run the hook for a new run; return the configuration the run uses."""
+    return _prepare(runbook, config, say, "dry-run" if dry_run else "run")
+
+
+def prepare_resume(runbook: type[Runbook], config: Config, say: Say) -> Config:
+    """Run the hook for a resume; the run stays with the project that journaled it."""
+    prepared = _prepare(runbook, config, say, "resume")
+    if prepared.source != config.source:
+        raise BadInput(
+            f"{runbook.name} is recorded in the journal of {config.source}, but its "
+            f"prepare_project hook now points it at {prepared.source}; resume it with the "
+            f"configuration it started with (undo that configuration change), or start a "
+            f"new run"
+        )
+    return config
+
+
+def _prepare(runbook: type[Runbook], config: Config, say: Say, mode: Mode) -> Config:
+    project = project_of(runbook, config, say, mode)
+    try:
+        chosen = runbook.prepare_project(project)
+    except OpsbooksError:
+        raise
+    except Exception as exc:  # the hook is user code; its failure is said, not thrown
+        raise BadInput(
+            f"{runbook.name} could not prepare its project in {config.root}: "
+            f"{exc or type(exc).__name__}; nothing was run"
+        ) from None
+    if chosen is None:
+        return config
+    return _load(runbook, project.path(chosen))
+
+
+def _load(runbook: type[Runbook], target: Path) -> Config:
+    """The configuration in ``target``: a config file, or a folder holding one."""
+    if target.is_dir():
+        found = find_config_file(target)
+        if found is None or found[0].parent != target:
+            raise BadInput(
+                f"{runbook.name}'s prepare_project hook chose {target}, which holds no "
+                f"opsbooks.toml (nor a pyproject.toml with [tool.opsbooks]); nothing was run"
+            )
+        target = found[0]
+    if not target.is_file():
+        raise BadInput(
+            f"{runbook.name}'s prepare_project hook chose {target}, which does not exist; "
+            f"nothing was run"
+        )
+    return load_config(target.parent, file=target)

@@ -1,0 +1,352 @@
+"""The SQL journal: one implementation of :class:`Journal`, parameterized by a dialect.
+
+SQLite and PostgreSQL differ in a few well-named places only, and each backend states
+them in its :class:`Dialect`: the placeholder style, the type names the schema renders
+with, how a transaction begins, how a critical section is made exclusive across
+processes (SQLite's ``BEGIN IMMEDIATE`` write lock, PostgreSQL's advisory locks), the
+upsert, how tables are listed and how storage is checked. Every statement below is
+written once, with the dialect's placeholder; none is rewritten afterwards.
+
+Both connections run in autocommit mode and every write is an explicit transaction
+committed before the method returns: a recorded transition is durable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from opsbooks.errors import JournalError
+from opsbooks.plan.state import RunOutcome, StepStatus, check_transition
+from opsbooks.records.identity import HostIdentity
+from opsbooks.records.journal import schema
+from opsbooks.records.journal.dialect import Connection, Dialect
+from opsbooks.records.journal.locks import LockHolder, Requester, decide, holder_liveness
+from opsbooks.records.journal.records import (
+    GateRecord,
+    HostRecord,
+    RunRecord,
+    Transition,
+    field_names,
+    gate_from_row,
+    host_from_row,
+    malformed,
+    number,
+    run_from_row,
+    step_status_of,
+    transition_from_row,
+)
+
+__all__ = ["SqlJournal"]
+
+
+#: Select lists, in the order the records' fields (and row decoders) expect.
+_RUN, _TRANSITION, _GATE, _HOST = (
+    ", ".join(field_names(record)) for record in (RunRecord, Transition, GateRecord, HostRecord)
+)
+
+#: The columns a new run sets; the others start NULL or at their defaults.
+_RUN_INSERT = (
+    "id",
+    "runbook",
+    "fingerprint",
+    "params",
+    "options",
+    "who",
+    "host",
+    "pid",
+    "started_at",
+    "outcome",
+)
+
+
+class SqlJournal:
+    """The journal over any :class:`Dialect` and :class:`Connection` (see the module)."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        connection: Connection,
+        *,
+        where: str,
+        identity: HostIdentity | None = None,
+    ) -> None:
+        self.dialect = dialect
+        self.where = where
+        self._db = connection
+        self._identity = identity
+        self._q = dialect.placeholder
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _marks(self, n: int) -> str:
+        return ",".join([self._q] * n)
+
+    def _insert(self, table: str, names: Sequence[str]) -> str:
+        return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({self._marks(len(names))})"
+
+    @contextmanager
+    def _tx(self, exclusive: str | None = None) -> Iterator[None]:
+        self._db.execute(self.dialect.begin)
+        try:
+            for sql, args in self.dialect.exclusive(exclusive) if exclusive else ():
+                self._db.execute(sql, args)
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _write(self, sql: str, args: Sequence[Any]) -> None:
+        with self._tx():
+            self._db.execute(sql, args)
+
+    # -- schema -----------------------------------------------------------------------
+
+    def tables(self) -> set[str]:
+        return {str(r[0]) for r in self._db.execute(self.dialect.list_tables()).fetchall()}
+
+    def migrate(self) -> None:
+        """Create what is missing and stamp the version; refuse a newer or foreign store."""
+        tables = self.tables()
+        if "meta" in tables:
+            self._refuse_newer()
+        elif tables:
+            raise JournalError(
+                f"{self.where} is {self.dialect.kind} but not an opsbooks journal "
+                f"(tables: {', '.join(sorted(tables))}). Point `journal` elsewhere."
+            )
+        with self._tx(exclusive="opsbooks:schema"):
+            for statement in schema.create_statements(self.dialect.types):
+                self._db.execute(statement)
+            self._db.execute(
+                self.dialect.upsert(schema.table("meta"), "key"),
+                ("schema_version", str(schema.SCHEMA_VERSION)),
+            )
+
+    def _refuse_newer(self) -> None:
+        q = self._q
+        row = self._db.execute(f"SELECT value FROM meta WHERE key={q}", ("schema_version",))
+        found = row.fetchone()
+        try:
+            version = int(found[0]) if found else 0
+        except (TypeError, ValueError):
+            raise malformed("schema version", found[0]) from None
+        if version > schema.SCHEMA_VERSION:
+            raise JournalError(
+                f"the journal at {self.where} has schema version {version}, newer than "
+                f"this opsbooks understands ({schema.SCHEMA_VERSION}). Upgrade opsbooks; the "
+                f"journal was not touched."
+            )
+
+    def integrity_check(self) -> str:
+        result = str(self._db.execute(self.dialect.check_storage()).fetchone()[0])
+        if result == "ok" and "meta" not in self.tables():
+            return f"{self.where}: meta table missing"
+        return result
+
+    # -- runs -------------------------------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> None:
+        values = (
+            run.id,
+            run.runbook,
+            run.fingerprint,
+            json.dumps(run.params, sort_keys=True),
+            json.dumps(run.options, sort_keys=True),
+            run.who,
+            run.host,
+            run.pid,
+            run.started_at,
+            run.outcome,
+        )
+        self._write(self._insert("runs", _RUN_INSERT), values)
+
+    def reopen_run(self, run_id: str, *, pid: int, host: str) -> None:
+        q = self._q
+        self._write(
+            f"UPDATE runs SET outcome={q}, ended_at=NULL, pid={q}, host={q} WHERE id={q}",
+            (RunOutcome.RUNNING.value, pid, host, run_id),
+        )
+
+    def finish_run(
+        self,
+        run_id: str,
+        outcome: RunOutcome,
+        *,
+        ended_at: float,
+        failed_step: str | None = None,
+        reason: str | None = None,
+        metrics: Mapping[str, Any] | None = None,
+    ) -> None:
+        q = self._q
+        self._write(
+            f"UPDATE runs SET outcome={q}, ended_at={q}, failed_step={q}, reason={q},"
+            f" metrics={q} WHERE id={q}",
+            (
+                outcome.value,
+                ended_at,
+                failed_step,
+                reason,
+                json.dumps(dict(metrics or {}), sort_keys=True),
+                run_id,
+            ),
+        )
+
+    def set_audit_head(self, run_id: str, head: str) -> None:
+        self._write(f"UPDATE runs SET audit_head={self._q} WHERE id={self._q}", (head, run_id))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        q = self._q
+        if run_id == "last":
+            newest = self._db.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1")
+            found = newest.fetchone()
+            if found is None:
+                raise JournalError(f"no runs in the journal at {self.where} yet")
+            run_id = found[0]
+        select = f"SELECT {_RUN} FROM runs"
+        row = self._db.execute(f"{select} WHERE id={q}", (run_id,)).fetchone()
+        if row is not None:
+            return run_from_row(row)
+        matches = self._db.execute(
+            f"SELECT id FROM runs WHERE id LIKE {q} ORDER BY started_at DESC", (run_id + "%",)
+        ).fetchall()
+        if len(matches) == 1:
+            return self.get_run(matches[0][0])
+        raise JournalError(
+            f"no run {run_id!r} in the journal at {self.where}. "
+            f"Run `opsbooks history` to list runs."
+        )
+
+    def runs(self, runbook: str | None = None, limit: int = 50) -> list[RunRecord]:
+        q = self._q
+        where, args = (f" WHERE runbook={q}", (runbook,)) if runbook else ("", ())
+        rows = self._db.execute(
+            f"SELECT {_RUN} FROM runs{where} ORDER BY started_at DESC LIMIT {q}",
+            (*args, limit),
+        ).fetchall()
+        return [run_from_row(row) for row in rows]
+
+    # -- steps ------------------------------------------------------------------------
+
+    def record(
+        self,
+        run_id: str,
+        step_id: str,
+        status: StepStatus,
+        *,
+        at: float,
+        attempt: int = 0,
+        exit_code: int | None = None,
+        duration: float | None = None,
+        output_tail: str = "",
+        reason: str = "",
+        who: str = "",
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        check_transition(step_id, self.step_status(run_id, step_id), status)
+        names = [c for c in schema.table("transitions").names if c != "seq"]
+        values = (run_id, step_id, status.value, at, attempt, exit_code, duration)
+        encoded = json.dumps(dict(detail or {}), sort_keys=True, default=str)
+        row = (*values, output_tail, reason, who, encoded)
+        self._write(self._insert("transitions", names), row)
+
+    def step_status(self, run_id: str, step_id: str) -> StepStatus:
+        q = self._q
+        row = self._db.execute(
+            f"SELECT status FROM transitions WHERE run_id={q} AND step_id={q}"
+            " ORDER BY seq DESC LIMIT 1",
+            (run_id, step_id),
+        ).fetchone()
+        return step_status_of(row[0]) if row else StepStatus.PENDING
+
+    def step_states(self, run_id: str) -> dict[str, StepStatus]:
+        rows = self._db.execute(
+            f"SELECT step_id, status FROM transitions WHERE run_id={self._q} ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return {step: step_status_of(status) for step, status in rows}
+
+    def transitions(self, run_id: str) -> list[Transition]:
+        rows = self._db.execute(
+            f"SELECT {_TRANSITION} FROM transitions WHERE run_id={self._q} ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return [transition_from_row(row) for row in rows]
+
+    # -- gates and hosts --------------------------------------------------------------
+
+    def record_gate(self, gate: GateRecord) -> None:
+        values = (gate.run_id, gate.step_id, gate.mode, gate.prompt)
+        answer = json.dumps(gate.answer, default=str)
+        rest = (gate.approver, gate.source, gate.asked_at, gate.answered_at)
+        self._write(self._insert("gates", field_names(GateRecord)), (*values, answer, *rest))
+
+    def gates(self, run_id: str) -> list[GateRecord]:
+        rows = self._db.execute(
+            f"SELECT {_GATE} FROM gates WHERE run_id={self._q} ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return [gate_from_row(row) for row in rows]
+
+    def answers(self, run_id: str) -> dict[str, Any]:
+        return {g.step_id: g.answer for g in self.gates(run_id)}
+
+    def record_host(self, record: HostRecord) -> None:
+        r = record
+        values = (r.run_id, r.step_id, r.host, int(r.ok), r.exit_code, r.duration)
+        rest = (r.output_tail, r.error, r.at)
+        self._write(self._insert("host_results", field_names(HostRecord)), (*values, *rest))
+
+    def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]:
+        q = self._q
+        args: tuple[str, ...]
+        one_step, args = "", (run_id,)
+        if step_id is not None:
+            one_step, args = f" AND step_id={q}", (run_id, step_id)
+        rows = self._db.execute(
+            f"SELECT {_HOST} FROM host_results WHERE run_id={q}{one_step} ORDER BY seq",
+            args,
+        ).fetchall()
+        return [host_from_row(row) for row in rows]
+
+    # -- locks ------------------------------------------------------------------------
+
+    def acquire_lock(self, runbook: str, run_id: str, *, at: float, force: bool = False) -> None:
+        identity = self._lock_identity()
+        requester = Requester(run_id, identity.pid(), identity.name())
+        with self._tx(exclusive=f"opsbooks:lock:{runbook}"):
+            holder = self.lock_holder(runbook)
+            alive = holder_liveness(holder, identity)
+            decision = decide(holder, requester, force=force, holder_alive=alive)
+            if not decision.taken:
+                raise decision.error(runbook)
+            self._db.execute(
+                self.dialect.upsert(schema.table("locks"), "runbook"),
+                (runbook, run_id, requester.pid, requester.host, at),
+            )
+
+    def _lock_identity(self) -> HostIdentity:
+        if self._identity is None:
+            raise JournalError(
+                f"the journal at {self.where} was opened without a host identity, so it "
+                f"cannot take a lock: open it with open_journal(url, identity=...) "
+                f"(opsbooks.edges.identity.LocalIdentity is this machine)."
+            )
+        return self._identity
+
+    def release_lock(self, runbook: str, run_id: str) -> None:
+        q = self._q
+        self._write(f"DELETE FROM locks WHERE runbook={q} AND run_id={q}", (runbook, run_id))
+
+    def lock_holder(self, runbook: str) -> LockHolder | None:
+        row = self._db.execute(
+            f"SELECT run_id, pid, host, acquired_at FROM locks WHERE runbook={self._q}",
+            (runbook,),
+        ).fetchone()
+        if row is None:
+            return None
+        return LockHolder(row[0], int(number(row[1], "lock holder pid")), row[2], row[3])

@@ -1,0 +1,161 @@
+"""One step, journaled: running, then its result, with events around it.
+
+Used by the runner for forward steps; the transition to ``running`` is durable before
+the step's effect starts, and its result is durable before the runner moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from opsbooks.define import outputs
+from opsbooks.define.template import TemplateError
+from opsbooks.errors import GateStopped, Interrupted, StepFailed
+from opsbooks.plan.binding import PlannedStep, with_outputs
+from opsbooks.plan.state import StepStatus
+from opsbooks.records.events import Event, StepFinished, StepStarted
+from opsbooks.records.metrics import metric_lines
+from opsbooks.records.redaction import Redactor
+from opsbooks.run.execute import Executor, StepEnv
+from opsbooks.run.outcome import StepResult
+from opsbooks.run.state import RunState
+
+S = StepStatus
+
+
+@dataclass(frozen=True)
+class StepRunner:
+    """Runs one planned step and journals every transition of it."""
+
+    env: StepEnv
+    journal: Any  # the run's Journal
+    redactor: Redactor
+    execute: Executor
+    emit: Callable[[Event], None]
+    abandon_requested: Callable[[], bool]
+    heartbeat_every: float
+
+    def skip(self, planned: PlannedStep, run: RunState, reason: str) -> None:
+        self.journal.record(
+            run.run_id, planned.id, S.SKIPPED, at=self.env.clock.wall(), reason=reason
+        )
+        self.emit(StepFinished(planned.id, S.SKIPPED.value, 0.0, reason=reason, attempts=0))
+
+    def run(self, planned: PlannedStep, run: RunState, index: int, total: int) -> str | None:
+        """Run ``planned``; return the branch route it chose; raise ``StepFailed`` on failure."""
+        planned = self._bound(planned, run, index, total)
+        now = self.env.clock.wall()
+        detail = {"command": self.redactor.text(planned.shown)} if planned.shown else None
+        self.journal.record(run.run_id, planned.id, S.RUNNING, at=now, attempt=1, detail=detail)
+        self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown))
+        result = self._execute(planned, run)
+        tail = self.redactor.text(result.tail())
+        if self.abandon_requested():
+            self._abandoned(planned, run, result, tail)
+        result, produced = self._published(planned, run, result)
+        reason = self.redactor.text(result.reason)
+        status = S.SUCCEEDED if result.ok else S.FAILED
+        self.journal.record(
+            run.run_id,
+            planned.id,
+            status,
+            at=self.env.clock.wall(),
+            attempt=result.attempts,
+            exit_code=result.exit_code,
+            duration=result.duration,
+            output_tail=tail,
+            reason=reason,
+            detail=self._detail(result, produced),
+        )
+        self.emit(
+            StepFinished(
+                planned.id,
+                status.value,
+                result.duration,
+                result.exit_code,
+                reason,
+                tail,
+                result.attempts,
+            )
+        )
+        if not result.ok:
+            partly = "ok" in dict(result.detail.get("hosts", {})).values()
+            if partly or planned.undo_on_failure:
+                run.completed.append(planned.id)  # may be partly done: undo it too
+            raise StepFailed(
+                planned.id,
+                reason,
+                exit_code=result.exit_code,
+                output_tail=tail,
+                attempts=result.attempts,
+            )
+        run.metrics.update(metric_lines(result.output))
+        run.completed.append(planned.id)
+        return result.route
+
+    def _bound(self, planned: PlannedStep, run: RunState, index: int, total: int) -> PlannedStep:
+        """Bind ``{outputs.*}``; a missing output fails the step before it starts."""
+        try:
+            return with_outputs(planned, self.env.plan.params, run.outputs)
+        except TemplateError as exc:
+            now = self.env.clock.wall()
+            self.journal.record(run.run_id, planned.id, S.RUNNING, at=now, attempt=1)
+            self.journal.record(run.run_id, planned.id, S.FAILED, at=now, reason=str(exc))
+            self.emit(
+                StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown)
+            )
+            self.emit(StepFinished(planned.id, S.FAILED.value, 0.0, reason=str(exc)))
+            raise StepFailed(planned.id, str(exc)) from None
+
+    def _execute(self, planned: PlannedStep, run: RunState) -> StepResult:
+        try:
+            if planned.automated:
+                with self.env.output.heartbeat(planned.id, self.heartbeat_every):
+                    return self.execute(planned, self.env, run)
+            return self.execute(planned, self.env, run)
+        except GateStopped as stop:
+            self.journal.record(
+                run.run_id, planned.id, S.STOPPED, at=self.env.clock.wall(), reason=stop.reason
+            )
+            self.emit(StepFinished(planned.id, S.STOPPED.value, 0.0, reason=stop.reason))
+            raise
+
+    def _abandoned(
+        self, planned: PlannedStep, run: RunState, result: StepResult, tail: str
+    ) -> None:
+        why = "abandoned by the operator (second Ctrl-C); it may have partly run"
+        self.journal.record(
+            run.run_id,
+            planned.id,
+            S.STOPPED,
+            at=self.env.clock.wall(),
+            output_tail=tail,
+            reason=why,
+            detail={"abandoned": True},
+        )
+        self.emit(StepFinished(planned.id, S.STOPPED.value, result.duration, reason=why))
+        raise Interrupted("SIGINT (step abandoned)")
+
+    def _published(
+        self, planned: PlannedStep, run: RunState, result: StepResult
+    ) -> tuple[StepResult, dict[str, str]]:
+        """Collect what a succeeded step published; a declared output missing fails it."""
+        if not result.ok:
+            return result, {}
+        try:
+            lines = dict(result.published) or outputs.parse(result.output)
+            produced = outputs.published(planned.id, planned.outputs, lines, None)
+        except TemplateError as exc:
+            return replace(result, ok=False, reason=str(exc)), {}
+        run.outputs.update(produced)
+        return result, produced
+
+    def _detail(self, result: StepResult, produced: dict[str, str]) -> dict[str, Any]:
+        detail: dict[str, Any] = dict(result.detail)
+        if produced:
+            detail["outputs"] = {k: self.redactor.text(v) for k, v in produced.items()}
+        if result.route:
+            detail["route"] = result.route
+        return detail
