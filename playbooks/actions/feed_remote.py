@@ -1,42 +1,47 @@
-"""Mirror the update feed to a folder on remote hosts (the web servers) over SSH, with fabric.
+"""Mirror the update feed to a folder on remote hosts (the web servers) over SSH.
 
 The local feed folder stays the source of truth: ``feed publish``, ``remove`` and
-``point-latest`` change it, and ``mirror`` makes every host's folder say the same.
-Per host, in this order: upload the artifacts the host lacks or holds different
-(compared by ``sha256sum`` on the host, checked again after upload before ``mv``
-puts them in place), then ``appcast.xml`` and ``feed.json`` under temporary names
-moved into place, and only then delete the artifacts the new feed no longer names.
-So a web server never serves a feed naming an artifact it does not have. Hosts are
-done at the same time, each on its own; a failure names every host that failed and
-the hosts that were done. Hosts and SSH settings come from the ``[hosts]`` and
-``[ssh]`` tables of the configuration; host keys are checked against
-``known_hosts``. A host needs ``sh``, ``sha256sum`` and ``mv`` (GNU coreutils).
+``point-latest`` change it, and ``mirror`` makes every host's folder say the same,
+through the library's sync primitive (``opsbooks.backends.sync``). Per host, over one
+connection: upload the artifacts the host lacks or holds different (compared by
+``sha256sum`` on the host, checked again after upload before ``mv`` puts them in
+place), then ``appcast.xml`` and ``feed.json`` the same way, and only then delete the
+artifacts the host's previous feed named and the new one does not. So a web server
+never serves a feed naming an artifact it does not have. Hosts are done at the same
+time, each on its own; a failure names every host that failed and the hosts that
+were done. Hosts and SSH settings come from the ``[hosts]`` and ``[ssh]`` tables of
+the configuration; host keys are checked against ``known_hosts``. A host needs
+``sh``, ``sha256sum`` and ``mv`` (GNU coreutils).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
-import shlex
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from opsbooks import BadInput
 from opsbooks.actions import Program
-from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
-from opsbooks.backends.rollout import HostResult
-from opsbooks.backends.ssh.executor import RemoteExecutor
-from opsbooks.edges.config import load_config
-from opsbooks.errors import BadInput
+from opsbooks.backends.hosts import load_inventory
+from opsbooks.backends.sync import (
+    FolderError,
+    RemoteFolder,
+    SyncFile,
+    collect,
+    remote_folders,
+)
 from playbooks.actions import (
     ActionError,
     UsageError,
     optional_version_arg,
     program,
 )
-from playbooks.actions.feed import check_artifact, load
+from playbooks.actions.feed import load
 from playbooks.actions.feed_format import (
     APPCAST,
     FEED_JSON,
@@ -52,11 +57,11 @@ from playbooks.actions.feed_format import (
 from playbooks.actions.git import tag_versions
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")
-_CHECK_BATCH = 15  # a command's output is kept to its last 20 lines
 _WORKERS = 10
+_INDEX = (APPCAST, FEED_JSON)  # placed after the artifacts, feed.json last
 
 
-def connect(target: str, path: str, config: Path | None = None) -> list[FeedHost]:
+def connect(target: str, path: str, config: Path | None = None) -> list[RemoteFolder]:
     """The feed folders of the hosts ``target`` names (a host, else a role).
 
     ``path`` may name host fields (``/srv/{host.name}/feed``). Anything wrong with the
@@ -64,7 +69,7 @@ def connect(target: str, path: str, config: Path | None = None) -> list[FeedHost
     any connection is made.
     """
     try:
-        inventory = Inventory.from_config(load_config(file=config))
+        inventory = load_inventory(config or Path.cwd())
         names = [host.name for host in inventory.hosts]
         if target in names:
             hosts = [inventory.host(target)]
@@ -77,75 +82,13 @@ def connect(target: str, path: str, config: Path | None = None) -> list[FeedHost
                 f"{', '.join(inventory.roles) or 'none'}); add it to opsbooks.toml or "
                 f"pass --host one of them"
             )
-        inventory.preflight(hosts, [path])
-        executor = RemoteExecutor(inventory)
-        return [FeedHost(executor, h, bind_for_host(path, h, shell=False)) for h in hosts]
+        return remote_folders(inventory, hosts, path)
     except BadInput as exc:
         raise UsageError(str(exc)) from None
 
 
-class FeedHost:
-    """One host's feed folder: commands and transfers that raise ActionError on failure."""
-
-    def __init__(self, executor: RemoteExecutor, host: Host, path: str) -> None:
-        self.executor = executor
-        self.host = host
-        self.path = path
-        self.quoted = shlex.quote(path)
-
-    def sh(self, command: str) -> str:
-        """Run ``command`` in the feed folder; return the tail of its output."""
-        return self._run(f"cd {self.quoted} || exit 3\n{command}")
-
-    def prepare(self, *, create: bool = True) -> bool:
-        """Check the folder is there (made if ``create``) and writable; say if it has a feed."""
-        make = f"mkdir -p -- {self.quoted} && " if create else ""
-        probe = (
-            f"{make}test -d {self.quoted} && test -w {self.quoted} "
-            f"|| {{ echo 'the folder is missing or not writable' >&2; exit 3; }}\n"
-            f"if test -f {shlex.quote(self.path.rstrip('/') + '/' + FEED_JSON)}; "
-            f"then echo feed; fi"
-        )
-        return self._run(probe).strip() == "feed"
-
-    def _run(self, command: str) -> str:
-        return self._ok(self.executor.run(self.host, command)).stdout_tail
-
-    def fetch(self, name: str, into: Path) -> bytes:
-        """Download ``name`` from the folder."""
-        local = into / name
-        self._ok(self.executor.download(self.host, self._remote(name), local))
-        return local.read_bytes()
-
-    def put(self, local: Path, name: str) -> None:
-        """Upload ``local`` as ``name`` in the folder (callers pass a temporary name)."""
-        self._ok(self.executor.upload(self.host, local, self._remote(name)))
-
-    def _ok(self, result: HostResult) -> HostResult:
-        if not result.ok:
-            raise ActionError(self._why(result))
-        return result
-
-    def mismatched(self, sums: dict[str, str]) -> list[str]:
-        """The files among ``sums`` (name -> sha256) that are missing or differ on the host."""
-        bad: list[str] = []
-        names = sorted(sums)
-        for start in range(0, len(names), _CHECK_BATCH):
-            lines = [f"{sums[n]}  {n}" for n in names[start : start + _CHECK_BATCH]]
-            listing = " ".join(shlex.quote(line) for line in lines)
-            out = self.sh(
-                f"printf '%s\\n' {listing} | sha256sum -c - 2>/dev/null | grep -v ': OK$'; true"
-            )
-            bad += [line.split(":", 1)[0] for line in out.splitlines() if ":" in line]
-        return bad
-
-    def _remote(self, name: str) -> str:
-        return self.path.rstrip("/") + "/" + name
-
-    def _why(self, result: HostResult) -> str:
-        detail = result.stderr_tail.strip().splitlines()
-        said = f" ({detail[-1]})" if detail else ""
-        return f"{self.host.name}:{self.path}: {result.error}{said}"
+def _where(folder: RemoteFolder) -> str:
+    return f"{folder.host.name}:{folder.path}"
 
 
 def _local(feed_dir: Path) -> Feed:
@@ -166,47 +109,38 @@ def _local(feed_dir: Path) -> Feed:
 
 
 @contextmanager
-def _scratch() -> Iterator[Path]:
+def _feed_files(feed_dir: Path, feed: Feed) -> Iterator[list[SyncFile]]:
+    """What each host's folder must hold for ``feed``: its artifacts, then the index files.
+
+    Artifacts are taken at the feed's sha256 (read only when a host needs one); the
+    index files are rendered from ``feed`` into a scratch folder.
+    """
     with tempfile.TemporaryDirectory(prefix="opsbooks-feed-") as folder:
-        yield Path(folder)
-
-
-def mirror_host(target: FeedHost, feed_dir: Path, feed: Feed) -> str:
-    """Make one host's folder hold ``feed``; see the module docstring for the order."""
-    with _scratch() as scratch:
-        had_feed = target.prepare()
-        before: set[str] = set()
-        if had_feed:
-            try:
-                before = {r.file for r in from_json(target.fetch(FEED_JSON, scratch)).releases}
-            except ActionError:
-                before = set()  # a malformed remote feed is replaced; nothing is pruned
-        wanted = {r.file: r for r in feed.releases}
-        missing = target.mismatched({name: r.sha256 for name, r in wanted.items()})
-        for name in missing:
-            check_artifact(feed_dir, wanted[name])
-            partial = f".{name}.partial"
-            target.put(feed_dir / name, partial)
-            target.sh(
-                f"printf '%s  %s\\n' {wanted[name].sha256} {shlex.quote(partial)} "
-                f"| sha256sum -c --quiet - >&2 || {{ rm -f -- {shlex.quote(partial)}; "
-                f"echo 'uploaded copy does not match its sha256' >&2; exit 4; }}\n"
-                f"mv -fT -- {shlex.quote(partial)} {shlex.quote(name)}"
-            )
+        scratch = Path(folder)
         (scratch / APPCAST).write_bytes(render_appcast(feed))
         (scratch / FEED_JSON).write_bytes(to_json(feed))
-        target.put(scratch / APPCAST, f".{APPCAST}.tmp")
-        target.put(scratch / FEED_JSON, f".{FEED_JSON}.tmp")
-        target.sh(f"mv -fT .{APPCAST}.tmp {APPCAST} && mv -fT .{FEED_JSON}.tmp {FEED_JSON}")
-        gone = sorted(n for n in before - set(wanted) if _SAFE_NAME.match(n))
-        if gone:
-            target.sh("rm -f -- " + " ".join(shlex.quote(n) for n in gone))
-    uploaded = ", ".join(missing) or "no artifacts"
-    removed = f"; deleted {', '.join(gone)}" if gone else ""
-    return (
-        f"{target.host.name}:{target.path}: uploaded {uploaded}{removed}; "
-        f"latest is {feed.latest or 'none'}"
-    )
+        artifacts = [SyncFile(r.file, feed_dir / r.file, r.sha256) for r in feed.releases]
+        yield list(collect([*artifacts, *(scratch / name for name in _INDEX)]))
+
+
+def _served_files(folder: RemoteFolder) -> set[str]:
+    """The artifacts the host's current feed names (nothing for a missing or bad feed)."""
+    try:
+        data = folder.read(FEED_JSON)
+        return set() if data is None else {r.file for r in from_json(data).releases}
+    except (FolderError, ActionError):
+        return set()  # a malformed remote feed is replaced; nothing is pruned
+
+
+def mirror_host(folder: RemoteFolder, files: Sequence[SyncFile], feed: Feed) -> str:
+    """Make one host's folder hold ``feed``; see the module docstring for the order."""
+    before = _served_files(folder)
+    done = folder.sync(files, last=_INDEX, prune=lambda name: name in before)
+    if not done.ok:
+        raise ActionError(done.describe())
+    uploaded = ", ".join(n for n in done.uploaded if n not in _INDEX) or "no artifacts"
+    removed = f"; deleted {', '.join(done.deleted)}" if done.deleted else ""
+    return f"{_where(folder)}: uploaded {uploaded}{removed}; latest is {feed.latest or 'none'}"
 
 
 def mirror(
@@ -226,11 +160,16 @@ def mirror(
     feed = _local(feed_dir)
     if exclude_version:
         feed = without(feed, exclude_version)
-    return _each(folders, lambda target: mirror_host(target, feed_dir, feed))
+    with _feed_files(feed_dir, feed) as files:
+        return _each(folders, lambda folder: mirror_host(folder, files, feed))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def verify_host(
-    target: FeedHost,
+    folder: RemoteFolder,
     local: Feed,
     version: str,
     *,
@@ -239,25 +178,26 @@ def verify_host(
     base_url: str = "",
 ) -> str:
     """Check one host's folder matches the local feed and offers ``version`` intact."""
-    where = f"{target.host.name}:{target.path}"
-    with _scratch() as scratch:
-        if not target.prepare(create=False):
-            raise ActionError(f"{where} has no {FEED_JSON}; run feed_remote mirror first")
-        served = target.fetch(FEED_JSON, scratch)
-        items = parse_appcast(target.fetch(APPCAST, scratch))
-    if served != to_json(local):
+    where = _where(folder)
+    sums = {r.file: r.sha256 for r in local.releases}
+    held = folder.listing([*_INDEX, *sums])
+    if FEED_JSON not in held.files:
+        raise ActionError(f"{where} has no {FEED_JSON}; run feed_remote mirror first")
+    if held.sha256.get(FEED_JSON) != _sha256(to_json(local)):
         raise ActionError(
             f"{where}/{FEED_JSON} differs from the local feed folder's; run "
             f"`python -m playbooks.actions.feed_remote mirror` again"
         )
-    if items != parse_appcast(render_appcast(local)):
-        raise ActionError(f"{where}/{APPCAST} does not match {FEED_JSON}; mirror again")
-    feed = from_json(served)
+    items = parse_appcast(render_appcast(local))
+    if held.sha256.get(APPCAST) != _sha256(render_appcast(local)):
+        served = folder.read(APPCAST)
+        if served is None or parse_appcast(served) != items:
+            raise ActionError(f"{where}/{APPCAST} does not match {FEED_JSON}; mirror again")
     if not version:
         tags = None if repo is None else tag_versions(repo)
-        version = rollback_target(feed, tags, bad)[1]
-    check_feeds(feed, items, version, base_url)
-    broken = target.mismatched({r.file: r.sha256 for r in feed.releases})
+        version = rollback_target(local, tags, bad)[1]
+    check_feeds(local, items, version, base_url)
+    broken = sorted(name for name, digest in sums.items() if held.sha256.get(name) != digest)
     if broken:
         raise ActionError(
             f"{where}: {', '.join(broken)} missing or not matching the feed's sha256; "
@@ -285,7 +225,7 @@ def verify(
     local = _local(feed_dir)
     return _each(
         folders,
-        lambda target: verify_host(target, local, version, bad=bad, repo=repo, base_url=base_url),
+        lambda folder: verify_host(folder, local, version, bad=bad, repo=repo, base_url=base_url),
     )
 
 
@@ -293,15 +233,14 @@ def check(host: str, path: str, *, config: Path | None = None) -> str:
     """Check every host is reachable and its feed folder can be created and written."""
     folders = connect(host, path, config)
 
-    def probe(target: FeedHost) -> str:
-        has = target.prepare()
-        state = "holds a feed" if has else "no feed yet"
-        return f"{target.host.name}:{target.path} is writable ({state})"
+    def probe(folder: RemoteFolder) -> str:
+        state = "holds a feed" if FEED_JSON in folder.listing(create=True).files else "no feed yet"
+        return f"{_where(folder)} is writable ({state})"
 
     return _each(folders, probe)
 
 
-def _each(folders: Sequence[FeedHost], act: Callable[[FeedHost], str]) -> str:
+def _each(folders: Sequence[RemoteFolder], act: Callable[[RemoteFolder], str]) -> str:
     """Do ``act`` on every host at once (at most 10 at a time); report all failures together.
 
     Each host is independent and fully done or failed on its own, so one slow or
@@ -317,10 +256,12 @@ def _each(folders: Sequence[FeedHost], act: Callable[[FeedHost], str]) -> str:
     return "\n".join(done)
 
 
-def _attempt(act: Callable[[FeedHost], str], folder: FeedHost) -> tuple[bool, str]:
+def _attempt(act: Callable[[RemoteFolder], str], folder: RemoteFolder) -> tuple[bool, str]:
     try:
-        with folder.executor.session(folder.host):  # one SSH connection for the host's work
+        with folder.connected():  # one SSH connection for the host's work
             return True, act(folder)
+    except FolderError as exc:
+        return False, f"{_where(folder)}: {exc}"
     except ActionError as exc:
         return False, str(exc)
 
