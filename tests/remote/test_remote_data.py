@@ -116,3 +116,31 @@ def test_an_ssh_config_file_supplies_address_port_user_and_key(
     result = RemoteExecutor(inventory).run(inventory.host("primary"), "echo via config")
     assert result.ok, result
     assert result.stdout_tail == "via config"
+
+
+def test_stdin_and_env_reach_the_command_and_env_stays_off_every_command_line(
+    inventory: Inventory, executor: RemoteExecutor, work: Path
+) -> None:
+    value = "s3cr3t 'quoted' $(touch pwned) `id` \\n \u00fcn\u00ef\nline two\n\n"
+    out = work / "token"
+    command = (
+        f'printf "%s" "$TOKEN" > {out}; cat; '
+        f"ps -eo args | grep -c 's3cr3[t]'; echo user=$USER_NOTE"
+    )
+    result = executor.run(
+        inventory.host("web1"),
+        command,
+        stdin="from stdin\n",
+        env={"TOKEN": value, "USER_NOTE": "plain"},
+    )
+    assert result.ok or result.exit_code == 0, result
+    assert out.read_text() == value
+    assert result.stdout.splitlines() == ["from stdin", "0", "user=plain"]
+    assert not (work / "pwned").exists()
+
+
+def test_a_command_that_ignores_its_stdin_is_not_an_error(
+    inventory: Inventory, executor: RemoteExecutor
+) -> None:
+    result = executor.run(inventory.host("web1"), "echo early; exit 3", stdin="x" * 200_000)
+    assert result.exit_code == 3 and result.stdout_tail == "early", result
