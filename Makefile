@@ -5,7 +5,7 @@
 #               then ruff (check and format), mypy, the docs drift check and both test
 #               tiers
 # While working: make test-fast (fakes only, about a minute), make test-slow (real
-# servers and subprocesses), make lint-house (import contracts and module sizes).
+# servers and subprocesses), make (import contracts and module sizes).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV)/bin)
@@ -63,4 +63,4 @@ test-slow: $(VENV)/.installed
 	bash scripts/system-deps.sh
 	$(PY) -m pytest -q -m slow
 
-.PHONY: demo lint lint-house docs-check test test-fast test-slow torture
+.PHONY: demo lint docs-check test test-fast test-slow torture

@@ -97,7 +97,7 @@ def main() -> None:
             def baseline() -> None:
                 for host in inventory.hosts:
                     for path in files:
-                        result = executor.upload(host, path, f"{www}/base/{host.name}/{path.name}")
+                        result = executor.put(host, path, f"{www}/base/{host.name}/{path.name}")
                         assert result.ok, result.error
 
             def mirror() -> None:

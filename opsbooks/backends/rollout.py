@@ -282,70 +282,82 @@ def roll_out(
     """
     todo = [h for h in hosts if h.name not in skip_hosts]
     done: dict[str, HostResult] = {h.name: HostResult(h.name, "skipped") for h in hosts}
-    for host in todo:
-        done[host.name] = HostResult(host.name, "not_attempted")
-    threshold, total = options.threshold, len(hosts)
-    stop: StopReason | None = None
+    done.update({h.name: HostResult(h.name, "not_attempted") for h in todo})
     batches = plan_batches(todo, options)
+    stop: StopReason | None = None
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="rollout") as pool:
+        run = _Batches(attempt, pool, options, len(hosts), done, on_start, on_host)
         for number, batch in enumerate(batches, start=1):
-            results = _run_batch(batch, attempt, pool, options, total, done, on_start, on_host)
-            failures = sum(1 for r in done.values() if r.status == "failed")
-            if options.canary and number == 1 and any(not r.ok for r in results):
-                stop = "canary"
-            elif threshold.exceeded(failures, total):
-                stop = "threshold"
-            elif (
-                number < len(batches)
-                and between_batches is not None
-                and not between_batches(number, results)
-            ):
-                stop = "operator"
+            gate = between_batches if number < len(batches) else None
+            stop = run.stop_reason(number, run.batch(batch), gate)
             if stop is not None:
                 break
     return RolloutResult(tuple(done[h.name] for h in hosts), options, stop)
 
 
-def _run_batch(
-    batch: list[Host],
-    attempt: Attempt,
-    pool: ThreadPoolExecutor,
-    options: RolloutOptions,
-    total: int,
-    done: dict[str, HostResult],
-    on_start: Callable[[Host], None] | None,
-    on_host: Callable[[HostResult], None] | None,
-) -> list[HostResult]:
-    """Run one batch, at most ``workers`` at a time; start no new host past the threshold.
+@dataclass
+class _Batches:
+    """One roll-out's running state: results so far (``done``), the pool, the callbacks."""
 
-    Each result is recorded in ``done`` and reported as soon as it arrives.
-    """
-    threshold = options.threshold
-    waiting = list(batch)
-    running: dict[Future[HostResult], Host] = {}
-    finished: list[HostResult] = []
-    failures = sum(1 for r in done.values() if r.status == "failed")
-    while waiting or running:
-        while (
-            waiting and len(running) < options.workers and not threshold.exceeded(failures, total)
-        ):
+    attempt: Attempt
+    pool: ThreadPoolExecutor
+    options: RolloutOptions
+    total: int
+    done: dict[str, HostResult]
+    on_start: Callable[[Host], None] | None
+    on_host: Callable[[HostResult], None] | None
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for r in self.done.values() if r.status == "failed")
+
+    def stop_reason(
+        self, number: int, results: list[HostResult], gate: BetweenBatches | None
+    ) -> StopReason | None:
+        """Why to stop after batch ``number``: a failed canary, too many failures, or
+        the operator's ``gate`` (asked only when neither stopped it) saying no."""
+        if self.options.canary and number == 1 and any(not r.ok for r in results):
+            return "canary"
+        if self.options.threshold.exceeded(self.failures, self.total):
+            return "threshold"
+        if gate is not None and not gate(number, results):
+            return "operator"
+        return None
+
+    def batch(self, batch: list[Host]) -> list[HostResult]:
+        """Run one batch, at most ``workers`` at a time; start no new host past the threshold.
+
+        Each result is recorded in ``done`` and reported as soon as it arrives.
+        """
+        waiting = list(batch)
+        running: dict[Future[HostResult], Host] = {}
+        finished: list[HostResult] = []
+        while waiting or running:
+            self._start(waiting, running)
+            if not running:
+                break
+            ready, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ready:
+                del running[future]
+                finished.append(self._record(future.result()))
+        order = {h.name: i for i, h in enumerate(batch)}
+        return sorted(finished, key=lambda r: order[r.host])
+
+    def _start(self, waiting: list[Host], running: dict[Future[HostResult], Host]) -> None:
+        threshold = self.options.threshold
+        while waiting and len(running) < self.options.workers:
+            if threshold.exceeded(self.failures, self.total):
+                return
             host = waiting.pop(0)
-            if on_start is not None:
-                on_start(host)
-            running[pool.submit(_guarded, attempt, host)] = host
-        if not running:
-            break
-        ready, _ = wait(running, return_when=FIRST_COMPLETED)
-        for future in ready:
-            del running[future]
-            result = future.result()
-            finished.append(result)
-            done[result.host] = result
-            if on_host is not None:
-                on_host(result)
-            failures += result.status == "failed"
-    order = {h.name: i for i, h in enumerate(batch)}
-    return sorted(finished, key=lambda r: order[r.host])
+            if self.on_start is not None:
+                self.on_start(host)
+            running[self.pool.submit(_guarded, self.attempt, host)] = host
+
+    def _record(self, result: HostResult) -> HostResult:
+        self.done[result.host] = result
+        if self.on_host is not None:
+            self.on_host(result)
+        return result
 
 
 def _guarded(attempt: Attempt, host: Host) -> HostResult:

@@ -1,24 +1,17 @@
 """Make a folder on each host hold exactly a set of files: the sync-files-to-hosts primitive.
 
-Per host, over one connection, in this order: list the folder and hash (``sha256sum``
-on the host) the files it should hold; upload each file that is missing or different
-under a temporary name, check its hash again on the host and ``mv -T`` it into place
-(atomic: a reader sees the old file or the new one, never half of one); then the
-files named ``last`` (an index naming the others), in that order; then delete the
-extras. So a folder never names a file it does not hold yet. Hosts are done in
-parallel, each on its own; every host gets a frozen ``HostSync`` saying what was
-uploaded and deleted, or why it failed. Nothing raises for a host problem.
+Per host, over one connection: list the folder, hashing (``sha256sum`` on the host)
+the files it should hold; upload each one missing or different under a temporary
+name, check its hash there and ``mv -T`` it into place (atomic: readers see the old
+file or the new one); then the files named ``last`` (an index), in that order; then
+delete the extras. So a folder never names a file it does not hold yet. Hosts run in
+parallel; each gets a frozen ``HostSync`` saying what was uploaded and deleted, or
+why it failed. Nothing raises for a host problem.
 
-No name from the data leaves its folder: names are plain file names (no ``/``, no
-``..``, no control characters), local symlinks and subfolders are refused, and
-nothing on a host is followed or deleted outside the folder. Hosts need ``sh``,
-``sha256sum`` and ``mv`` from GNU coreutils.
-
-    inventory = load_inventory("opsbooks.toml")
-    folders = remote_folders(inventory, inventory.hosts_for("web"), "/srv/www/{host.name}")
-    result = sync_files(folders, Path("site"), last=["index.html"])
-    if not result.ok:
-        raise SystemExit(result.summary())
+No name from the data leaves its folder: names are plain file names (no ``/``, ``..``
+or control characters), local symlinks and subfolders are refused, and nothing on a
+host is followed or deleted outside it. Hosts need ``sh``, ``sha256sum``, ``mv``.
+docs/guides/remote-hosts.md ("Syncing files to hosts") shows it in use.
 """
 
 from __future__ import annotations
@@ -58,8 +51,8 @@ class FolderError(Exception):
 class SyncFile:
     """A file to place on the hosts as ``name``; ``sha256`` empty: hashed from ``path``.
 
-    With ``sha256`` given, ``path`` is read only when a host needs the file, and an
-    upload is refused if the file no longer matches it.
+    With ``sha256`` given, ``path`` is read only when a host needs the file (and not
+    uploaded if it no longer matches).
     """
 
     name: str
@@ -74,7 +67,6 @@ class Listing:
     exists: bool = True
     files: frozenset[str] = frozenset()
     links: frozenset[str] = frozenset()
-    others: frozenset[str] = frozenset()
     sha256: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -96,14 +88,11 @@ class HostSync:
 
     def describe(self) -> str:
         """One line: ``host:path: uploaded a, b; deleted c`` (or why it failed)."""
-        where = f"{self.host}:{self.path}"
         if self.error is not None:
-            return f"{where}: {self.error}"
-        verb = ("would upload", "would delete") if self.dry_run else ("uploaded", "deleted")
-        parts = [f"{verb[0]} {', '.join(self.uploaded) or 'nothing'}"]
-        if self.deleted:
-            parts.append(f"{verb[1]} {', '.join(self.deleted)}")
-        return f"{where}: " + "; ".join(parts)
+            return f"{self.host}:{self.path}: {self.error}"
+        up, rm = ("would upload", "would delete") if self.dry_run else ("uploaded", "deleted")
+        gone = f"; {rm} {', '.join(self.deleted)}" if self.deleted else ""
+        return f"{self.host}:{self.path}: {up} {', '.join(self.uploaded) or 'nothing'}{gone}"
 
 
 @dataclass(frozen=True)
@@ -124,16 +113,19 @@ class SyncResult:
         return "\n".join(h.describe() for h in self.hosts)
 
 
+def _plain(name: str) -> bool:
+    return (
+        name not in ("", ".", "..")
+        and not _UNSAFE.search(name)
+        and name == name.strip()
+        and not name.startswith(TMP_PREFIX)
+        and len(name.encode()) <= 255
+    )
+
+
 def check_name(name: str) -> str:
     """``name`` if it is a plain file name that stays in its folder; else ``SyncError``."""
-    if (
-        not name
-        or name in (".", "..")
-        or _UNSAFE.search(name)
-        or name != name.strip()
-        or name.startswith(TMP_PREFIX)
-        or len(name.encode()) > 255
-    ):
+    if not _plain(name):
         raise SyncError(
             f"{name!r} is not a plain file name (no '/', '..', backslash, control "
             f"characters or surrounding spaces, not starting with {TMP_PREFIX!r}); "
@@ -142,27 +134,14 @@ def check_name(name: str) -> str:
     return name
 
 
-def _is_plain(name: str) -> bool:
-    try:
-        check_name(name)
-    except SyncError:
-        return False
-    return True
-
-
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def collect(source: Path | Iterable[Path | SyncFile]) -> tuple[SyncFile, ...]:
-    """The files to sync from a folder (its regular files) or a list; checks every name.
-
-    Refuses (``SyncError``) symlinks, subfolders, special files and duplicate names.
-    """
+    """The files of a folder or a list, checked: ``SyncError`` for symlinks, subfolders,
+    special files, names that are not plain and duplicate names."""
     if isinstance(source, Path):
         if not source.is_dir():
             raise SyncError(f"{source} is not a folder; give a folder or a list of files")
@@ -197,17 +176,20 @@ def plan_changes(
 ) -> Changes:
     """Compare ``files`` with a folder's ``listing``: pure, so it is tested without hosts."""
     changed = [f for f in files if listing.sha256.get(f.name) != f.sha256]
-    wanted = {f.name for f in files}
-    extras = sorted(n for n in listing.files | listing.links if n not in wanted and _is_plain(n))
-    leftovers = sorted(n for n in listing.files | listing.links if n.startswith(TMP_PREFIX))
-    pruned = [n for n in extras if prune is True or (callable(prune) and prune(n))]
+    rank = {name: i for i, name in enumerate(last)}
     return Changes(
-        first=tuple(f for f in changed if f.name not in last),
-        last=tuple(
-            sorted((f for f in changed if f.name in last), key=lambda f: last.index(f.name))
-        ),
-        delete=tuple(pruned + leftovers),
+        first=tuple(f for f in changed if f.name not in rank),
+        last=tuple(sorted((f for f in changed if f.name in rank), key=lambda f: rank[f.name])),
+        delete=_doomed(listing, {f.name for f in files}, prune),
     )
+
+
+def _doomed(listing: Listing, wanted: Collection[str], prune: Prune) -> tuple[str, ...]:
+    """The extras ``prune`` lets go, then any leftover temporary files of an earlier sync."""
+    present = sorted(listing.files | listing.links)
+    keep = prune if callable(prune) else (lambda _name: prune)
+    extras = [n for n in present if n not in wanted and _plain(n) and keep(n)]
+    return tuple(extras + [n for n in present if n.startswith(TMP_PREFIX)])
 
 
 def parse_listing(output: str) -> Listing:
@@ -217,7 +199,7 @@ def parse_listing(output: str) -> Listing:
         return Listing(exists=False)
     marker = lines.index("--") if "--" in lines else len(lines)
     sums = {m[2]: m[1] for m in map(_HASH_LINE.match, lines[:marker]) if m}
-    kinds: dict[str, set[str]] = {"F": set(), "L": set(), "O": set()}
+    kinds: dict[str, set[str]] = {"F": set(), "L": set()}
     for line in lines[marker + 1 :]:
         kind, _, name = line.partition(" ")
         if kind in kinds and name:
@@ -225,7 +207,6 @@ def parse_listing(output: str) -> Listing:
     return Listing(
         files=frozenset(kinds["F"]),
         links=frozenset(kinds["L"]),
-        others=frozenset(kinds["O"]),
         sha256={n: s for n, s in sums.items() if n in kinds["F"]},
     )
 
@@ -240,7 +221,6 @@ for f in * .[!.]* ..?*; do
 '*) continue ;; esac
   if [ -L "$f" ]; then printf 'L %s\\n' "$f"
   elif [ -f "$f" ]; then printf 'F %s\\n' "$f"
-  elif [ -e "$f" ]; then printf 'O %s\\n' "$f"
   fi
 done
 """
@@ -254,10 +234,7 @@ while read -r sum name; do
 done
 """
 _DELETE = """\
-while IFS= read -r name; do
-  rm -f -- "$name" || exit 6
-  printf 'deleted %s\\n' "$name"
-done
+while IFS= read -r name; do rm -f -- "$name" || exit 6; printf 'deleted %s\\n' "$name"; done
 """
 
 
@@ -280,9 +257,8 @@ class RemoteFolder:
     def listing(self, hashes: Collection[str] = (), *, create: bool = False) -> Listing:
         """The folder's entries, with the sha256 of the regular files among ``hashes``.
 
-        With ``create`` the folder is made if missing and must be writable; without,
-        a missing folder lists as ``exists=False``.
-        """
+        ``create`` makes the folder if missing (and it must be writable); without, a
+        missing folder lists as ``exists=False``."""
         quoted = shlex.quote(self.path)
         if create:
             head = f"mkdir -p -- {quoted} 2>/dev/null; test -d {quoted} && test -w {quoted} "
@@ -292,7 +268,10 @@ class RemoteFolder:
             head += f"test -d {quoted} && test -r {quoted} "
             head += "|| { echo 'the path is not a readable folder' >&2; exit 3; }\n"
         names = "".join(f"{check_name(n)}\n" for n in hashes)
-        return parse_listing(self._sh(head + self._cd + _LIST, stdin=names).stdout)
+        listed = self.backend.run(self.host, head + self._cd + _LIST, stdin=names)
+        if not listed.ok:
+            raise FolderError(self._why(listed), listed.error_kind or "exit")
+        return parse_listing(listed.stdout)
 
     def read(self, name: str) -> bytes | None:
         """The content of file ``name`` in the folder; ``None`` if there is none."""
@@ -302,9 +281,11 @@ class RemoteFolder:
             got = self.backend.get(self.host, remote, local)
             if got.ok:
                 return local.read_bytes()
-        if self.backend.run(self.host, f"test -e {shlex.quote(remote)}").exit_code == 1:
-            return None
-        raise FolderError(self._why(got), got.error_kind or "transfer")
+        kind = got.error_kind or "transfer"
+        probe = f"test -e {shlex.quote(remote)}"
+        if kind == "transfer" and self.backend.run(self.host, probe).exit_code == 1:
+            return None  # the host answered: there is no such file
+        raise FolderError(self._why(got), kind)
 
     def sync(
         self,
@@ -314,11 +295,8 @@ class RemoteFolder:
         prune: Prune = True,
         dry_run: bool = False,
     ) -> HostSync:
-        """Make the folder hold exactly ``files`` (see the module docstring for the order).
-
-        ``prune`` says which extra files go: all (``True``), none (``False``), or those
-        a predicate accepts. Leftover temporary files of an interrupted sync always go.
-        """
+        """Make the folder hold exactly ``files``, in the module docstring's order; ``prune``:
+        which extras go (all, none, or those a predicate accepts; a sync's leftovers always)."""
         done: list[str] = []
         deleted: list[str] = []
         try:
@@ -356,18 +334,12 @@ class RemoteFolder:
 
     def _script(self, script: str, stdin: str, prefix: str, done: list[str]) -> None:
         """Run a per-name script; add the names it reports to ``done``, even if it fails."""
-        result = self._sh(self._cd + script, stdin=stdin, check=False)
+        result = self.backend.run(self.host, self._cd + script, stdin=stdin)
         done += [
             line[len(prefix) :] for line in result.stdout.splitlines() if line.startswith(prefix)
         ]
         if not result.ok:
             raise FolderError(self._why(result), result.error_kind or "exit")
-
-    def _sh(self, script: str, *, stdin: str, check: bool = True) -> HostResult:
-        result = self.backend.run(self.host, script, stdin=stdin)
-        if check and not result.ok:
-            raise FolderError(self._why(result), result.error_kind or "exit")
-        return result
 
     def _remote(self, name: str) -> str:
         return self.path.rstrip("/") + "/" + name

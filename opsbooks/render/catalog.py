@@ -12,6 +12,7 @@ from pathlib import Path
 
 from opsbooks.define.contacts import Contacts
 from opsbooks.define.runbook import Runbook
+from opsbooks.plan.binding import plan
 from opsbooks.render.markdown import GENERATED_MARKER, page_path, render_runbook, table
 
 INDEX = "index.md"
@@ -28,7 +29,7 @@ def render_catalog(catalog: Iterable[type[Runbook]], contacts: Contacts) -> dict
 
 def automated_share(runbook: type[Runbook]) -> str:
     """Share of the main (non-compensation) steps that a machine carries out."""
-    steps = runbook.steps
+    steps = plan(runbook).steps
     if not steps:
         return "0%"
     automated = sum(1 for s in steps if s.automated)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from opsbooks.define.template import TemplateError
 from opsbooks.errors import GateStopped
 from opsbooks.plan.binding import PlannedStep, with_outputs
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.events import Compensated, Event, StepStarted
+from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.redaction import Redactor
 from opsbooks.run.execute import Executor, StepEnv
 from opsbooks.run.outcome import StepResult
@@ -24,7 +24,7 @@ class Rollback:
     """Runs the compensation of each completed step that declares one."""
 
     env: StepEnv
-    journal: Any  # the run's Journal
+    journal: Journal
     redactor: Redactor
     execute: Executor
     emit: Callable[[Event], None]

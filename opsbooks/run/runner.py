@@ -10,10 +10,10 @@ clock and no environment of its own.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from opsbooks.define import outputs
 from opsbooks.define.params import redacted
@@ -21,11 +21,12 @@ from opsbooks.errors import GateStopped, Interrupted, OpsbooksError, StepFailed
 from opsbooks.plan.binding import PlannedStep
 from opsbooks.plan.state import DONE, RunOutcome, StepStatus
 from opsbooks.records.events import Event, Notice, RunFinished, RunStarted
-from opsbooks.records.journal import RunRecord
+from opsbooks.records.journal import Journal, RunRecord, Transition
 from opsbooks.records.metrics import last_success_times, recovery_figures
 from opsbooks.records.redaction import Redactor
 from opsbooks.run.conditions import condition_holds
-from opsbooks.run.execute import StepEnv, execute
+from opsbooks.run.execute import Executor, StepEnv, execute
+from opsbooks.run.gates import GateAnswer, GateRequest
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
 from opsbooks.run.policies import FailurePolicy, StepPolicy, every_step
@@ -43,7 +44,7 @@ class Runner:
 
     env: StepEnv
     questions: Questions
-    journal: Any  # the Journal protocol (records.journal)
+    journal: Journal
     redactor: Redactor
     who: str
     host: str
@@ -51,7 +52,7 @@ class Runner:
     emit: Callable[[Event], None]
     before_step: StepPolicy = every_step
     on_failure: FailurePolicy = field(default_factory=FailurePolicy)
-    execute: Callable[..., Any] = execute
+    execute: Executor = execute
     stop_requested: Callable[[], str | None] = lambda: None
     abandon_requested: Callable[[], bool] = lambda: False
     heartbeat_every: float = 30.0
@@ -121,7 +122,7 @@ class Runner:
         self._announce(run, resumed=True)
         return self._guarded(run, record.started_at)
 
-    def ask(self, request: Any, run_id: str) -> Any:
+    def ask(self, request: GateRequest, run_id: str) -> GateAnswer:
         """Ask a question outside any step (a changed definition on resume), journaled."""
         return self.questions.ask(request, RunState(run_id))
 
@@ -289,13 +290,13 @@ class Runner:
         raise GateStopped(f"resume:{planned.id}", "operator chose to abort on resume")
 
 
-def _abandoned(transitions: list[Any]) -> set[str]:
+def _abandoned(transitions: list[Transition]) -> set[str]:
     """Steps whose latest record says they were cut off mid-way by the operator."""
     latest = {t.step_id: t for t in transitions}
     return {step for step, t in latest.items() if t.detail.get("abandoned")}
 
 
-def _recorded_routes(transitions: list[Any]) -> dict[str, str]:
+def _recorded_routes(transitions: list[Transition]) -> dict[str, str]:
     routes = {}
     for transition in transitions:
         route = transition.detail.get("route")
@@ -306,6 +307,4 @@ def _recorded_routes(transitions: list[Any]) -> dict[str, str]:
 
 def new_run_id(now: float) -> str:
     """Sortable by time, unique enough to type a prefix of."""
-    import time
-
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime(now)) + "-" + uuid.uuid4().hex[:6]

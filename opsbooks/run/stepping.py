@@ -16,6 +16,7 @@ from opsbooks.errors import GateStopped, Interrupted, StepFailed
 from opsbooks.plan.binding import PlannedStep, with_outputs
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.events import Event, StepFinished, StepStarted
+from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.metrics import metric_lines
 from opsbooks.records.redaction import Redactor
 from opsbooks.run.execute import Executor, StepEnv
@@ -30,7 +31,7 @@ class StepRunner:
     """Runs one planned step and journals every transition of it."""
 
     env: StepEnv
-    journal: Any  # the run's Journal
+    journal: Journal
     redactor: Redactor
     execute: Executor
     emit: Callable[[Event], None]

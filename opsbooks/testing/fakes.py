@@ -58,6 +58,8 @@ class FakeBackend:
 
     Records every command with the time its clock said (``calls``), so a test can
     assert when polls and retries ran; ``outputs`` gives stdout per call, in order.
+    ``answers`` scripts by command instead: the first key found in a command gives its
+    exit code and stdout (``{"deploy": (1, "boom\n")}``), before ``codes`` is consulted.
     """
 
     def __init__(
@@ -67,7 +69,9 @@ class FakeBackend:
         *,
         default: int = 0,
         outputs: list[str] | None = None,
+        answers: Mapping[str, tuple[int, str]] | None = None,
     ) -> None:
+        self.answers = dict(answers or {})
         self.codes = list(codes or [])
         self.clock = clock or (lambda: 0.0)
         self.default = default
@@ -78,8 +82,12 @@ class FakeBackend:
     def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult:
         self.calls.append((spec.command, self.clock()))
         self.specs.append(spec)
-        code = self.codes.pop(0) if self.codes else self.default
-        stdout = self.outputs.pop(0) if self.outputs else f"call {len(self.calls)}\n"
+        scripted = next((v for k, v in self.answers.items() if k in spec.command), None)
+        if scripted is not None:
+            code, stdout = scripted
+        else:
+            code = self.codes.pop(0) if self.codes else self.default
+            stdout = self.outputs.pop(0) if self.outputs else f"call {len(self.calls)}\n"
         if out is not None:
             out.write(stdout)
         return CommandResult(exit_code=code, stdout=stdout)

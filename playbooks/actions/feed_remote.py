@@ -124,11 +124,18 @@ def _feed_files(feed_dir: Path, feed: Feed) -> Iterator[list[SyncFile]]:
 
 
 def _served_files(folder: RemoteFolder) -> set[str]:
-    """The artifacts the host's current feed names (nothing for a missing or bad feed)."""
+    """The artifacts the host's current feed names (nothing for a missing or bad feed).
+
+    A host that cannot be reached fails here (``FolderError``), before anything changed.
+    """
     try:
         data = folder.read(FEED_JSON)
         return set() if data is None else {r.file for r in from_json(data).releases}
-    except (FolderError, ActionError):
+    except FolderError as exc:
+        if exc.kind != "transfer":
+            raise
+        return set()  # an unreadable remote feed is replaced; nothing is pruned
+    except ActionError:
         return set()  # a malformed remote feed is replaced; nothing is pruned
 
 

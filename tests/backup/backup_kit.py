@@ -45,9 +45,9 @@ def sh(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def _holds(step: ob.PlannedStep, params: ob.Params) -> bool:
-    if step.step.when is None or callable(step.step.when):
+    if step.condition is None or callable(step.condition):
         return True
-    negate, name, op, literal = parse_when(step.step.when)
+    negate, name, op, literal = parse_when(step.condition)
     value = getattr(params, name)
     holds = bool(value) if op is None else (str(value) == literal) == (op == "==")
     return holds != negate

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from remote_helpers import InventoryFactory
 
 from opsbooks.backends.hosts.inventory import Inventory
 from opsbooks.backends.ssh.executor import RemoteExecutor
@@ -28,9 +29,6 @@ def work(tmp_path: Path) -> Path:
     folder = tmp_path / "work"
     folder.mkdir()
     return folder
-
-
-InventoryFactory = Callable[..., Inventory]
 
 
 @pytest.fixture

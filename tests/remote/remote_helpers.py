@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from opsbooks.backends.hosts.actions import command_action
-from opsbooks.backends.hosts.inventory import Host
+from opsbooks.backends.hosts.inventory import Host, Inventory
 from opsbooks.backends.protocols import HostBackend
 from opsbooks.backends.rollout import RolloutOptions, RolloutResult, roll_out
 
@@ -23,6 +23,8 @@ def runs(work: Path, name: str) -> int:
     counter = work / f"{name}.count"
     return len(counter.read_text().splitlines()) if counter.exists() else 0
 
+
+InventoryFactory = Callable[..., Inventory]  # the ``make_inventory`` fixture
 
 STANDARD = "echo ran >> {host.counter} && test ! -e {host.fail_flag}"
 

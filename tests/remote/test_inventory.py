@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from opsbooks.backends.hosts import load_inventory
 from opsbooks.backends.hosts.inventory import Inventory, bind_for_host, bound_for_host
 from opsbooks.edges.config import Config
 from opsbooks.errors import (
@@ -117,6 +118,7 @@ def test_bind_for_host_fills_host_fields_and_params_in_one_pass() -> None:
     assert text == "deploy '1.2 {host.name}' to db1 at 10.0.0.5:22 in ams"
 
 
+@pytest.mark.slow  # runs a real sh
 @pytest.mark.parametrize(
     "evil",
     ["it's", '"; rm -rf / #', "$(touch pwned)", "`id`", "a\nb", "{x}", "-n"],
@@ -150,3 +152,40 @@ def test_a_missing_ssh_config_file_is_caught_before_connecting(tmp_path: Path) -
         inv.preflight(inv.hosts)
     with pytest.raises(InventoryError, match="nope/config"):
         RemoteExecutor(inv)
+
+
+def test_load_inventory_reads_opsbooks_toml_pyproject_a_folder_or_a_table(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "sub" / "deeper").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.opsbooks.hosts.web1]\nroles = ["web"]\n'
+        'key_file = "keys/web"\n\n[tool.opsbooks.ssh]\nconnect_timeout = 3\n'
+    )
+    from_file = load_inventory(project / "pyproject.toml")
+    assert [h.name for h in from_file.hosts_for("web")] == ["web1"]
+    assert from_file.host("web1").key_file == str(project / "keys/web")
+    assert from_file.ssh.connect_timeout == 3
+    assert load_inventory(project / "sub" / "deeper").host("web1").key_file == str(
+        project / "keys/web"
+    )
+    (project / "sub" / "opsbooks.toml").write_text('[hosts.db1]\nroles = ["db"]\n')
+    assert [h.name for h in load_inventory(project / "sub" / "deeper").hosts] == ["db1"]
+    assert [h.name for h in load_inventory({"hosts": HOSTS}).hosts] == ["db1", "web1", "web2"]
+    config = Config(root=tmp_path, hosts=HOSTS, ssh={"known_hosts": "kh"})
+    assert load_inventory(config).ssh.known_hosts == str(tmp_path / "kh")
+
+
+def test_load_inventory_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "bad").mkdir()
+    bad = tmp_path / "bad" / "opsbooks.toml"
+    bad.write_text("[hosts\n")
+    with pytest.raises(InventoryError, match="not valid TOML"):
+        load_inventory(bad)
+    bad.write_text('hosts = "web1"\n')
+    with pytest.raises(InventoryError, match=r"hosts in .* must be a table"):
+        load_inventory(bad)
+    with pytest.raises(InventoryError, match="cannot read"):
+        load_inventory(tmp_path / "missing.toml")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert load_inventory(empty).hosts == ()  # no configuration at or above it

@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import InventoryFactory
 from pydantic import SecretStr
-from remote_helpers import rollout
+from remote_helpers import InventoryFactory, rollout
 
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host, bound_for_host
 from opsbooks.backends.rollout import RolloutOptions, roll_out

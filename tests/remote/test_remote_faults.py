@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import InventoryFactory
-from remote_helpers import STANDARD, rollout, runs
+from remote_helpers import STANDARD, InventoryFactory, rollout, runs
 
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
 from opsbooks.backends.rollout import RolloutOptions

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from opsbooks.backends.hosts.actions import step_action
 from opsbooks.backends.hosts.inventory import Inventory
 from opsbooks.backends.rollout import RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
@@ -81,7 +82,7 @@ def test_steps_run_on_real_hosts(inventory: Inventory, work: Path, tmp_path: Pat
     for item in Ship.steps:
         assert isinstance(item, Remote)
         results[item.id] = roll_out(
-            hosts, executor.action_for(item, values), RolloutOptions.for_step(item)
+            hosts, step_action(executor, item, values), RolloutOptions.for_step(item)
         )
         assert results[item.id].ok, results[item.id].summary()
     assert all(r.stdout_tail.startswith(digest) for r in results["check"].results)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from remote_helpers import STANDARD, fail_on, rollout, runs
 
+from opsbooks.backends.hosts.actions import step_action
 from opsbooks.backends.hosts.inventory import Host, Inventory, bind_for_host
 from opsbooks.backends.rollout import HostResult, RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
@@ -191,7 +192,7 @@ def test_a_remote_step_caps_its_concurrent_hosts_with_workers(
         role="web", strategy="parallel", workers=2,
     )  # fmt: skip
     hosts = inventory.hosts_for("web")
-    result = roll_out(hosts, executor.action_for(step), RolloutOptions.for_step(step))
+    result = roll_out(hosts, step_action(executor, step), RolloutOptions.for_step(step))
     assert result.ok, result.summary()
     spans = [
         (float((work / f"{h.name}.count.start").read_text()),

@@ -12,6 +12,7 @@ from opsbooks.backends.hosts.inventory import Inventory
 from opsbooks.backends.rollout import HostResult
 from opsbooks.backends.sync import (
     TMP_PREFIX,
+    FolderError,
     Listing,
     SyncFile,
     check_name,
@@ -231,3 +232,21 @@ def test_an_upload_that_no_longer_matches_its_digest_is_not_put_in_place(
     assert not result.ok and "does not match its sha256" in (result.hosts[0].error or "")
     assert not (work / "feed" / "app.tgz").exists()
     assert [p.name for p in (work / "feed").iterdir()] == []
+
+
+def test_read_tells_a_missing_file_from_a_host_it_cannot_reach() -> None:
+    def handler(call: HostCall) -> HostResult | None:
+        if call.host != "web1":
+            return None
+        if call.action == "get":
+            return HostResult("web1", "failed", error="download failed", error_kind="transfer")
+        return HostResult("web1", "failed", exit_code=1, error="exit code 1", error_kind="exit")
+
+    inventory = Inventory.parse({"web1": {}, "web2": {}})
+    fake = FakeHosts(handler, unreachable={"web2"})
+    web1, web2 = remote_folders(inventory, inventory.hosts, "/srv", backend=fake)
+    assert web1.read("feed.json") is None
+    assert fake.ran("web1") == ["test -e /srv/feed.json"]
+    with pytest.raises(FolderError) as caught:
+        web2.read("feed.json")
+    assert caught.value.kind == "connect" and fake.ran("web2") == []  # no second attempt

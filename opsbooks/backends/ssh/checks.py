@@ -75,6 +75,15 @@ class Failure(Exception):
 
 def classify(host: Host, exc: Exception, known: Path, connect_timeout: float) -> Failure:
     """Turn what paramiko and the socket layer raise into a reason an operator can act on."""
+    for reason in (_key_failure, _login_failure, _network_failure):
+        failure = reason(host, exc, known, connect_timeout)
+        if failure is not None:
+            return failure
+    where = host.target
+    return Failure("error", f"connecting to {where} failed: {type(exc).__name__}: {exc}")
+
+
+def _key_failure(host: Host, exc: Exception, known: Path, _timeout: float) -> Failure | None:
     where = host.target
     if isinstance(exc, HostKeyProblem):
         return Failure(
@@ -91,6 +100,11 @@ def classify(host: Host, exc: Exception, known: Path, connect_timeout: float) ->
             f"attack; if the host was rebuilt, remove the old entry with "
             f"ssh-keygen -R {shlex.quote(str(exc.hostname))} -f {known}",
         )
+    return None
+
+
+def _login_failure(host: Host, exc: Exception, _known: Path, _timeout: float) -> Failure | None:
+    where = host.target
     if isinstance(exc, paramiko.SSHException) and "No authentication methods" in str(exc):
         return Failure(
             "auth",
@@ -104,16 +118,19 @@ def classify(host: Host, exc: Exception, known: Path, connect_timeout: float) ->
             f"authentication failed for {where} with {how} ({exc}); is the public key in "
             f"that user's authorized_keys?",
         )
+    return None
+
+
+def _network_failure(host: Host, exc: Exception, _known: Path, timeout: float) -> Failure | None:
+    where = host.target
     if isinstance(exc, socket.gaierror):
         return Failure("connect", f"cannot resolve {host.address}: {exc.strerror}")
     if isinstance(exc, TimeoutError | socket.timeout):
-        return Failure(
-            "connect", f"cannot connect to {where}: no answer within {connect_timeout:g}s"
-        )
+        return Failure("connect", f"cannot connect to {where}: no answer within {timeout:g}s")
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
         return Failure("connect", f"cannot connect to {where}: connection refused")
     if isinstance(exc, OSError):
         return Failure("connect", f"cannot connect to {where}: {exc.strerror or exc}")
     if isinstance(exc, paramiko.SSHException | EOFError):
         return Failure("ssh", f"SSH handshake with {where} failed: {exc or type(exc).__name__}")
-    return Failure("error", f"connecting to {where} failed: {type(exc).__name__}: {exc}")
+    return None

@@ -26,9 +26,8 @@ import paramiko
 from fabric import Connection
 from invoke.exceptions import CommandTimedOut
 
-from opsbooks.backends.hosts.actions import RemoteAction, step_action
 from opsbooks.backends.hosts.inventory import Host, Inventory
-from opsbooks.backends.rollout import Attempt, HostResult, tail
+from opsbooks.backends.rollout import HostResult, tail
 from opsbooks.backends.ssh.checks import Failure
 from opsbooks.backends.ssh.connect import ConnectSettings
 
@@ -78,10 +77,6 @@ class RemoteExecutor:
     def connection(self, host: Host) -> Connection:
         """An unopened fabric connection to ``host``, with a config of its own."""
         return self.settings.connection(host)
-
-    def action_for(self, step: RemoteAction, values: Mapping[str, Any] | None = None) -> Attempt:
-        """What a remote step does on one host here; see ``rollout.step_action``."""
-        return step_action(self, step, values)
 
     # -- one host ------------------------------------------------------------------
 
