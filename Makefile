@@ -35,11 +35,6 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check $(CHECKED)
 	$(VENV)/bin/ruff format --check $(CHECKED)
 	$(VENV)/bin/mypy opsbooks scripts/check-sizes.py
-
-# The house rules of docs/architecture.md: the import contracts of pyproject.toml and
-# the size limits (400 lines a module, radon grade C a function). Kept apart from
-# `lint` while issue 12 rebuilds the layers; folded into it when that is done.
-lint-house: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/check-sizes.py
 
