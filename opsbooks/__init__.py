@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, SecretStr
 
+from opsbooks.define.argv import NoOption
 from opsbooks.define.context import StepContext
 from opsbooks.define.params import NoParams, Params
 from opsbooks.define.policies import Poll, Retry
@@ -38,6 +39,7 @@ from opsbooks.errors import (
     LockHeld,
     MissingKeyFile,
     OpsbooksError,
+    OrphanRunning,
     ParamsError,
     RunFailed,
     RunStopped,
@@ -73,9 +75,11 @@ __all__ = [
     "LockHeld",
     "Manual",
     "MissingKeyFile",
+    "NoOption",
     "NoParams",
     "Notify",
     "OpsbooksError",
+    "OrphanRunning",
     "Params",
     "ParamsError",
     "Plan",

@@ -18,7 +18,8 @@ happened and what to do next. The CLI maps the branches to exit codes::
     │   ├── MissingKeyFile            a host's SSH key file does not exist
     │   ├── UnknownHostVar            a command uses {host.<var>} a host lacks
     │   ├── HostsUnreachable          more hosts of a role are down than tolerated
-    │   └── SyncError                 files that cannot be synced to hosts safely
+    │   ├── SyncError                 files that cannot be synced to hosts safely
+    │   └── OrphanRunning             a crashed run's command still runs
     ├── RunFailed                     exit 1: a step failed (rollback may have run)
     │   └── StepFailed                carries step id, exit code, output tail
     └── RunStopped                    exit 3: resumable
@@ -219,6 +220,10 @@ class HostsUnreachable(BadInput):
 
 class SyncError(BadInput):
     """Files or names that cannot be synced safely; no host was contacted."""
+
+
+class OrphanRunning(BadInput):
+    """A command of a crashed run still runs; resuming now would run a second copy."""
 
 
 class RunFailed(OpsbooksError):

@@ -8,5 +8,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPSBOOKS_TORTURE_KILLS="${OPSBOOKS_TORTURE_KILLS:-100}"
 export OPSBOOKS_TORTURE_SEED="${OPSBOOKS_TORTURE_SEED:-7}"
+export OPSBOOKS_MODEL_EXAMPLES="${OPSBOOKS_MODEL_EXAMPLES:-1000}"
 export OPSBOOKS_PROPERTY_EXAMPLES="${OPSBOOKS_PROPERTY_EXAMPLES:-200}"
 exec .venv/bin/pytest tests/reliability -q -p no:cacheprovider -s --durations=10 "$@"

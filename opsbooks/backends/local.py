@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from subprocess import DEVNULL, PIPE, Popen
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from invoke.config import Config
 from invoke.context import Context
@@ -25,6 +25,18 @@ from invoke.exceptions import CommandTimedOut
 from invoke.runners import Local
 
 from opsbooks.backends.protocols import CommandResult, CommandSpec, Writer
+
+
+class SpawnWatcher(Protocol):
+    """Told of every process group a command starts and ends (to find orphans after a crash)."""
+
+    def started(self, pgid: int, /) -> None: ...
+
+    def ended(self, pgid: int, /) -> None: ...
+
+
+#: Environment variables that hold a run's secrets: never passed to children by default.
+SECRET_ENV_PREFIX = "OPSBOOKS_SECRET_"
 
 _LIVE: set[GroupKillingLocal] = set()
 _LIVE_LOCK = threading.Lock()
@@ -42,9 +54,12 @@ def kill_running() -> int:
 class GroupKillingLocal(Local):
     """invoke's local runner, with its own process group and no inherited stdin."""
 
+    watcher: ClassVar[SpawnWatcher | None] = None
+
     def start(self, command: str, shell: str, env: dict[str, Any]) -> None:
         if self.using_pty:
             super().start(command, shell, env)
+            self._started(self.pid)  # pty.fork makes the child a session leader
             return
         wants_input = self.opts.get("in_stream") is not False
         self.process = Popen(
@@ -57,6 +72,12 @@ class GroupKillingLocal(Local):
             stdin=PIPE if wants_input else DEVNULL,
             start_new_session=True,
         )
+        self._started(self.process.pid)
+
+    def _started(self, pgid: int) -> None:
+        self._pgid = pgid
+        if self.watcher is not None:
+            self.watcher.started(pgid)  # durable before the command gets far
         with _LIVE_LOCK:
             _LIVE.add(self)
 
@@ -64,6 +85,9 @@ class GroupKillingLocal(Local):
         with _LIVE_LOCK:
             _LIVE.discard(self)
         super().stop()
+        pgid = getattr(self, "_pgid", None)
+        if self.watcher is not None and pgid is not None:
+            self.watcher.ended(pgid)
 
     def kill(self) -> None:
         pid = self.pid if self.using_pty else self.process.pid
@@ -83,10 +107,21 @@ def tool_path(env: Mapping[str, str]) -> str:
 class LocalBackend:
     """The real backend: ``sh -c`` through invoke, output streamed and captured."""
 
-    def __init__(self, *, base_env: Mapping[str, str] | None = None, shell: str = "/bin/sh"):
-        self._base_env = dict(os.environ if base_env is None else base_env)
+    def __init__(
+        self,
+        *,
+        base_env: Mapping[str, str] | None = None,
+        shell: str = "/bin/sh",
+        watcher: SpawnWatcher | None = None,
+    ):
+        given = os.environ if base_env is None else base_env
+        # a secret handed to opsbooks is for the steps whose env= names it, not every child
+        self._base_env = {k: v for k, v in given.items() if not k.startswith(SECRET_ENV_PREFIX)}
         self._shell = shell
-        self._context = Context(config=Config(overrides={"runners": {"local": GroupKillingLocal}}))
+        runner: type[GroupKillingLocal] = GroupKillingLocal
+        if watcher is not None:
+            runner = type("WatchedLocal", (GroupKillingLocal,), {"watcher": watcher})
+        self._context = Context(config=Config(overrides={"runners": {"local": runner}}))
 
     def run(self, spec: CommandSpec, *, out: Writer | None = None) -> CommandResult:
         env = {**self._base_env, **spec.env}

@@ -7,12 +7,13 @@ mistake fails at import (and in CI), never half-way through a run at 3 a.m.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opsbooks.define.conditions import parse_when
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params as ParamsBase
+from opsbooks.define.params import secret_fields
 from opsbooks.define.remote import Download, Remote
 from opsbooks.define.steps import Branch, Gate, PythonStep, Step, undo_id
 from opsbooks.define.template import TemplateError, quoted_fields, roots
@@ -58,8 +59,10 @@ def validate(cls: type[Runbook]) -> None:
     ids = [s.id for s in cls.steps]
     _check_rto_steps(cls, ids)
     _check_outputs(cls)
+    secrets = secret_fields(cls.Params)
     for item in every:
         _check_templates(cls, item, param_names)
+        _check_secrets_off_argv(cls, item, secrets)
         _check_undo(cls, item)
         _check_when(cls, item, param_names | gate_ids)
         if isinstance(item, Branch):
@@ -135,6 +138,16 @@ def _check_outputs(cls: type[Runbook]) -> None:
                     step=item.id,
                 )
 
+    for item in [*cls.steps, *cls.compensations.values()]:
+        if isinstance(item, Remote) and item.outputs:
+            raise DefinitionError(
+                cls.name,
+                f"a {item.kind} step cannot declare outputs: each host would print its "
+                f"own value and one `{{outputs.NAME}}` cannot hold them all; print the "
+                f"value on the host and read it with a later Command or @step (e.g. "
+                f"after a Download) that declares outputs=",
+                step=item.id,
+            )
     for item in cls.steps:
         for name in item.outputs:
             if not name.isidentifier():
@@ -169,6 +182,43 @@ def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> N
                 cls.name,
                 f"{{{field_name}}} sits inside quotes in {template!r}; opsbooks quotes "
                 f"every value itself, so remove the quotes around the placeholder.",
+                step=item.id,
+            )
+
+
+def _command_templates(item: Step) -> list[str]:
+    """Templates that become a process's argv (or ``sh -c``'s command string, or a ``cd``)."""
+    command: Any = None
+    if item.kind in ("command", "remote"):
+        command = getattr(item, "command", None)
+    elif item.kind in ("verify", "wait"):
+        command = getattr(item, "check", None)
+    found = [] if command is None or callable(command) else _argv_list(command)
+    cwd = getattr(item, "cwd", None) if item.kind == "command" else None
+    return found + ([cwd] if isinstance(cwd, str) else [])
+
+
+def _argv_list(command: Any) -> list[str]:
+    return [command] if isinstance(command, str) else [" ".join(str(part) for part in command)]
+
+
+def _check_secrets_off_argv(cls: type[Runbook], item: Step, secrets: set[str]) -> None:
+    """A secret on a command line is readable by every local user (``/proc/PID/cmdline``)."""
+    for template in _command_templates(item):
+        try:
+            used = roots(template)
+        except TemplateError:
+            continue  # reported by _check_templates
+        leaked = sorted(used & secrets)
+        if leaked:
+            name = leaked[0]
+            var = name.upper()
+            raise DefinitionError(
+                cls.name,
+                f"secret {{{name}}} would be on the command line {template!r}, where every "
+                f"user of the machine can read it; pass it in the environment instead "
+                f'(env={{"{var}": "{{{name}}}"}} and read ${var} in the command), on stdin, '
+                f"or in a file only you can read (mode 0600)",
                 step=item.id,
             )
 

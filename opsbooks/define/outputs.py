@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from opsbooks.define.template import TemplateError, fields
 
 ROOT = "outputs"
+#: the journal detail key listing outputs that contained a secret (stored redacted).
+TAINTED = "tainted_outputs"
 _LINE = re.compile(r"^::output ([A-Za-z_][A-Za-z0-9_]*)=(.*?)\r?$", re.MULTILINE)
 
 
@@ -50,12 +52,15 @@ def missing(declared: Iterable[str], produced: dict[str, str]) -> list[str]:
 def published(
     step_id: str, declared: Iterable[str], lines: dict[str, str], returned: str | None
 ) -> dict[str, str]:
-    """What a finished step published: its ``::output`` lines, plus a ``@step``'s return.
+    """What a finished step published: its declared ``::output`` lines, plus a ``@step``'s
+    return (under its id). Lines for names the step does not declare are dropped (see
+    ``undeclared``): only the step that declares an output may set it.
 
     Raises ``TemplateError`` when a declared name is missing, so the step fails where
     the value should have been produced, not later where it is used.
     """
-    produced = dict(lines)
+    own = set(declared)
+    produced = {name: value for name, value in lines.items() if name in own}
     if returned is not None:
         produced[step_id] = returned
     absent = missing(declared, produced)
@@ -67,11 +72,34 @@ def published(
     return produced
 
 
+def undeclared(declared: Iterable[str], lines: dict[str, str]) -> list[str]:
+    """Names in ``lines`` the step does not declare: ignored, never published."""
+    own = set(declared)
+    return sorted(name for name in lines if name not in own)
+
+
 def recorded(details: Iterable[dict[str, object]]) -> dict[str, str]:
-    """Outputs journaled with succeeded steps (``detail["outputs"]``), for a resumed run."""
+    """Outputs journaled with succeeded steps (``detail["outputs"]``), for a resumed run.
+
+    A tainted output (it contained a secret) was journaled redacted: it is left out, never
+    bound as its mask; ``tainted`` names them so a resume can refuse clearly.
+    """
     found: dict[str, str] = {}
     for detail in details:
         values = detail.get("outputs")
+        masked = tainted([detail])
         if isinstance(values, dict):
-            found.update({str(k): str(v) for k, v in values.items()})
+            found.update({str(k): str(v) for k, v in values.items() if str(k) not in masked})
+            for name in masked:
+                found.pop(name, None)
     return found
+
+
+def tainted(details: Iterable[dict[str, object]]) -> set[str]:
+    """Names of outputs journaled as tainted: derived from a secret, never stored."""
+    names: set[str] = set()
+    for detail in details:
+        listed = detail.get(TAINTED)
+        if isinstance(listed, list):
+            names.update(str(name) for name in listed)
+    return names

@@ -39,6 +39,7 @@ def describe_validation_error(
     (``e.g. 1.4.0``), which says more to a person than the regular expression.
     """
     fields = model.model_fields if model is not None else {}
+    secret = secret_fields(model) if model is not None else set()
     problems = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in err["loc"])
@@ -50,7 +51,7 @@ def describe_validation_error(
         given = err.get("input")
         if err["type"] == "missing":
             problems.append(f"{flag}: is required")
-        elif isinstance(given, str | int | float | bool) and not _looks_secret(loc):
+        elif isinstance(given, str | int | float | bool) and not _looks_secret(loc, secret):
             problems.append(f"{flag}: {message}, got {given!r}{_hint(err, fields.get(loc))}")
         else:
             problems.append(f"{flag}: {message}")
@@ -74,8 +75,11 @@ def _friendly(err: Any) -> str:
     return message[0].lower() + message[1:] if message else message
 
 
-def _looks_secret(name: str) -> bool:
-    return bool(re.search(r"secret|password|token|key", name, re.IGNORECASE))
+def _looks_secret(loc: str, secret: set[str]) -> bool:
+    """A ``SecretStr`` field (any item of one) or a name that sounds secret: never echoed."""
+    if loc.split(".")[0] in secret:
+        return True
+    return bool(re.search(r"secret|password|token|key", loc, re.IGNORECASE))
 
 
 def param_values(params: BaseModel | None) -> dict[str, Any]:
@@ -98,12 +102,21 @@ def secret_values(params: BaseModel | None) -> list[str]:
     """The plain values of every secret in ``params``, for redaction."""
     if params is None:
         return []
-    found = []
+    found: list[str] = []
     for name in secret_fields(type(params)):
-        value = getattr(params, name)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            found.append(value.get_secret_value())
+        found.extend(_plain_secrets(getattr(params, name)))
     return found
+
+
+def _plain_secrets(value: Any) -> list[str]:
+    """Every non-empty secret inside ``value``: a ``SecretStr`` or any container of them."""
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()] if value.get_secret_value() else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return [secret for item in value for secret in _plain_secrets(item)]
+    return []
 
 
 def redacted(params: BaseModel | None) -> dict[str, Any]:
@@ -113,7 +126,7 @@ def redacted(params: BaseModel | None) -> dict[str, Any]:
     data: dict[str, Any] = params.model_dump(mode="json")
     for name in secret_fields(type(params)):
         value = getattr(params, name)
-        if isinstance(value, SecretStr) and value.get_secret_value():
+        if _plain_secrets(value):  # any shape: never stored, asked again on resume
             data[name] = REDACTED
         elif isinstance(value, SecretStr):
             data[name] = ""

@@ -31,9 +31,12 @@ class Remote(Step):
     canary: bool = field(default=False, kw_only=True)
     pause_between_batches: bool = field(default=False, kw_only=True)
     workers: int = field(default=10, kw_only=True)
+    #: variables the command sees on each host, sent over the session, never on argv:
+    #: the way to hand a host a secret (``env={"TOKEN": "{token}"}``, read ``$TOKEN``)
+    env: Mapping[str, str] = field(default_factory=dict, kw_only=True)
 
     def templates(self) -> list[str]:
-        return [self.command]
+        return [self.command, *self.env.values()]
 
     transfer: ClassVar[str] = ""
 
@@ -52,6 +55,7 @@ class Remote(Step):
             workers=self.workers,
             rollout=self.describe_rollout(),
             timeout_seconds=self.timeout_seconds,
+            env=dict(self.env),
         )
         return Binding(command=bind_command(self.command, values), spec=spec)
 

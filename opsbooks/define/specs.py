@@ -48,6 +48,7 @@ class CheckSpec:
     call: Callable[[Any], bool] | None = None
     expect: str = ""
     poll: Poll | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 GateMode = Literal["confirm", "ask", "choose"]
@@ -66,6 +67,7 @@ class GateSpec:
     timeout: float | None = None
     on_timeout: Literal["abort", "default"] = "abort"
     rollback_on_decline: bool = False
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class RemoteSpec:
     workers: int = 10
     rollout: str = ""
     timeout_seconds: float | None = None
+    #: per-host environment templates (bound per host, sent over the session)
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,14 @@ def bind_command(command: str | Sequence[str], values: Mapping[str, Any]) -> Bou
     return join_argv(list(command), values)
 
 
+def bind_env(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:
+    """Bind each environment value as plain text: the way to hand a secret to a command.
+
+    The environment of a process is readable only by its user, unlike its argv.
+    """
+    return {name: bind(value, values, shell=False).text for name, value in env.items()}
+
+
 def _text(template: str, values: Mapping[str, Any]) -> str:
     return bind(template, values, shell=False).shown
 
@@ -131,7 +139,11 @@ class Command(Step):
 
     def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
         spec = CommandStepSpec(
-            cwd=self.cwd, env=dict(self.env), stdin=self.stdin, ok_codes=tuple(self.ok_codes)
+            # plain text: the backend shell-quotes the directory it changes into
+            cwd=None if self.cwd is None else bind(self.cwd, values, shell=False).text,
+            env=bind_env(self.env, values),
+            stdin=self.stdin,
+            ok_codes=tuple(self.ok_codes),
         )
         return Binding(command=bind_command(self.command, values), spec=spec)
 
@@ -165,7 +177,10 @@ class Gate(Step):
     ``phrase`` makes a confirmation demand a typed phrase (a template, e.g.
     ``"{environment}"``) instead of ``y``. ``answer_type`` makes it an *ask*;
     ``choices`` makes it a *choose*. ``gate_timeout`` with ``on_timeout="default"``
-    continues with ``default`` when nobody answers in time.
+    continues with ``default`` when nobody answers in time. ``secret=True``, as in
+    ``Gate.ask("Paste the token", secret=True)``, asks without echo; later steps get
+    the answer as a ``SecretStr``; it is redacted everywhere, never stored, and asked
+    again on resume.
     """
 
     kind: ClassVar[str] = "gate"
@@ -180,6 +195,7 @@ class Gate(Step):
     gate_timeout: float | str | None = field(default=None, kw_only=True)
     on_timeout: Literal["abort", "default"] = field(default="abort", kw_only=True)
     rollback_on_decline: bool = field(default=False, kw_only=True)
+    secret: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -191,7 +207,7 @@ class Gate(Step):
     def mode(self) -> GateMode:
         if self.choices:
             return "choose"
-        if self.answer_type is not None or self.pattern is not None:
+        if self.answer_type is not None or self.pattern is not None or self.secret:
             return "ask"
         return "confirm"
 
@@ -210,11 +226,13 @@ class Gate(Step):
             timeout=None if self.gate_timeout is None else float(self.gate_timeout),
             on_timeout=self.on_timeout,
             rollback_on_decline=self.rollback_on_decline,
+            secret=self.secret,
         )
         return Binding(text=_text(self.prompt, values), spec=spec)
 
     def shape(self) -> dict[str, Any]:
-        return {"gate": [self.mode, list(self.choices), repr(self.answer_type), self.pattern]}
+        shape = [self.mode, list(self.choices), repr(self.answer_type), self.pattern]
+        return {"gate": [*shape, "secret"] if self.secret else shape}
 
     @classmethod
     def confirm(cls, prompt: str, **kwargs: Any) -> Gate:
@@ -237,13 +255,15 @@ class WaitUntil(Step):
 
     check: Check
     poll: Poll = field(default_factory=Poll, kw_only=True)
+    env: Mapping[str, str] = field(default_factory=dict, kw_only=True)
 
     def templates(self) -> list[str]:
-        return [] if callable(self.check) else _argv_or_shell(self.check)
+        found = [] if callable(self.check) else _argv_or_shell(self.check)
+        return found + list(self.env.values())
 
     def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
         call = self.check if callable(self.check) else None
-        spec = CheckSpec(call=call, poll=self.poll)
+        spec = CheckSpec(call=call, poll=self.poll, env=bind_env(self.env, values))
         return Binding(command=_check_binding(self.check, values), spec=spec)
 
 
@@ -255,10 +275,11 @@ class Verify(Step):
 
     check: Check
     expect: str = field(default="", kw_only=True)
+    env: Mapping[str, str] = field(default_factory=dict, kw_only=True)
 
     def templates(self) -> list[str]:
         found = [] if callable(self.check) else _argv_or_shell(self.check)
-        return found + ([self.expect] if self.expect else [])
+        return found + ([self.expect] if self.expect else []) + list(self.env.values())
 
     def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
         expect = _text(self.expect, values) if self.expect else ""
@@ -266,7 +287,7 @@ class Verify(Step):
         return Binding(
             command=_check_binding(self.check, values),
             text=expect or None,
-            spec=CheckSpec(call=call, expect=expect),
+            spec=CheckSpec(call=call, expect=expect, env=bind_env(self.env, values)),
         )
 
 

@@ -62,14 +62,14 @@ def validate_answers(plan: Plan, answers: Mapping[str, Any], source: str) -> Non
                 f"not a {type(raw).__name__}"
             )
             continue
-        if key == "resume:definition":
+        if key in ("resume:definition", "resume:superseded"):
             try:
                 coerce(GateRequest(step_id=key, kind="confirm", prompt=""), raw)
             except ValueError as exc:
                 problems.append(f"{key}: {exc}")
             continue
         if key.startswith("resume:"):
-            step = key.removeprefix("resume:")
+            step = key.removeprefix("resume:").removeprefix("undo:")
             if step not in plan.ids():
                 problems.append(f"{key}: {plan.name} has no step {step!r}")
                 continue

@@ -6,18 +6,19 @@ to the file that holds it. Only composition roots (cli, tasks) call ``load_confi
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import regex
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opsbooks.backends.notify import Channel
 from opsbooks.define.contacts import Contacts
 from opsbooks.edges.discovery import installed_catalogs
 from opsbooks.errors import ConfigError
+from opsbooks.records.redaction import compile_pattern
 
 
 class Config(BaseModel):
@@ -34,6 +35,7 @@ class Config(BaseModel):
     journal: str = ""
     contacts: Contacts = Contacts()
     notify: dict[str, Channel] = {"default": Channel()}
+    audit_anchor: str = ""  # a notify channel that receives each run's audit head at its end
     secret_patterns: list[str] = []
     hosts: dict[str, Any] = {}
     ssh: dict[str, Any] = {}
@@ -45,8 +47,8 @@ class Config(BaseModel):
     def _compiles(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
             try:
-                re.compile(pattern)
-            except re.error as exc:
+                compile_pattern(pattern)  # the bounded engine the redactor matches with
+            except regex.error as exc:
                 raise ValueError(
                     f"secret pattern {pattern!r} is not a regular expression: {exc}"
                 ) from None

@@ -22,7 +22,7 @@ from opsbooks.records.events import (
     StepFinished,
     StepStarted,
 )
-from opsbooks.records.redaction import Redactor
+from opsbooks.records.redaction import Redactor, StreamRedactor
 
 _MARK = {
     "succeeded": "ok",
@@ -41,21 +41,35 @@ class Console:
         self._quiet = quiet
         self._lock = threading.Lock()
         self._at_line_start = True
+        self._stream_redactor = StreamRedactor(redactor)
 
     def say(self, text: str) -> None:
         with self._lock:
-            if not self._at_line_start:
-                self._stream.write("\n")
-            self._stream.write(self._redactor.text(text) + "\n")
-            self._at_line_start = True
-            self._stream.flush()
+            self._say(text)
 
-    # A file-like face so backends can stream command output through redaction.
+    def _say(self, text: str) -> None:
+        if not self._at_line_start:
+            self._stream.write("\n")
+        self._stream.write(self._redactor.text(text) + "\n")
+        self._at_line_start = True
+        self._stream.flush()
+
+    # A file-like face so backends can stream command output through redaction. The
+    # output arrives in chunks: a stream redactor holds back what may be half a secret.
     def write(self, text: str) -> int:
         if self._quiet or not text:
             return len(text)
         with self._lock:
-            cleaned = self._redactor.text(text)
+            self._show(self._stream_redactor.feed(text))
+        return len(text)
+
+    def end_output(self) -> None:
+        """The command's output ended: show what the stream redactor held back."""
+        with self._lock:
+            self._show(self._stream_redactor.drain())
+
+    def _show(self, cleaned: str) -> None:
+        if cleaned:
             lines = cleaned.split("\n")
             out = []
             for index, part in enumerate(lines):
@@ -69,7 +83,6 @@ class Console:
                     self._at_line_start = False
             self._stream.write("".join(out))
             self._stream.flush()
-        return len(text)
 
     def flush(self) -> None:
         self._stream.flush()
@@ -94,8 +107,29 @@ class Console:
 
     def __call__(self, event: Event) -> None:
         text = describe(event)
-        if text:
-            self.say(text)
+        with self._lock:
+            if not self._quiet:
+                self._show(self._stream_redactor.drain())  # a step's output ends before events
+            if text:
+                self._say(text)
+
+
+class RedactedStream:
+    """A text stream that redacts each write: what a terminal prompter prints goes here."""
+
+    def __init__(self, stream: IO[str], redactor: Redactor) -> None:
+        self._stream = stream
+        self._redactor = redactor
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redactor.text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
 
 
 @functools.singledispatch

@@ -6,6 +6,11 @@ configuration (never imported), and what is under a package whose ``__init__`` s
 ``__runbooks__ = False`` (helpers its runbooks call, not runbooks). With no
 ``packages`` configured, the packages installed catalogs declare in the entry-point
 group ``opsbooks.catalogs`` are used.
+
+A module under a package that fails to import (a syntax error, a pydantic schema
+error, an unknown step keyword) does not break the catalog: it is recorded in
+``Catalog.broken`` with its error in one paragraph, the other runbooks still list,
+show and run, and asking for the broken one is bad input naming the error.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import fnmatch
 import functools
 import importlib
 import pkgutil
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from types import ModuleType
 
@@ -29,7 +35,11 @@ CATALOG_GROUP = "opsbooks.catalogs"
 class Catalog:
     """The runbooks of one or more packages, sorted by name."""
 
-    def __init__(self, runbooks: Iterable[type[Runbook]]) -> None:
+    def __init__(
+        self, runbooks: Iterable[type[Runbook]], broken: Mapping[str, str] | None = None
+    ) -> None:
+        #: module name -> its import error, in one paragraph
+        self.broken: dict[str, str] = dict(broken or {})
         self._by_name: dict[str, type[Runbook]] = {}
         for runbook in runbooks:
             other = self._by_name.get(runbook.name)
@@ -56,9 +66,30 @@ class Catalog:
         try:
             return self._by_name[name]
         except KeyError:
+            self._refuse_broken(name)
             close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
             close += [n for n in self.names() if name and name in n and n not in close]
             raise UnknownRunbook(name, close[:3]) from None
+
+    def warning(self) -> str:
+        """One paragraph naming every module that failed to import ('' if none)."""
+        if not self.broken:
+            return ""
+        problems = "; ".join(f"{module}: {error}" for module, error in sorted(self.broken.items()))
+        return (
+            f"warning: {len(self.broken)} catalog module(s) failed to import and their "
+            f"runbooks are missing ({problems}). Fix the module(s); the other runbooks work."
+        )
+
+    def _refuse_broken(self, name: str) -> None:
+        """A name that would live in a module that failed to import: say why it is missing."""
+        suffix = "." + name
+        for module, error in sorted(self.broken.items()):
+            if module.endswith(suffix) or module == name:
+                raise BadInput(
+                    f"runbook {name!r} cannot be loaded: its module {module} failed to "
+                    f"import ({error}). Fix the module, then run it again."
+                )
 
 
 def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
@@ -69,10 +100,11 @@ def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
     """
     patterns = tuple(exclude)
     found: list[type[Runbook]] = []
+    broken: dict[str, str] = {}
     for package in packages:
-        for module in _modules(package, patterns):
+        for module in _modules(package, patterns, broken):
             found.extend(_runbooks_in(module))
-    return Catalog(found)
+    return Catalog(found, broken)
 
 
 @functools.cache
@@ -86,7 +118,7 @@ def installed_catalogs() -> list[str]:
     return list(_declared_catalogs())
 
 
-def _modules(package: str, exclude: tuple[str, ...]) -> list[ModuleType]:
+def _modules(package: str, exclude: tuple[str, ...], broken: dict[str, str]) -> list[ModuleType]:
     if _excluded(package, exclude):
         return []
     try:
@@ -96,21 +128,52 @@ def _modules(package: str, exclude: tuple[str, ...]) -> list[ModuleType]:
             f"cannot import runbook package {package!r} ({exc}); check `packages` in "
             f"[tool.opsbooks] and that it is importable from the project root"
         ) from None
+    except Exception as exc:
+        raise BadInput(
+            f"cannot import runbook package {package!r}: {import_error(exc, package)}"
+        ) from None
     if not _holds_runbooks(root):
         return []
-    return [root, *_walk(root, exclude)] if hasattr(root, "__path__") else [root]
+    if not hasattr(root, "__path__"):
+        return [root]
+    return [root, *_walk(root, exclude, broken)]
 
 
-def _walk(package: ModuleType, exclude: tuple[str, ...]) -> Iterator[ModuleType]:
+def _walk(
+    package: ModuleType, exclude: tuple[str, ...], broken: dict[str, str]
+) -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(package.__path__, prefix=f"{package.__name__}."):
         if info.name.rsplit(".", 1)[-1].startswith("_") or _excluded(info.name, exclude):
             continue
-        module = importlib.import_module(info.name)
+        try:
+            module = importlib.import_module(info.name)
+        except Exception as exc:
+            broken[info.name] = import_error(exc, info.name)
+            continue
         if not _holds_runbooks(module):
             continue
         yield module
         if info.ispkg:
-            yield from _walk(module, exclude)
+            yield from _walk(module, exclude, broken)
+
+
+def import_error(exc: BaseException, module: str) -> str:
+    """``exc`` in one line: its type, where in the module's own file, and its message."""
+    where = ""
+    leaf = module.rsplit(".", 1)[-1]
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        stem = frame.filename.rsplit("/", 1)[-1]
+        if stem in (f"{leaf}.py", "__init__.py"):
+            where = f" at {frame.filename}:{frame.lineno}"
+            break
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" at {exc.filename}:{exc.lineno}"
+    message = " ".join(str(exc).split()) or "no message"
+    nested = f"{type(exc).__name__}: "
+    message = message.rsplit(nested, 1)[-1]  # pydantic nests one SchemaError per level
+    if len(message) > 300:
+        message = message[:297] + "..."
+    return f"{type(exc).__name__}{where}: {message}"
 
 
 def _excluded(name: str, exclude: tuple[str, ...]) -> bool:

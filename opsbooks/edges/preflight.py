@@ -7,6 +7,7 @@ run that starts has its inputs in order.
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,37 @@ def bind_params(
     values: dict[str, Any] = {**config.param_defaults(runbook.name, fields), **(recorded or {})}
     values.update({k: v for k, v in given.items() if v is not None})
     for name in secret_fields(runbook.Params):
-        if values.get(name) not in (None, REDACTED):
+        if not _masked(values.get(name)):
             continue
         values.pop(name, None)
         from_env = surroundings.environ.get(f"OPSBOOKS_SECRET_{name.upper()}")
         if from_env:
-            values[name] = from_env
+            values[name] = _structured(runbook, name, from_env)
         elif recorded is not None and name in recorded:
-            values[name] = _ask_secret(runbook, name, surroundings)
+            values[name] = _structured(runbook, name, _ask_secret(runbook, name, surroundings))
     return validate_params(runbook.name, runbook.Params, values)
+
+
+def _masked(value: Any) -> bool:
+    """Missing, or a mask a journal holds instead of a secret (never a value to use)."""
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return any(_masked(item) for item in value)
+    return isinstance(value, str) and value in (REDACTED, "**********")
+
+
+def _structured(runbook: type[Runbook], name: str, raw: str) -> Any:
+    """A container secret param takes JSON (``["a", "b"]``, ``{"k": "v"}``) from env or prompt."""
+    annotation = repr(runbook.Params.model_fields[name].annotation)
+    if raw[:1] in ("[", "{") and any(kind in annotation for kind in ("list[", "dict[", "tuple[")):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw
 
 
 def _ask_secret(runbook: type[Runbook], name: str, surroundings: Surroundings) -> str:

@@ -11,16 +11,24 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 from opsbooks.backends.local import LocalBackend
 from opsbooks.backends.notify import ChannelNotifier
 from opsbooks.define.params import secret_values
+from opsbooks.edges.anchoring import announce_head, final_anchor, recorded_anchor
 from opsbooks.edges.clock import SystemClock
 from opsbooks.edges.config import Config
-from opsbooks.edges.console import Console
+from opsbooks.edges.console import Console, RedactedStream
 from opsbooks.edges.discovery import Catalog, discover
 from opsbooks.edges.identity import LocalIdentity
+from opsbooks.edges.liveness import (
+    ProcessLog,
+    check_crashed_holder,
+    check_not_live,
+    check_orphans,
+    procs_path,
+)
 from opsbooks.edges.operator import approver
 from opsbooks.edges.preflight import (
     answers_for,
@@ -32,8 +40,15 @@ from opsbooks.edges.preflight import (
 )
 from opsbooks.edges.prepare import prepare_resume, prepare_run
 from opsbooks.edges.requests import Invocation, ResumeRequest, Surroundings
+from opsbooks.edges.resuming import (
+    check_mark_done,
+    check_resumable,
+    superseded_by,
+    superseded_question,
+)
 from opsbooks.edges.signals import StopFlag
-from opsbooks.errors import BadInput, GateStopped, JournalError, OpsbooksError
+from opsbooks.edges.taint import check_tainted_outputs
+from opsbooks.errors import BadInput, GateStopped, OpsbooksError
 from opsbooks.plan.binding import Plan, plan
 from opsbooks.records.audit import AuditLog
 from opsbooks.records.events import Event, Notice, Observer
@@ -64,6 +79,7 @@ __all__ = [
     "SystemClock",
     "bind_params",
     "check_hosts",
+    "journal_url",
     "load_catalog",
     "prepare",
     "resume_run",
@@ -112,7 +128,8 @@ def start_run(
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)))
         return None
     check_reachable(bound, config, surroundings)
-    journal = open_journal(_journal_url(config), identity=LocalIdentity())
+    journal = open_journal(journal_url(config), identity=LocalIdentity())
+    check_crashed_holder(journal, bound.name, config.state_path, LocalIdentity())
     run_id = new_run_id((surroundings.clock or SystemClock()).wall())
     with _runner(bound, answers, options, config, surroundings, journal, run_id) as runner:
         return runner.start(options, run_id=run_id)
@@ -126,12 +143,11 @@ def resume_run(
 ) -> RunReport:
     """Continue a failed, stopped or crashed run from the first step that did not succeed."""
     catalog = catalog or load_catalog(config)
-    journal = open_journal(_journal_url(config), identity=LocalIdentity())
+    journal = open_journal(journal_url(config), identity=LocalIdentity())
     record = journal.get_run(request.run_id)
-    if record.outcome == "succeeded":
-        raise JournalError(
-            f"run {record.id} of {record.runbook} already succeeded; nothing to resume"
-        )
+    check_resumable(record)
+    check_not_live(journal, record, LocalIdentity(), force=request.options.force)
+    check_orphans(journal, record, ProcessLog(procs_path(config.state_path, record.id)))
     runbook = catalog.get(record.runbook)
     config = prepare_resume(runbook, config, _say(surroundings))
     params = bind_params(runbook, {}, config, surroundings, recorded=record.params)
@@ -140,17 +156,16 @@ def resume_run(
     check_kinds(bound)
     check_hosts(bound, config)
     options = request.options
-    for step_id in options.mark_done:
-        if step_id not in bound.ids():
-            raise BadInput(
-                f"--mark-done {step_id}: {runbook.name} has no such step; its "
-                f"steps are: {', '.join(bound.ids())}"
-            )
+    check_mark_done(journal, record, bound, options)
+    check_tainted_outputs(journal, record, bound)
     answers = answers_for(options.answers, surroundings, bound)
     check_reachable(bound, config, surroundings)
     with _runner(bound, answers, options, config, surroundings, journal, record.id) as runner:
         if bound.fingerprint != record.fingerprint:
             _confirm_changed_definition(runner, record.id, record.fingerprint, bound)
+        newer = superseded_by(journal, record)
+        if newer is not None:
+            _confirm(runner, record.id, superseded_question(record, newer), "a newer run succeeded")
         return runner.resume(record.id, options)
 
 
@@ -174,19 +189,24 @@ def _confirm_changed_definition(runner: Runner, run_id: str, old: str, bound: Pl
             f"definition?"
         ),
     )
+    _confirm(runner, run_id, request, "the definition changed")
+
+
+def _confirm(runner: Runner, run_id: str, request: GateRequest, why: str) -> None:
+    """Ask before resuming; no yes (no terminal, no --yes, no answer) is a refusal."""
     runner.emit(Notice(request.prompt))
     try:
         answer = runner.ask(request, run_id)  # journaled with who approved it
     except GateStopped as exc:
         raise BadInput(
-            f"{exc.reason}; the definition changed, so resuming needs a yes "
-            f"(--yes or `resume:definition: yes` in --answers)"
+            f"{exc.reason}; {why}, so resuming needs a yes "
+            f"(--yes or `{request.step_id}: yes` in --answers)"
         ) from None
     if not answer.approved:
-        raise BadInput("resume declined because the runbook definition changed")
+        raise BadInput(f"resume declined because {why}")
 
 
-def _journal_url(config: Config) -> str:
+def journal_url(config: Config) -> str:
     url = config.journal_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_absolute():
         return f"sqlite:///{config.path(url.removeprefix('sqlite:///'))}"
@@ -208,7 +228,13 @@ def _runner(
     identity = LocalIdentity()
     redactor = Redactor(secret_values(bound.params), config.secret_patterns)
     console = Console(surroundings.stdout, redactor)
-    audit = AuditLog(config.state_path / "runs" / f"{run_id}.jsonl", run_id, redactor)
+    audit = AuditLog(
+        config.state_path / "runs" / f"{run_id}.jsonl",
+        run_id,
+        redactor,
+        anchor=lambda anchor: journal.set_audit_head(run_id, anchor),  # at every event
+        expected=recorded_anchor(journal, run_id),  # a resume refuses a broken chain
+    )
     observers: tuple[Observer, ...] = (
         lambda event: audit.write(event.name, **event.fields()),
         console,
@@ -223,7 +249,7 @@ def _runner(
     clock = surroundings.clock or SystemClock()
     questions = Questions(
         plan=bound,
-        prompter=ChainPrompter(_prompters(answers, options.yes, surroundings, who)),
+        prompter=ChainPrompter(_prompters(answers, options.yes, surroundings, who, redactor)),
         journal=journal,
         redactor=redactor,
         who=who,
@@ -233,7 +259,11 @@ def _runner(
     )
     env = StepEnv(
         plan=bound,
-        backend=surroundings.backend or LocalBackend(),
+        backend=surroundings.backend
+        or LocalBackend(
+            base_env=surroundings.environ,
+            watcher=ProcessLog(procs_path(config.state_path, run_id)),
+        ),
         output=console,
         notifier=ChannelNotifier(config.notify, resolve=config.path, say=console.say),
         clock=clock,
@@ -265,19 +295,21 @@ def _runner(
         with stop.installed(surroundings.install_signal_handlers):
             yield runner
     finally:
-        journal.set_audit_head(run_id, audit.head)
+        final_anchor(journal, run_id, audit)
         audit.close()
+        announce_head(audit, config, console)  # the external anchor
 
 
 def _prompters(
-    answers: Mapping[str, Any], yes: bool, surroundings: Surroundings, who: str
+    answers: Mapping[str, Any], yes: bool, surroundings: Surroundings, who: str, redactor: Redactor
 ) -> list[Prompter]:
     """Answers file first, then ``--yes``, then a person at the terminal (or nobody)."""
     prompters: list[Prompter] = [ScriptedPrompter(answers, who, source="answers")]
     if yes:
         prompters.append(YesPrompter(who))
     if surroundings.is_interactive():
-        prompters.append(TerminalPrompter(surroundings.stdin, surroundings.stdout, who))
+        shown = RedactedStream(surroundings.stdout, redactor)  # a phrase, a prompt: redacted
+        prompters.append(TerminalPrompter(surroundings.stdin, cast(IO[str], shown), who))
     else:
         prompters.append(NobodyPrompter())
     return prompters

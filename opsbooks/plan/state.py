@@ -16,6 +16,8 @@ class StepStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     STOPPED = "stopped"
+    #: its undo is running: durable before the undo starts, so a crash mid-undo is seen
+    COMPENSATING = "compensating"
     COMPENSATED = "compensated"
     COMPENSATION_FAILED = "compensation_failed"
 
@@ -27,6 +29,8 @@ class RunOutcome(StrEnum):
     ROLLED_BACK = "rolled_back"
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
+    #: closed for good by ``opsbooks abandon``: never resumed
+    ABANDONED = "abandoned"
 
 
 S = StepStatus
@@ -35,13 +39,22 @@ ALLOWED: dict[StepStatus, frozenset[StepStatus]] = {
     # RUNNING -> RUNNING is a re-run after a crash left the step in flight.
     S.RUNNING: frozenset({S.RUNNING, S.SUCCEEDED, S.FAILED, S.STOPPED, S.SKIPPED}),
     # A remote step that failed on some hosts is undone on the hosts where it succeeded.
-    S.FAILED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.COMPENSATED, S.COMPENSATION_FAILED}),
+    S.FAILED: frozenset(
+        {S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}
+    ),
     S.STOPPED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.STOPPED}),
-    S.SUCCEEDED: frozenset({S.COMPENSATED, S.COMPENSATION_FAILED}),
+    S.SUCCEEDED: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}),
     S.SKIPPED: frozenset({S.RUNNING, S.SKIPPED}),
+    # COMPENSATING -> COMPENSATING is the undo run again after a crash cut it off.
+    S.COMPENSATING: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}),
     S.COMPENSATED: frozenset({S.RUNNING}),
-    S.COMPENSATION_FAILED: frozenset({S.COMPENSATED, S.COMPENSATION_FAILED, S.RUNNING}),
+    S.COMPENSATION_FAILED: frozenset(
+        {S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED, S.RUNNING}
+    ),
 }
+
+#: where ``--mark-done`` may take a step: it has not run, or its outcome is in doubt
+MARKABLE = frozenset({S.PENDING, S.RUNNING, S.FAILED, S.STOPPED})
 
 DONE = frozenset({S.SUCCEEDED, S.SKIPPED})
 RESUMABLE = frozenset(

@@ -2,8 +2,11 @@
 
 Each line carries ``prev`` (the previous line's hash) and ``hash`` (of its own
 content plus ``prev``), so editing, dropping or reordering lines breaks the chain;
-the journal keeps the last hash, so a truncated tail is caught too. structlog is
-configured here per run with ``wrap_logger``: no global state to leak between runs.
+the journal is anchored after every line (head hash and line count, see
+:func:`anchor_text`), so a truncated tail, a file cut to nothing by a crash or a
+consistent rewrite is caught too. A resumed run verifies the file against that anchor
+before it appends (:class:`AuditLog` refuses a broken chain). structlog is configured
+here per run with ``wrap_logger``: no global state to leak between runs.
 """
 
 from __future__ import annotations
@@ -11,16 +14,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import structlog
 
+from opsbooks.errors import BadInput
+from opsbooks.records.files import open_private, plain_name, private_dir, refuse_symlink
 from opsbooks.records.redaction import Redactor
 
 GENESIS = "0" * 64
+
+Anchor = Callable[[str], None]
+
+
+def anchor_text(head: str, lines: int) -> str:
+    """The journal's anchor of a chain: its head hash and how many lines it holds."""
+    return f"{head}:{lines}"
+
+
+def parse_anchor(text: str | None) -> tuple[str | None, int | None]:
+    """Split a stored anchor; an anchor from an older opsbooks is a bare hash."""
+    if not text:
+        return None, None
+    head, _, lines = text.partition(":")
+    return head, int(lines) if lines.isdigit() else None
 
 
 def _digest(payload: dict[str, Any]) -> str:
@@ -47,9 +67,26 @@ class _Chain:
 class AuditLog:
     """Append-only audit file for one run; lines are flushed and fsynced as written."""
 
-    def __init__(self, path: Path, run_id: str, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        path: Path,
+        run_id: str,
+        redactor: Redactor,
+        *,
+        anchor: Anchor | None = None,
+        expected: str | None = None,
+    ) -> None:
+        """``anchor`` is told the chain's anchor after every line (the journal keeps it);
+        ``expected`` is the anchor the journal holds for this run: the file must verify
+        against it before anything is appended (a resume never hides a broken chain)."""
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.run_id = run_id
+        plain_name(run_id, "run id")  # it names the file: a journal row must not escape runs/
+        private_dir(path.parent)
+        refuse_symlink(path, "audit file")
+        self._anchor = anchor
+        if expected:
+            _refuse_broken(verify(path, expected), run_id)
         head, seq = _tail(path)
         self._chain = _Chain(head, seq)
         self._file = _LazyFile(path)  # no file for a run refused before its first event
@@ -72,9 +109,15 @@ class AuditLog:
     def head(self) -> str:
         return self._chain.head
 
+    @property
+    def lines(self) -> int:
+        return self._chain.seq
+
     def write(self, event: str, **fields: Any) -> None:
         self._log.info(event, **fields)
         self._file.sync()
+        if self._anchor is not None:
+            self._anchor(anchor_text(self._chain.head, self._chain.seq))
 
     def close(self) -> None:
         self._file.close()
@@ -89,7 +132,8 @@ class _LazyFile:
 
     def write(self, text: str) -> int:
         if self._handle is None:
-            self._handle = self._path.open("a", encoding="utf-8")
+            fd = open_private(self._path, "audit file")
+            self._handle = os.fdopen(fd, "a", encoding="utf-8")
         return self._handle.write(text)
 
     def flush(self) -> None:
@@ -104,6 +148,19 @@ class _LazyFile:
     def close(self) -> None:
         if self._handle is not None:
             self._handle.close()
+
+
+def _refuse_broken(result: Verification, run_id: str) -> None:
+    """Refuse to append to a chain that no longer verifies: the break would be hidden."""
+    if result.ok:
+        return
+    found = "; ".join(result.problems)
+    raise BadInput(
+        f"the audit trail of run {run_id} does not verify ({result.path}): {found}. Nothing "
+        f"was run and the file was not touched. Restore the file from a backup (then "
+        f"`opsbooks audit verify {run_id}`), or if it cannot be restored, "
+        f"`opsbooks abandon {run_id} --reason ...` and start a new run."
+    )
 
 
 def _fsync(handle: IO[str]) -> None:
@@ -139,39 +196,122 @@ class Verification:
         return not self.problems
 
 
-def verify(path: Path, expected_head: str | None = None) -> Verification:
-    """Check every line's hash and link; with ``expected_head``, that nothing was cut off."""
+def verify(path: Path, expected: str | None = None) -> Verification:
+    """Check every line's hash and link; with the journal's anchor, that nothing was cut off.
+
+    A malformed file (not UTF-8, not JSON lines, nested absurdly deep, a directory) is
+    reported as a problem, never raised.
+    """
     result = Verification(path)
-    if not path.exists():
-        result.problems.append(f"audit file {path} does not exist")
+    expected_head, expected_lines = parse_anchor(expected)
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        result.problems.append(f"audit file {path} {what}")
         return result
-    prev, seq = GENESIS, 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            result.lines += 1
-            try:
-                data = json.loads(line)
-            except ValueError:
-                result.problems.append(f"line {number}: not valid JSON")
-                continue
-            if not isinstance(data, dict) or "hash" not in data:
-                result.problems.append(f"line {number}: no hash field")
-                continue
-            claimed = data.pop("hash")
-            if _digest(data) != claimed:
-                result.problems.append(f"line {number}: content does not match its hash (edited)")
-            if data.get("prev") != prev:
-                result.problems.append(
-                    f"line {number}: does not follow the previous line (dropped, inserted "
-                    f"or reordered lines)"
-                )
-            if data.get("seq") != seq + 1:
-                result.problems.append(f"line {number}: sequence {data.get('seq')} after {seq}")
-            prev, seq = str(claimed), int(data.get("seq") or seq + 1)
-    if expected_head is not None and prev != expected_head:
-        result.problems.append(
-            "the file ends before the last line the journal recorded (truncated or replaced)"
-        )
+    hashes: list[str] = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    _check_line(result, number, line, hashes)
+    except UnicodeDecodeError:
+        result.problems.append(f"audit file {path} is not UTF-8 text (a byte was altered)")
+    except OSError as exc:
+        result.problems.append(f"cannot read audit file {path}: {exc.strerror or exc}")
+    _check_anchor(result, hashes, expected_head, expected_lines)
     return result
+
+
+def _check_line(result: Verification, number: int, line: str, hashes: list[str]) -> None:
+    result.lines += 1
+    prev = hashes[-1] if hashes else GENESIS
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):
+        result.problems.append(f"line {number}: not valid JSON")
+        hashes.append(prev)
+        return
+    if not isinstance(data, dict) or "hash" not in data:
+        result.problems.append(f"line {number}: no hash field")
+        hashes.append(prev)
+        return
+    claimed = str(data.pop("hash"))
+    if _digest(data) != claimed:
+        result.problems.append(f"line {number}: content does not match its hash (edited)")
+    if data.get("prev") != prev:
+        result.problems.append(
+            f"line {number}: does not follow the previous line (dropped, inserted "
+            f"or reordered lines)"
+        )
+    if data.get("seq") != len(hashes) + 1:
+        result.problems.append(f"line {number}: sequence {data.get('seq')!r} after {len(hashes)}")
+    hashes.append(claimed)
+
+
+def _check_anchor(
+    result: Verification,
+    hashes: list[str],
+    expected_head: str | None,
+    expected_lines: int | None,
+) -> None:
+    """The file against the journal's anchor (head hash, line count).
+
+    One line past the anchor is the one the process may have written just before it
+    died, before the journal was told; it is accepted when the chain up to the anchor
+    is the anchored one. Anything else is a truncation, a cut or a rewrite.
+    """
+    head = hashes[-1] if hashes else GENESIS
+    if expected_lines is None:
+        if expected_head is not None and head != expected_head:
+            result.problems.append(
+                "the file's last hash is not the one the journal recorded (truncated, "
+                "replaced or rewritten)"
+            )
+        return
+    if result.lines not in (expected_lines, expected_lines + 1):
+        result.problems.append(
+            f"the file holds {result.lines} lines but the journal anchored {expected_lines} "
+            f"(truncated, cut off or lines added)"
+        )
+        return
+    at_anchor = hashes[expected_lines - 1] if expected_lines else GENESIS
+    if at_anchor != expected_head:
+        result.problems.append(
+            "the file's hash at the journal's anchor is not the anchored one (replaced "
+            "or rewritten)"
+        )
+
+
+def cross_check(path: Path, gates: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Compare the journal's gate decisions (step, approver, source) with the audit's.
+
+    The journal and the audit file are written by the same run; an approver edited in
+    one but not the other (or a decision added or dropped) shows up here.
+    """
+    audited: list[tuple[str, str, str]] = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    data = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(data, dict) and data.get("event") == "gate_answered":
+                    audited.append(
+                        (str(data.get("step")), str(data.get("approver")), str(data.get("source")))
+                    )
+    except (OSError, UnicodeDecodeError):
+        return []  # verify has said why the file cannot be read
+    problems = []
+    for number, (journaled, seen) in enumerate(zip(gates, audited, strict=False), start=1):
+        if journaled != seen:
+            problems.append(
+                f"gate decision {number}: the journal says {journaled[0]} answered by "
+                f"{journaled[1]} ({journaled[2]}), the audit says {seen[0]} by {seen[1]} "
+                f"({seen[2]})"
+            )
+    if len(gates) != len(audited):
+        problems.append(
+            f"the journal holds {len(gates)} gate decision(s), the audit {len(audited)}"
+        )
+    return problems

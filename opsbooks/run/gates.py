@@ -7,6 +7,7 @@ Every answer carries who gave it and when, for the journal and the audit trail.
 
 from __future__ import annotations
 
+import os
 import re
 import select
 import time
@@ -35,6 +36,8 @@ class GateRequest:
     default: Any = None
     timeout: float | None = None
     context: tuple[str, ...] = ()
+    #: a secret answer: read without echo, never shown, journaled or stored.
+    secret: bool = False
     #: returns a signal name once the run was asked to stop; a waiting prompt gives up then.
     cancelled: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
@@ -89,12 +92,13 @@ def coerce(request: GateRequest, raw: Any) -> Any:
     wanted = request.answer_type or str
     if isinstance(raw, bool) and wanted is not bool:
         raise ValueError(f"expected a {wanted.__name__}, got a yes/no")
+    given = "a secret answer" if request.secret else repr(raw)  # never echo a secret
     try:
         value = _convert(wanted, raw)
     except (TypeError, ValueError):
-        raise ValueError(f"expected a {wanted.__name__}, got {raw!r}") from None
+        raise ValueError(f"expected a {wanted.__name__}, got {given}") from None
     if request.pattern and not re.fullmatch(request.pattern, str(value)):
-        raise ValueError(f"must match {request.pattern}, got {raw!r}")
+        raise ValueError(f"must match {request.pattern}, got {given}")
     return value
 
 
@@ -223,7 +227,7 @@ class TerminalPrompter:
         if request.timeout is not None or request.cancelled is not None:
             self._wait_for_input(request)
         try:
-            line = self.stdin.readline()
+            line = _secret_line(self.stdin) if request.secret else self.stdin.readline()
         except OSError:  # EIO: the terminal hung up (ssh dropped, window closed)
             line = ""
         if line == "":
@@ -254,6 +258,25 @@ class TerminalPrompter:
                 return
             if ready:
                 return
+
+
+def _secret_line(stdin: IO[str]) -> str:
+    """Read one line without echo when ``stdin`` is a terminal (a secret gate's answer)."""
+    try:
+        fd = stdin.fileno()
+        if not os.isatty(fd):
+            return stdin.readline()
+        import termios
+
+        before = termios.tcgetattr(fd)
+    except (AttributeError, ValueError, OSError):
+        return stdin.readline()
+    quiet = [*before[:3], before[3] & ~termios.ECHO, *before[4:]]
+    termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+    try:
+        return stdin.readline()
+    finally:
+        termios.tcsetattr(fd, termios.TCSAFLUSH, before)
 
 
 @dataclass

@@ -6,8 +6,9 @@ a user's kind registers its own the same way (``opsbooks.register_step_kind``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
-from typing import Any
+from typing import IO, Any, cast
 
 from opsbooks.backends.notify import DeliveryFailed
 from opsbooks.define.specs import BranchSpec, CheckSpec, CommandStepSpec, NotifySpec, PythonSpec
@@ -56,7 +57,8 @@ def _check(
         except Exception as exc:  # a check that crashes has not held
             return StepResult(ok=False, reason=f"check raised {type(exc).__name__}: {exc}")
         return StepResult(ok=held, reason="" if held else f"check did not hold{_expect(expect)}")
-    done = run_command(env, run, planned.command or "", planned.shown or "", timeout=timeout)
+    command, shown = planned.command or "", planned.shown or ""
+    done = run_command(env, run, command, shown, timeout=timeout, env_vars=spec.env)
     result = result_of(done, (0,), timeout)
     if not result.ok and not result.timed_out:
         result = replace(result, reason=f"check did not hold ({result.reason}){_expect(expect)}")
@@ -142,14 +144,15 @@ def _python(planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
     spec: PythonSpec = planned.spec
 
     def once() -> StepResult:
-        try:
-            output = spec.call(step_context(planned, env, run))
+        try:  # a print() in the step goes through the run's redacting output too
+            with contextlib.redirect_stdout(cast(IO[str], env.output)):
+                output = spec.call(step_context(planned, env, run))
         except Exception as exc:
             return StepResult(ok=False, reason=f"{type(exc).__name__}: {exc}")
         if output is None:
             return StepResult(ok=True)
         env.output.write(str(output).rstrip("\n") + "\n")
-        return StepResult(ok=True, output=str(output), published={planned.id: str(output)})
+        return StepResult(ok=True, output=str(output), returned=str(output))
 
     return with_retry(planned, env, once)
 

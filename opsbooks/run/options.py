@@ -83,7 +83,8 @@ class RunOptions:
 
     @property
     def marked_done(self) -> tuple[tuple[str, str], ...]:
-        return tuple((step, self.reason or "") for step in self.mark_done)
+        steps = dict.fromkeys(self.mark_done)  # a step named twice is marked once
+        return tuple((step, self.reason or "") for step in steps)
 
     def to_dict(self) -> dict[str, Any]:
         """What the journal keeps of the choice (paths and dry-run are not run facts)."""

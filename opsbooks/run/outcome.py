@@ -36,6 +36,8 @@ class StepResult:
     detail: Mapping[str, Any] = field(default_factory=_frozen_map)
     #: ``::output`` lines from the whole of a command's output, not just the kept tail
     published: Mapping[str, str] = field(default_factory=_frozen_map)
+    #: a ``@step``'s return value: its output, published under the step's id
+    returned: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", _frozen_map(self.detail))

@@ -11,7 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from opsbooks.define.params import param_values, redacted
+from pydantic import SecretStr
+
+from opsbooks.define.params import REDACTED, param_values, redacted
 from opsbooks.define.specs import GateSpec
 from opsbooks.errors import GateStopped
 from opsbooks.plan.binding import Plan, PlannedStep
@@ -57,6 +59,7 @@ def request_for(
         default=spec.default,
         timeout=spec.timeout,
         context=context,
+        secret=spec.secret,
     )
 
 
@@ -69,6 +72,21 @@ def resume_request(step_id: str, title: str) -> GateRequest:
         prompt=(
             f"Step {step_id!r} was running when the previous attempt stopped, and it is not "
             f"idempotent. Check whether it completed. Re-run it, mark it done, or abort?"
+        ),
+        choices=RESUME_CHOICES,
+    )
+
+
+def undo_resume_request(step_id: str, undo_title: str) -> GateRequest:
+    """Asked on resume when a crash cut off a non-idempotent undo."""
+    return GateRequest(
+        step_id=f"resume:undo:{step_id}",
+        kind="resume",
+        title=f"Resume the rollback: {undo_title}",
+        prompt=(
+            f"The undo of step {step_id!r} ({undo_title}) was running when the previous "
+            f"attempt stopped, and it is not idempotent. Check whether it completed. Re-run "
+            f"the undo, mark it done, or abort?"
         ),
         choices=RESUME_CHOICES,
     )
@@ -98,12 +116,24 @@ class Questions:
         request = request_for(planned, self._context_lines(run), param_values(self.plan.params))
         assert request is not None
         answer = self.ask(request, run)
-        run.answers[planned.id] = answer.value
+        value = SecretStr(str(answer.value)) if request.secret else answer.value
+        run.answers[planned.id] = value  # a secret answer stays a SecretStr to later steps
         if answer.approved:
-            return StepResult(ok=True, answer=answer.value, output=f"answer: {answer.value!r}")
+            return StepResult(ok=True, answer=value, output=f"answer: {value!r}")
         raise GateStopped(
             planned.id, f"declined by {answer.approver}", rollback=_rollback_on_decline(planned)
         )
+
+    def reask_secrets(self, run: RunState) -> None:
+        """On resume, ask again each answered secret gate: its answer was never stored."""
+        for step_id in run.completed:
+            planned = self.plan.find(step_id)
+            spec = planned.spec if planned is not None else None
+            answered = run.answers.get(step_id)
+            if planned is None or not isinstance(spec, GateSpec) or not spec.secret:
+                continue
+            if not isinstance(answered, SecretStr):
+                self.ask_step(planned, run)
 
     def ask(self, request: GateRequest, run: RunState) -> GateAnswer:
         """Ask any question (gate, resume, --step, batch), journaled like a gate."""
@@ -112,13 +142,16 @@ class Questions:
             answer = self.prompter.answer(request)
         except NoAnswer as exc:
             answer = self._after_silence(request, exc)
+        if request.secret:  # redacted wherever it shows up from now on; never stored
+            self.redactor.add(str(answer.value))
+        stored = REDACTED if request.secret else self.redactor(answer.value)
         self.journal.record_gate(
             GateRecord(
                 run.run_id,
                 request.step_id,
                 request.kind,
                 self.redactor.text(request.prompt),
-                self.redactor(answer.value),
+                stored,
                 answer.approver,
                 answer.source,
                 answer.asked_at,
@@ -129,7 +162,7 @@ class Questions:
             GateAnswered(
                 request.step_id,
                 request.kind,
-                answer.value,
+                stored if request.secret else answer.value,
                 answer.approver,
                 answer.source,
                 answer.answered_at - answer.asked_at,

@@ -8,24 +8,27 @@ runs only on the hosts where the step succeeded.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from opsbooks.backends.hosts.actions import step_action
 from opsbooks.backends.hosts.inventory import Host, Inventory, bound_for_host
 from opsbooks.backends.protocols import HostBackend
-from opsbooks.backends.rollout import HostResult, RolloutOptions, roll_out
+from opsbooks.backends.rollout import Attempt, HostResult, RolloutOptions, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
+from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.params import param_values
 from opsbooks.define.specs import RemoteSpec
 from opsbooks.errors import HostsUnreachable
 from opsbooks.plan.binding import Plan, PlannedStep
-from opsbooks.records.events import HostFinished, Notice
+from opsbooks.records.events import AttemptFailed, HostFinished, Notice
 from opsbooks.records.journal import HostRecord
 from opsbooks.run.execute import StepEnv
 from opsbooks.run.gates import GateAnswer, GateRequest
 from opsbooks.run.outcome import StepResult
+from opsbooks.run.retrying import retry_until_ok
 from opsbooks.run.state import RunState
 
 
@@ -86,6 +89,38 @@ def check_reachable(
     return warnings
 
 
+def _retrying(
+    planned: PlannedStep,
+    env: StepEnv,
+    attempt: Attempt,
+    retried: dict[str, list[tuple[int, str, float]]],
+) -> Attempt:
+    """``attempt`` under the step's ``retry``, per host: only a host that failed is tried
+    again, with the policy's waits through ``env.waits``. Each failed attempt is noted in
+    ``retried[host]`` (reported from the main thread, as the host finishes)."""
+    policy = planned.retry
+    if policy is None or policy.attempts <= 1:
+        return attempt
+    lock = threading.Lock()
+
+    def on_host(host: Host) -> HostResult:
+        def note(number: int, failed: HostResult, wait: float) -> None:
+            why = failed.error or f"exit code {failed.exit_code}"
+            with lock:
+                retried.setdefault(host.name, []).append((number, env.redact(why), wait))
+
+        return retry_until_ok(
+            lambda _n: attempt(host),
+            lambda r: r.ok,
+            policy,
+            sleep=env.waits.sleep,
+            clock=env.waits.monotonic,
+            on_retry=note,
+        ).value
+
+    return on_host
+
+
 def has_remote_steps(plan: Plan) -> bool:
     return any(isinstance(p.spec, RemoteSpec) for p in plan.all_steps())
 
@@ -114,11 +149,12 @@ class RemoteSteps:
     def __call__(self, planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
         item: RemoteSpec = planned.spec
         hosts = self.inventory.hosts_for(item.role)
-        values = param_values(env.params)
-        skip = self._done_hosts(run.run_id, planned.id)
-        if planned.compensation and planned.undo_of:
-            succeeded = self._done_hosts(run.run_id, planned.undo_of)
-            hosts = [h for h in hosts if h.name in succeeded]
+        # outputs of earlier steps bind per host, like params ({outputs.NAME})
+        values = {**param_values(env.params), OUTPUTS_ROOT: dict(run.outputs)}
+        undoing = planned.compensation and planned.undo_of is not None
+        skip = set() if undoing else self._in_place(run.run_id, planned.id, planned.undo)[0]
+        if undoing:
+            hosts = self._to_undo(env, run, planned, hosts)
         if skip:
             env.emit(
                 Notice(
@@ -132,9 +168,13 @@ class RemoteSteps:
             shown = bound_for_host(item.command, host, values).shown
             env.output.say(f"    host {host.name}: $ {shown}")
 
+        retried: dict[str, list[tuple[int, str, float]]] = {}
+
         def on_host(result: HostResult) -> None:
             if not result.attempted:
                 return
+            for number, why, wait in retried.get(result.host, []):
+                env.emit(AttemptFailed(planned.id, number, f"{result.host}: {why}", wait))
             output = env.redact((result.stdout_tail + "\n" + result.stderr_tail).strip())
             self.journal.record_host(
                 HostRecord(
@@ -183,8 +223,10 @@ class RemoteSteps:
         backend = self.executor_factory(self.inventory)
         outcome = roll_out(
             hosts,
-            step_action(backend, item, values),
-            RolloutOptions.for_step(item),
+            _retrying(
+                planned, env, step_action(backend, item, values, workdir=env.workdir), retried
+            ),
+            self._rollout_options(item, undoing=undoing),
             between_batches=between_batches if item.pause_between_batches else None,
             skip_hosts=skip,
             on_start=on_start,
@@ -192,12 +234,45 @@ class RemoteSteps:
         )
         summary = outcome.summary()
         detail = {"hosts": {r.host: r.status for r in outcome.results}}
+        # an undo tolerates failures to reach every host, but held only if all held
+        ok = all(r.ok for r in outcome.results if r.attempted) if undoing else outcome.ok
+        attempts = 1 + max((len(v) for v in retried.values()), default=0)
         return StepResult(
-            ok=outcome.ok, output=summary, reason="" if outcome.ok else summary, detail=detail
+            ok=ok, output=summary, reason="" if ok else summary, detail=detail, attempts=attempts
         )
 
-    def _done_hosts(self, run_id: str, step_id: str) -> set[str]:
-        latest: dict[str, bool] = {}
-        for record in self.journal.host_results(run_id, step_id):
-            latest[record.host] = record.ok
-        return {host for host, ok in latest.items() if ok}
+    @staticmethod
+    def _rollout_options(item: RemoteSpec, *, undoing: bool) -> RolloutOptions:
+        """An undo is best effort: it goes on to every host, whatever fails on one."""
+        options = RolloutOptions.for_step(item)
+        return replace(options, max_failures="100%", canary=False) if undoing else options
+
+    def _to_undo(
+        self, env: StepEnv, run: RunState, planned: PlannedStep, hosts: list[Host]
+    ) -> list[Host]:
+        """Hosts where the forward step's effect is in place, or may be (it half-ran there
+        and declares ``undo_on_failure``)."""
+        forward = env.plan.get(planned.undo_of or "")
+        in_place, half_ran = self._in_place(run.run_id, forward.id, planned.id)
+        wanted = in_place | (half_ran if forward.undo_on_failure else set())
+        return [h for h in hosts if h.name in wanted]
+
+    def _in_place(
+        self, run_id: str, step_id: str, undo_id: str | None
+    ) -> tuple[set[str], set[str]]:
+        """(hosts where ``step_id``'s effect is in place, hosts where it half-ran).
+
+        Read from the host records in journal order: a host's success adds it, a
+        success of the step's undo on that host takes it away again (so a resume after
+        a rollback runs the step again there), and a failure since marks it half-ran.
+        """
+        in_place: set[str] = set()
+        half_ran: set[str] = set()
+        for record in self.journal.host_results(run_id):
+            if record.step_id == step_id:
+                (in_place if record.ok else half_ran).add(record.host)
+                (half_ran if record.ok else in_place).discard(record.host)
+            elif undo_id is not None and record.step_id == undo_id and record.ok:
+                in_place.discard(record.host)
+                half_ran.discard(record.host)
+        return in_place, half_ran

@@ -60,6 +60,11 @@ class Rollback:
                 compensation.shown,
             )
         )
+        # durable before the undo starts: a crash from here on leaves `compensating`,
+        # and resume finishes the rollback instead of taking the step as done
+        self.journal.record(
+            run.run_id, step_id, S.COMPENSATING, at=self.env.clock.wall(), detail={"undo": undo}
+        )
         try:
             result = (
                 StepResult(ok=False, reason=unbound)

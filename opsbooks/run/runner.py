@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from opsbooks.define import outputs
 from opsbooks.define.params import redacted
-from opsbooks.errors import GateStopped, Interrupted, OpsbooksError, StepFailed
+from opsbooks.errors import GateStopped, Interrupted, OpsbooksError, RunFailed, StepFailed
 from opsbooks.plan.binding import PlannedStep
-from opsbooks.plan.state import DONE, RunOutcome, StepStatus
+from opsbooks.plan.state import DONE, IllegalTransition, RunOutcome, StepStatus
 from opsbooks.records.events import Event, Notice, RunFinished, RunStarted
 from opsbooks.records.journal import Journal, RunRecord, Transition
 from opsbooks.records.metrics import last_success_times, recovery_figures
@@ -30,7 +30,7 @@ from opsbooks.run.gates import GateAnswer, GateRequest
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
 from opsbooks.run.policies import FailurePolicy, StepPolicy, every_step
-from opsbooks.run.questions import Questions, resume_request
+from opsbooks.run.questions import Questions, resume_request, undo_resume_request
 from opsbooks.run.rollback import Rollback
 from opsbooks.run.state import RunState
 from opsbooks.run.stepping import StepRunner
@@ -105,7 +105,10 @@ class Runner:
         record = self.journal.get_run(run_id)
         run = RunState(record.id, metrics=dict(record.metrics))
         now = self.env.clock.wall()
+        previous = self.journal.lock_holder(plan.name)
         self.journal.acquire_lock(plan.name, run.run_id, at=now, force=options.force)
+        if previous is not None and previous[0] != run.run_id:
+            self._close_crashed(previous[0], run.run_id, now)
         self.journal.reopen_run(run.run_id, pid=self.pid, host=self.host)
         run.answers.update(self.journal.answers(run.run_id))
         for step_id, reason in options.marked_done:
@@ -144,7 +147,10 @@ class Runner:
         outcome, failed, reason = RunOutcome.SUCCEEDED, None, ""
         error: OpsbooksError | None = None
         rollback = Rollback(self.env, self.journal, self.redactor, self.execute, self.emit)
+        cut = [s for s, st in self.journal.step_states(run.run_id).items() if st is S.COMPENSATING]
         try:
+            if cut:
+                return self._finish(run, started_at, *self._finish_rollback(run, cut, rollback))
             self._walk(run)
         except StepFailed as exc:
             failed, reason, error = exc.step, exc.reason, exc
@@ -158,6 +164,9 @@ class Runner:
                 rollback(run)
         except Interrupted as exc:
             reason, error, outcome = str(exc), exc, RunOutcome.INTERRUPTED
+        except IllegalTransition as exc:  # a bug: end the run cleanly, lock released
+            reason = f"opsbooks refused an illegal step transition ({exc}); please report it"
+            error, outcome = RunFailed(reason), RunOutcome.FAILED
         except OSError as exc:  # e.g. EIO writing to a terminal that hung up
             error = Interrupted(f"lost the terminal or output stream ({exc.strerror or exc})")
             reason, outcome = str(error), RunOutcome.INTERRUPTED
@@ -221,6 +230,7 @@ class Runner:
         run.outputs.update(
             outputs.recorded(t.detail for t in transitions if t.status is S.SUCCEEDED)
         )
+        self.questions.reask_secrets(run)  # a secret answer was never stored
         stepper = StepRunner(
             self.env,
             self.journal,
@@ -252,6 +262,53 @@ class Runner:
                 stepper.skip(planned, run, why_not)
                 continue
             jump = stepper.run(planned, run, index, len(plan.steps))
+
+    def _finish_rollback(
+        self, run: RunState, cut: list[str], rollback: Rollback
+    ) -> tuple[RunOutcome, str | None, str, OpsbooksError | None]:
+        """A crash cut a rollback off: undo what is still in place, newest first."""
+        plan = self.env.plan
+        self.emit(
+            Notice(
+                f"the rollback of run {run.run_id} was cut off during the undo of "
+                f"{', '.join(cut)}; finishing the rollback"
+            )
+        )
+        states = self.journal.step_states(run.run_id)
+        marked = {step_id for step_id in cut if not self._rerun_undo(step_id, run)}
+        in_place = (S.SUCCEEDED, S.COMPENSATING)
+        run.completed[:] = [s for s in plan.ids() if states.get(s) in in_place and s not in marked]
+        nothing_left = not run.completed
+        clean = nothing_left or rollback(run)
+        reason = "the rollback cut off by a crash was finished on resume"
+        outcome = RunOutcome.ROLLED_BACK if clean else RunOutcome.FAILED
+        record = self.journal.get_run(run.run_id)
+        failed = record.failed_step
+        if not clean:
+            reason = "the rollback cut off by a crash was resumed, and an undo failed"
+        return outcome, failed, reason, RunFailed(reason)
+
+    def _rerun_undo(self, step_id: str, run: RunState) -> bool:
+        """Whether to run a cut-off undo again: yes if idempotent, else a person says."""
+        undo = self.env.plan.get(step_id).undo or ""
+        compensation = self.env.plan.get(undo)
+        if compensation.idempotent:
+            return True
+        answer = self.questions.ask(undo_resume_request(step_id, compensation.title), run)
+        if answer.value == "re-run":
+            return True
+        if answer.value == "mark-done":
+            self.journal.record(
+                run.run_id,
+                step_id,
+                S.COMPENSATED,
+                at=self.env.clock.wall(),
+                who=answer.approver,
+                reason="undo confirmed completed on resume",
+                detail={"undo": undo, "mark_done": True},
+            )
+            return False
+        raise GateStopped(f"resume:undo:{step_id}", "operator chose to abort on resume")
 
     def _why_not(self, planned: PlannedStep, run: RunState) -> str | None:
         """Why a due step does not run (skipped, condition false, --step), or None."""

@@ -15,7 +15,7 @@ from opsbooks.define.template import TemplateError
 from opsbooks.errors import GateStopped, Interrupted, StepFailed
 from opsbooks.plan.binding import PlannedStep, with_outputs
 from opsbooks.plan.state import StepStatus
-from opsbooks.records.events import Event, StepFinished, StepStarted
+from opsbooks.records.events import Event, Notice, StepFinished, StepStarted
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.metrics import metric_lines
 from opsbooks.records.redaction import Redactor
@@ -147,16 +147,29 @@ class StepRunner:
             return result, {}
         try:
             lines = dict(result.published) or outputs.parse(result.output)
-            produced = outputs.published(planned.id, planned.outputs, lines, None)
+            produced = outputs.published(planned.id, planned.outputs, lines, result.returned)
+            self._ignored(planned, outputs.undeclared(planned.outputs, lines))
         except TemplateError as exc:
             return replace(result, ok=False, reason=str(exc)), {}
         run.outputs.update(produced)
         return result, produced
 
+    def _ignored(self, planned: PlannedStep, names: list[str]) -> None:
+        """Note ``::output`` lines for names ``planned`` does not declare: never published."""
+        if names:
+            listed = ", ".join(names)
+            why = f"ignored `::output` line(s) for {listed}: the step does not declare them"
+            self.emit(Notice(f"{planned.id}: {why}", planned.id))
+
     def _detail(self, result: StepResult, produced: dict[str, str]) -> dict[str, Any]:
         detail: dict[str, Any] = dict(result.detail)
+        tainted = sorted(k for k, v in produced.items() if self.redactor.tainted(v))
+        for name in tainted:  # derived from a secret: a secret itself from now on
+            self.redactor.add(produced[name])
         if produced:
             detail["outputs"] = {k: self.redactor.text(v) for k, v in produced.items()}
+        if tainted:
+            detail[outputs.TAINTED] = tainted
         if result.route:
             detail["route"] = result.route
         return detail

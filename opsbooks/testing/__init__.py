@@ -30,7 +30,7 @@ from opsbooks.edges.session import (
     Invocation,
     ResumeRequest,
     Surroundings,
-    _journal_url,
+    journal_url,
     resume_run,
     start_run,
 )
@@ -173,7 +173,7 @@ class Drill:
         return Catalog(self.runbooks) if self.runbooks else discover(self.packages)
 
     def journal(self) -> Journal:
-        return open_journal(_journal_url(self.config))
+        return open_journal(journal_url(self.config))
 
     def _surroundings(
         self, answers: Mapping[str, Any] | None, fail: Mapping[str, str] | Iterable[str]

@@ -93,6 +93,17 @@ def version_arg(text: str) -> str:
     return text.strip()
 
 
+def no_option_arg(text: str) -> str:
+    """Argparse type: a value that cannot be read as an option (no leading ``-``).
+
+    ``git ls-remote '--upload-pack=touch pwned'`` runs the payload: a value passed on
+    to another program must not start with a dash.
+    """
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r} starts with '-', which would be an option")
+    return text
+
+
 def optional_version_arg(text: str) -> str:
     """Argparse type: a semver string, or empty meaning "choose for me"."""
     return "" if not text.strip() else version_arg(text)
@@ -117,6 +128,22 @@ def run(
         last = lines[-1] if lines else "no output"
         raise ActionError(f"`{shlex.join(argv)}` exited {proc.returncode}: {last}")
     return proc.stdout
+
+
+def plain_name(name: str, what: str) -> str:
+    """Return ``name`` if it is one file name inside its folder; else an ActionError.
+
+    Names read from data (feed.json, SHA256SUMS, the environment) decide which file
+    is written or deleted: ``../victim.txt`` must never reach outside the folder.
+    """
+    if (
+        not name
+        or name in (".", "..")
+        or any(char in name for char in "/\\\x00")
+        or name != name.strip()
+    ):
+        raise ActionError(f"{what} {name!r} is not a plain file name; it must stay in its folder")
+    return name
 
 
 def write_atomic(path: Path, data: bytes) -> None:

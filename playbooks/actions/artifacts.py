@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated
 
 from opsbooks.actions import Arg
-from playbooks.actions import ActionError, program, run, version_arg
+from playbooks.actions import ActionError, plain_name, program, run, version_arg
 
 MANIFEST = "SHA256SUMS"
 
@@ -51,9 +51,9 @@ def read_manifest(folder: Path) -> dict[str, str]:
     entries: dict[str, str] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or not name or "/" in name or name in (".", ".."):
+        if not sep or len(digest) != 64 or not name:
             raise ActionError(f"{path} line {number} is not '<sha256>  <file name>'")
-        entries[name] = digest
+        entries[plain_name(name, f"{path} line {number} names")] = digest
     return entries
 
 

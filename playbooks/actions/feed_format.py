@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from email.utils import format_datetime
 from typing import Any
 
-from playbooks.actions import ActionError, Version
+from playbooks.actions import ActionError, Version, plain_name
 
 FEED_JSON = "feed.json"
 APPCAST = "appcast.xml"
@@ -66,11 +66,21 @@ def from_json(data: bytes | str) -> Feed:
         releases = tuple(Release(**item) for item in raw["releases"])
         for release in releases:
             Version.parse(release.version)
+            _artifact_name(release.file)
         return Feed(title=str(raw.get("title", "")), latest=raw.get("latest"), releases=releases)
     except (ValueError, KeyError, TypeError) as exc:
         raise ActionError(
             f"{FEED_JSON} is malformed ({exc}); restore it from the last good copy"
         ) from None
+
+
+def _artifact_name(name: object) -> None:
+    """An artifact's file name from feed.json: one file in the feed folder, not its index."""
+    if not isinstance(name, str):
+        raise TypeError(f"file {name!r} is not a string")
+    plain_name(name, f"{FEED_JSON} names the artifact")
+    if name in (FEED_JSON, APPCAST):
+        raise ActionError(f"{FEED_JSON} names its own index {name!r} as an artifact; fix it")
 
 
 def to_json(feed: Feed) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 from opsbooks.actions import Arg
-from playbooks.actions import program, version_arg, write_atomic
+from playbooks.actions import plain_name, program, version_arg, write_atomic
 
 
 def draft_text(bad: str, target: str, run_id: str, runbook: str, today: str) -> str:
@@ -57,7 +57,8 @@ def write(
     run_id = os.environ.get("OPSBOOKS_RUN_ID", "")
     runbook = os.environ.get("OPSBOOKS_RUNBOOK", "release.rollback")
     today = today or dt.datetime.now(dt.UTC).date().isoformat()
-    path = folder / f"{today}-fix-{bad}{'-' + run_id if run_id else ''}.md"
+    name = f"{today}-fix-{bad}{'-' + run_id if run_id else ''}.md"
+    path = folder / plain_name(name, "the draft's file name")  # --date and the run id are data
     if path.exists():
         return f"{path} already drafted; file it and give it an owner"
     write_atomic(path, draft_text(bad, target, run_id, runbook, today).encode())

@@ -16,6 +16,7 @@ from opsbooks.actions import Arg, output_lines
 from playbooks.actions import (
     ActionError,
     Version,
+    no_option_arg,
     optional_version_arg,
     program,
     run,
@@ -25,7 +26,7 @@ from playbooks.actions import (
 #: The command-line arguments the subcommands share.
 Repo = Annotated[Path, Arg(help="path of the working clone")]
 ReleaseVersion = Annotated[str, Arg(type=version_arg, help="e.g. 1.4.0")]
-Remote = Annotated[str, Arg(help="git remote (default: origin)")]
+Remote = Annotated[str, Arg(type=no_option_arg, help="git remote (default: origin)")]
 
 _VERSION_LINE = r"""(?m)^\s*(?:__version__|VERSION|version)\s*[:=]\s*["']?([^"'\s]+)"""
 
@@ -127,7 +128,7 @@ def local_tag_exists(repo: Path, version: str) -> bool:
 
 
 def remote_tag_exists(repo: Path, version: str, remote: str) -> bool:
-    out = git(repo, "ls-remote", "--tags", remote, f"refs/tags/{tag_name(version)}")
+    out = git(repo, "ls-remote", "--tags", "--", remote, f"refs/tags/{tag_name(version)}")
     return bool(out.strip())
 
 
@@ -160,7 +161,7 @@ def push_tag(repo: Repo, version: ReleaseVersion, remote: Remote = "origin") -> 
     tag = tag_name(version)
     if not local_tag_exists(repo, version):
         raise ActionError(f"tag {tag} does not exist in {repo}; create it first")
-    git(repo, "push", "--quiet", remote, f"refs/tags/{tag}:refs/tags/{tag}")
+    git(repo, "push", "--quiet", "--", remote, f"refs/tags/{tag}:refs/tags/{tag}")
     return f"pushed tag {tag} to {remote}"
 
 
@@ -174,7 +175,7 @@ def delete_tag(
     tag = tag_name(version)
     done = []
     if where in ("remote", "both") and remote_tag_exists(repo, version, remote):
-        git(repo, "push", "--quiet", remote, f":refs/tags/{tag}")
+        git(repo, "push", "--quiet", "--", remote, f":refs/tags/{tag}")
         done.append(f"on {remote}")
     if where in ("local", "both") and local_tag_exists(repo, version):
         git(repo, "tag", "--delete", tag)
@@ -223,7 +224,9 @@ def branch_from_tag(
     repo: Repo,
     from_version: Annotated[str, Arg(type=version_arg, help="released version")],
     version: ReleaseVersion,
-    branch: Annotated[str, Arg(help="branch name (default: hotfix/<version>)")] = "",
+    branch: Annotated[
+        str, Arg(type=no_option_arg, help="branch name (default: hotfix/<version>)")
+    ] = "",
 ) -> str:
     """Create and check out a hotfix branch at tag v<from_version> for patch ``version``."""
     base, patch = Version.parse(from_version), Version.parse(version)
@@ -250,7 +253,7 @@ def branch_from_tag(
 def cherry_pick(
     repo: Repo,
     commits: Annotated[
-        Sequence[str], Arg("commits", help="commit ids to apply, oldest first")
+        Sequence[str], Arg("commits", type=no_option_arg, help="commit ids to apply, oldest first")
     ] = (),
 ) -> str:
     """Apply ``commits`` onto the current branch; a conflict is aborted and reported."""
@@ -267,10 +270,12 @@ def cherry_pick(
 
 
 def push_branch(
-    repo: Repo, branch: Annotated[str, Arg(help="branch to push")], remote: Remote = "origin"
+    repo: Repo,
+    branch: Annotated[str, Arg(type=no_option_arg, help="branch to push")],
+    remote: Remote = "origin",
 ) -> str:
     """Push ``branch`` to the remote and track it."""
-    git(repo, "push", "--quiet", "--set-upstream", remote, f"{branch}:{branch}")
+    git(repo, "push", "--quiet", "--set-upstream", "--", remote, f"{branch}:{branch}")
     return f"pushed {branch} to {remote}"
 
 

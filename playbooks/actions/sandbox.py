@@ -154,7 +154,8 @@ def create(
     root = root.resolve()
     if root.exists() and any(root.iterdir()):
         raise ActionError(f"{root} is not empty; remove it or choose another folder")
-    root.mkdir(parents=True, exist_ok=True)
+    for folder in reversed([p for p in (root, *root.parents) if not p.exists()]):
+        folder.mkdir(mode=0o700, exist_ok=True)  # .opsbooks/sandbox: the state folder is private
     date = _today(date)
     app = _init_app(root, date)
     create_tag(app, FIRST, f"Release {FIRST}")

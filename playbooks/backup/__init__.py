@@ -12,6 +12,11 @@ DB_URL_HELP = (
 )
 
 
+#: Where steps hand database URLs to the action: its environment, read as ``--db
+#: env:DB_URL``. A password on a command line is readable by every local user.
+URLS_ENV = {"DB_URL": "{db}", "SCRATCH_URL": "{scratch_server}"}
+
+
 def db_action(*args: str) -> list[str]:
     """Argv of a database action, the same command an operator types by hand."""
     return ["python", "-m", "playbooks.actions.db", *args]

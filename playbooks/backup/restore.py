@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import opsbooks as ob
-from playbooks.backup import DB_URL_HELP, db_action
+from playbooks.backup import DB_URL_HELP, URLS_ENV, db_action
 
 
 class BackupRestore(ob.Runbook):
@@ -70,7 +70,7 @@ class BackupRestore(ob.Runbook):
     changelog = [ob.Change("2026-11-28", "First version: SQLite and PostgreSQL")]
 
     class Params(ob.Params):
-        backup: str = ob.Field(
+        backup: ob.NoOption = ob.Field(
             description="Backup file, or a backup directory to restore its newest verified backup"
         )
         db: ob.SecretStr = ob.Field(description=f"Database to restore into: {DB_URL_HELP}")
@@ -90,8 +90,15 @@ class BackupRestore(ob.Runbook):
 
     check_backup = ob.Verify(
         db_action(
-            "verify", "--backup", "{backup}", "--server", "{scratch_server}", "--server", "{db}"
+            "verify",
+            "--backup",
+            "{backup}",
+            "--server",
+            "env:SCRATCH_URL",
+            "--server",
+            "env:DB_URL",
         ),
+        env=URLS_ENV,
         title="Check the backup",
         description="Checksum, scratch restore and row counts, before anything is touched.",
         expect="checksum ok and row counts match",
@@ -111,10 +118,12 @@ class BackupRestore(ob.Runbook):
         title="Restore approved",
     )
     stop_writers = ob.Command(
-        ["sh", "-c", "{stop_writers_command}"],
+        ["sh", "-c", "--", "{stop_writers_command}"],
         title="Stop the writers",
         when="stop_writers_command",
-        undo=ob.Command(["sh", "-c", "{start_writers_command}"], title="Start the writers again"),
+        undo=ob.Command(
+            ["sh", "-c", "--", "{start_writers_command}"], title="Start the writers again"
+        ),
     )
     restore = ob.Command(
         db_action(
@@ -123,25 +132,29 @@ class BackupRestore(ob.Runbook):
             "{backup}",
             "--verified-only",
             "--db",
-            "{db}",
+            "env:DB_URL",
             "--force",
             "--json",
         ),
+        env={"DB_URL": "{db}"},
         title="Restore the backup",
         description="Restores into a temporary file or database, then swaps it in; the "
         "replaced data is kept as the pre-restore copy.",
         undo=ob.Command(
-            db_action("undo-restore", "--db", "{db}"), title="Put the pre-restore copy back"
+            db_action("undo-restore", "--db", "env:DB_URL"),
+            env={"DB_URL": "{db}"},
+            title="Put the pre-restore copy back",
         ),
     )
     verify_restore = ob.Verify(
-        db_action("compare", "--db", "{db}", "--backup", "{backup}", "--verified-only"),
+        db_action("compare", "--db", "env:DB_URL", "--backup", "{backup}", "--verified-only"),
+        env={"DB_URL": "{db}"},
         title="Verify the restored database",
         description="Integrity check and row counts per table equal to the backup's manifest.",
         expect="the database matches the backup",
     )
     reopen_writers = ob.Command(
-        ["sh", "-c", "{start_writers_command}"],
+        ["sh", "-c", "--", "{start_writers_command}"],
         title="Reopen the writers",
         when="start_writers_command",
     )

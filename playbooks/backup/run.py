@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import opsbooks as ob
-from playbooks.backup import DB_URL_HELP, db_action
+from playbooks.backup import DB_URL_HELP, URLS_ENV, db_action
 
 
 class BackupRun(ob.Runbook):
@@ -76,7 +76,7 @@ class BackupRun(ob.Runbook):
 
     class Params(ob.Params):
         db: ob.SecretStr = ob.Field(description=f"Database to back up: {DB_URL_HELP}")
-        dest: str = ob.Field(description="Backup directory (one database per directory)")
+        dest: ob.NoOption = ob.Field(description="Backup directory (one database per directory)")
         keep: int = ob.Field(7, ge=1, description="Generations of this source to keep")
         source_name: str = ob.Field("database", description="Name used in the announcement")
         watermark_sql: str = ob.Field(
@@ -90,7 +90,8 @@ class BackupRun(ob.Runbook):
         )
 
     check_source = ob.Verify(
-        db_action("check", "--db", "{db}"),
+        db_action("check", "--db", "env:DB_URL"),
+        env={"DB_URL": "{db}"},
         title="Check the source database",
         description="SQLite: the file opens and passes `PRAGMA integrity_check`. "
         "PostgreSQL: `pg_isready` and `SELECT 1`. Backing up a damaged database "
@@ -101,14 +102,14 @@ class BackupRun(ob.Runbook):
         db_action(
             "backup",
             "--db",
-            "{db}",
+            "env:DB_URL",
             "--dest",
             "{dest}",
             "--keep",
             "{keep}",
-            "--watermark-sql",
-            "{watermark_sql}",
+            "--watermark-sql={watermark_sql}",
         ),
+        env={"DB_URL": "{db}"},
         title="Take the backup",
         description="SQLite's online backup API or `pg_dump -Fc`; the manifest (sha256, "
         "size, row counts per table, time) is written last, then older generations "
@@ -117,8 +118,9 @@ class BackupRun(ob.Runbook):
     )
     verify_backup = ob.Verify(
         db_action(
-            "verify", "--backup", "{dest}", "--server", "{scratch_server}", "--server", "{db}"
+            "verify", "--backup", "{dest}", "--server", "env:SCRATCH_URL", "--server", "env:DB_URL"
         ),
+        env=URLS_ENV,
         title="Verify the new backup",
         description="Checksum against the manifest, restore into a scratch database, "
         "integrity check, row counts compared with the manifest. Records `verified_at`.",

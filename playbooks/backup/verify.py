@@ -67,17 +67,20 @@ class BackupVerify(ob.Runbook):
     changelog = [ob.Change("2026-11-28", "First version: SQLite and PostgreSQL")]
 
     class Params(ob.Params):
-        backup: str = ob.Field(
+        backup: ob.NoOption = ob.Field(
             description="Backup file, or a backup directory to verify its newest backup"
         )
         scratch_server: ob.SecretStr = ob.Field(
             ob.SecretStr(""),
             description="PostgreSQL server for the scratch restore (empty: the backup's source)",
         )
-        max_age: str = ob.Field("1d", description="Fail if the backup is older, e.g. 1h, 1d")
+        max_age: ob.NoOption = ob.Field(
+            "1d", description="Fail if the backup is older, e.g. 1h, 1d"
+        )
 
     verify = ob.Verify(
-        db_action("verify", "--backup", "{backup}", "--server", "{scratch_server}"),
+        db_action("verify", "--backup", "{backup}", "--server", "env:SCRATCH_URL"),
+        env={"SCRATCH_URL": "{scratch_server}"},
         title="Verify the backup",
         description="Checksum against the manifest, restore into a scratch database, "
         "integrity check, row counts compared with the manifest.",

@@ -82,12 +82,12 @@ class DisasterRecovery(ob.Runbook):
 
     class Params(ob.Params):
         service: str = ob.Field(description="Service being recovered; typed to declare")
-        backup_dir: str = ob.Field(description="Backup directory of the lost database")
+        backup_dir: ob.NoOption = ob.Field(description="Backup directory of the lost database")
         standby: ob.SecretStr = ob.Field(description=f"Standby target: {DB_URL_HELP}")
-        endpoint_config: str = ob.Field(
+        endpoint_config: ob.NoOption = ob.Field(
             description="File the service reads its database URL from; rewritten atomically"
         )
-        endpoint_key: str = ob.Field(
+        endpoint_key: ob.NoOption = ob.Field(
             "",
             description="Only rewrite the `KEY=...` line of the file, e.g. DATABASE_URL "
             "(empty: the whole file is the URL)",
@@ -118,20 +118,25 @@ class DisasterRecovery(ob.Runbook):
             "{backup_dir}",
             "--verified-only",
             "--db",
-            "{standby}",
+            "env:STANDBY_URL",
             "--force",
             "--json",
         ),
+        env={"STANDBY_URL": "{standby}"},
         title="Restore onto the standby",
         description="Checks the checksum, restores the newest verified backup onto the "
         "standby and prints JSON with `recovery_point` and `age_seconds`.",
         undo=ob.Command(
-            db_action("undo-restore", "--db", "{standby}"),
+            db_action("undo-restore", "--db", "env:STANDBY_URL"),
+            env={"STANDBY_URL": "{standby}"},
             title="Put the standby's previous data back",
         ),
     )
     verify_standby = ob.Verify(
-        db_action("compare", "--db", "{standby}", "--backup", "{backup_dir}", "--verified-only"),
+        db_action(
+            "compare", "--db", "env:STANDBY_URL", "--backup", "{backup_dir}", "--verified-only"
+        ),
+        env={"STANDBY_URL": "{standby}"},
         title="Verify the standby",
         description="Integrity check and row counts equal to the backup's manifest; "
         "this is where the recovery-time clock stops.",
@@ -158,10 +163,11 @@ class DisasterRecovery(ob.Runbook):
             "--config",
             "{endpoint_config}",
             "--db",
-            "{standby}",
+            "env:STANDBY_URL",
             "--key",
             "{endpoint_key}",
         ),
+        env={"STANDBY_URL": "{standby}"},
         title="Point the service at the standby",
         description="Rewrites the endpoint file atomically (mode 0600), keeping the "
         "previous one as `<file>.previous`.",

@@ -71,9 +71,11 @@ class RecoveryTest(ob.Runbook):
 
     class Params(ob.Params):
         service: str = ob.Field(description="Service whose backups are drilled")
-        backup_dir: str = ob.Field(description="Backup directory to drill")
+        backup_dir: ob.NoOption = ob.Field(description="Backup directory to drill")
         scratch: ob.SecretStr = ob.Field(description=f"Scratch target: {DB_URL_HELP}")
-        max_backup_age: str = ob.Field("1h", description="Fail if the newest backup is older")
+        max_backup_age: ob.NoOption = ob.Field(
+            "1h", description="Fail if the newest backup is older"
+        )
         keep_scratch: bool = ob.Field(False, description="Keep the scratch target afterwards")
 
     find_backup = ob.Command(
@@ -82,13 +84,17 @@ class RecoveryTest(ob.Runbook):
         idempotent=True,
     )
     restore_scratch = ob.Command(
-        db_action("restore", "--backup", "{backup_dir}", "--db", "{scratch}", "--force", "--json"),
+        db_action(
+            "restore", "--backup", "{backup_dir}", "--db", "env:SCRATCH_URL", "--force", "--json"
+        ),
+        env={"SCRATCH_URL": "{scratch}"},
         title="Restore into the scratch target",
         description="Checks the checksum and restores; prints JSON with `recovery_point` "
         "and `age_seconds`.",
     )
     verify_scratch = ob.Verify(
-        db_action("compare", "--db", "{scratch}", "--backup", "{backup_dir}"),
+        db_action("compare", "--db", "env:SCRATCH_URL", "--backup", "{backup_dir}"),
+        env={"SCRATCH_URL": "{scratch}"},
         title="Verify the scratch target",
         expect="the scratch target matches the backup",
     )
@@ -104,7 +110,8 @@ class RecoveryTest(ob.Runbook):
         return db.recovery_report(db.recovery_record(Path(params.backup_dir)))
 
     drop_scratch = ob.Command(
-        db_action("drop", "--db", "{scratch}"),
+        db_action("drop", "--db", "env:SCRATCH_URL"),
+        env={"SCRATCH_URL": "{scratch}"},
         title="Drop the scratch target",
         when="not keep_scratch",
         idempotent=True,

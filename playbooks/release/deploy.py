@@ -40,12 +40,12 @@ def mirror_feed_step(title: str, description: str, **options: Any) -> ob.Command
 class FeedMirrorParams(ob.Params):
     """Where the feed is mirrored for users: web servers of the ``[hosts]`` table, or nowhere."""
 
-    feed_host: str = ob.Field(
+    feed_host: ob.NoOption = ob.Field(
         "",
         description="Host or role of [hosts] whose web root mirrors the feed over SSH "
         "(empty: users are served the local feed folder)",
     )
-    feed_path: str = ob.Field(
+    feed_path: ob.NoOption = ob.Field(
         "",
         description="Feed folder on feed_host, e.g. /srv/www/updates; may use {host.name} "
         "or host vars",
@@ -67,17 +67,19 @@ class _ReleaseBasics(ob.Params):
     version: str = ob.Field(
         pattern=SEMVER_PATTERN, description="Version to release, e.g. 1.4.0 (tagged v1.4.0)"
     )
-    repo: str = ob.Field(description="Path of the working clone to release from")
-    feed_dir: str = ob.Field(description="Folder of the update feed (feed.json, appcast.xml)")
-    base_url: str = ob.Field(description="Public URL the feed folder is served at")
-    dist_dir: str = ob.Field(description="Build outputs go to <dist_dir>/<version>/")
+    repo: ob.NoOption = ob.Field(description="Path of the working clone to release from")
+    feed_dir: ob.NoOption = ob.Field(
+        description="Folder of the update feed (feed.json, appcast.xml)"
+    )
+    base_url: ob.NoOption = ob.Field(description="Public URL the feed folder is served at")
+    dist_dir: ob.NoOption = ob.Field(description="Build outputs go to <dist_dir>/<version>/")
     notes: str = ob.Field("", description="Release notes summary for the feed and announcement")
     build_command: str = ob.Field(
         "",
         description="Build command run in sh in a clean export of the tag; writes to $OUT_DIR"
         " (empty: a git archive tarball)",
     )
-    artifacts_from: str = ob.Field(
+    artifacts_from: ob.NoOption = ob.Field(
         "",
         description="Folder or http(s) URL where the release workflow publishes "
         "<version>/SHA256SUMS and the artifacts; set it to wait for them instead of "
@@ -86,8 +88,8 @@ class _ReleaseBasics(ob.Params):
     test_command: str = ob.Field(
         "", description="Test command run in sh in the repo before tagging (empty: skip)"
     )
-    remote: str = ob.Field("origin", description="Git remote the tag is pushed to")
-    verify_url: str = ob.Field(
+    remote: ob.NoOption = ob.Field("origin", description="Git remote the tag is pushed to")
+    verify_url: ob.NoOption = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
 
@@ -145,7 +147,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         title="Check the version is newer than the feed's latest",
     )
     run_tests = ob.Command(
-        "cd {repo} && sh -c {test_command}",
+        "cd {repo} && sh -c -- {test_command}",
         title="Run the tests",
         when="test_command",
         timeout="30m",
@@ -174,7 +176,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     build = ob.Command(
         action(
             "artifacts build --repo {repo} --version {version} --out {dist_dir}/{version} "
-            "--command {build_command}"
+            "--command={build_command}"
         ),
         title="Build the artifacts and their checksums",
         description="Builds from the tag, never the working tree, and writes SHA256SUMS.",
@@ -203,7 +205,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     publish = ob.Command(
         action(
             "feed publish --feed-dir {feed_dir} --version {version} "
-            "--from-manifest {dist_dir}/{version} --base-url {base_url} --notes {notes}"
+            "--from-manifest {dist_dir}/{version} --base-url {base_url} --notes={notes}"
         ),
         title="Publish to the update feed",
         description="Copies the artifact into the feed and makes {version} the latest.",

@@ -19,7 +19,7 @@ class HotfixParams(ReleaseParams):
     from_version: str = ob.Field(
         pattern=SEMVER_PATTERN, description="Released version to fix, e.g. 1.4.0 (tag v1.4.0)"
     )
-    fix_commits: list[str] = ob.Field(
+    fix_commits: list[ob.NoOption] = ob.Field(
         default_factory=list,
         description="Commits carrying the fix, cherry-picked in order (empty: apply by hand)",
     )

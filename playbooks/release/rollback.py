@@ -22,13 +22,17 @@ class _RollbackBasics(ob.Params):
         pattern=_MAYBE_SEMVER,
         description="Release to take back (empty: the most recently published one)",
     )
-    repo: str = ob.Field(description="Path of the working clone; its tags mark real releases")
-    feed_dir: str = ob.Field(description="Folder of the update feed (feed.json, appcast.xml)")
-    base_url: str = ob.Field(description="Public URL the feed folder is served at")
-    verify_url: str = ob.Field(
+    repo: ob.NoOption = ob.Field(
+        description="Path of the working clone; its tags mark real releases"
+    )
+    feed_dir: ob.NoOption = ob.Field(
+        description="Folder of the update feed (feed.json, appcast.xml)"
+    )
+    base_url: ob.NoOption = ob.Field(description="Public URL the feed folder is served at")
+    verify_url: ob.NoOption = ob.Field(
         "", description="URL the feed is served at for verification (empty: serve it on loopback)"
     )
-    follow_up_dir: str = ob.Field(
+    follow_up_dir: ob.NoOption = ob.Field(
         "", description="Folder where the follow-up ticket is drafted (empty: no draft)"
     )
 

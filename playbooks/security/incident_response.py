@@ -98,8 +98,10 @@ class IncidentResponse(ob.Runbook):
             pattern=_ID, description="Incident record id, e.g. INC-2026-042"
         )
         commander: str = ob.Field(description="Incident commander: name or handle")
-        log_dir: str = ob.Field("/var/log", description="Directory of logs to preserve as evidence")
-        evidence_dir: str = ob.Field(
+        log_dir: ob.NoOption = ob.Field(
+            "/var/log", description="Directory of logs to preserve as evidence"
+        )
+        evidence_dir: ob.NoOption = ob.Field(
             "/var/tmp/incident-evidence",
             description="Where the evidence archive and its checksum are written",
         )

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,12 @@ class Ran:
 RunSteps = Callable[[ob.Plan], list[Ran]]
 
 
-def sh(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` in ``sh`` with the venv's bin first on PATH, as the engine does."""
-    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}"}
+def sh(
+    command: str, cwd: Path, step_env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``sh`` with the venv's bin first on PATH, as the engine does,
+    and the step's own ``env=`` (how a secret reaches it)."""
+    env = {**os.environ, "PATH": f"{VENV_BIN}:{os.environ.get('PATH', '')}", **(step_env or {})}
     return subprocess.run(
         ["sh", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
@@ -62,7 +65,7 @@ def run_plan(plan: ob.Plan, workdir: Path) -> list[Ran]:
         if step.kind not in ("command", "verify") or not _holds(step, plan.params):
             continue
         assert step.command is not None
-        result = sh(step.command, workdir)
+        result = sh(step.command, workdir, getattr(step.spec, "env", None))
         done.append(Ran(step.id, result.returncode, result.stdout, result.stderr))
         if result.returncode != 0:
             break

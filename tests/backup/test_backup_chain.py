@@ -112,8 +112,9 @@ def test_backup_restore_undo_puts_the_previous_data_back(
     ran = run_steps(plan)
     assert "stop_writers" not in ids(ran) and all(r.exit_code == 0 for r in ran)
     assert len(sqlite_rows(path)) == 10
-    undo = plan.compensations["undo_restore"].command
-    assert undo is not None and sh(undo, tmp_path).returncode == 0
+    undo = plan.compensations["undo_restore"]
+    assert undo.command is not None
+    assert sh(undo.command, tmp_path, undo.spec.env).returncode == 0
     assert sqlite_rows(path) == newer
 
 
@@ -140,11 +141,13 @@ def test_disaster_recovery_chain(tmp_path: Path, run_steps: RunSteps) -> None:
     restored = json.loads(ran[1].stdout)
     assert restored["recovery_point"] == restored["created_at"]
     assert config.read_text() == f"DATABASE_URL=sqlite:///{standby}\nWORKERS=4\n"
-    back = plan.compensations["undo_switch_endpoint"].command
-    assert back is not None and sh(back, tmp_path).returncode == 0
+    back = plan.compensations["undo_switch_endpoint"]
+    assert back.command is not None
+    assert sh(back.command, tmp_path, back.spec.env).returncode == 0
     assert config.read_text() == f"DATABASE_URL={url}\nWORKERS=4\n"
-    undo = plan.compensations["undo_restore_standby"].command
-    assert undo is not None and sh(undo, tmp_path).returncode == 0
+    undo = plan.compensations["undo_restore_standby"]
+    assert undo.command is not None
+    assert sh(undo.command, tmp_path, undo.spec.env).returncode == 0
 
 
 def test_disaster_recovery_needs_a_verified_backup(tmp_path: Path, run_steps: RunSteps) -> None:

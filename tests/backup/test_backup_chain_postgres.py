@@ -89,8 +89,9 @@ def test_disaster_recovery_onto_standby(
     restored = json.loads(ran[1].stdout)
     assert restored["recovery_point"] == restored["last_write_at"]
     assert config.read_text() == standby + "\n"
-    back = plan.compensations["undo_switch_endpoint"].command
-    assert back is not None and sh(back, tmp_path).returncode == 0
+    back = plan.compensations["undo_switch_endpoint"]
+    assert back.command is not None
+    assert sh(back.command, tmp_path, back.spec.env).returncode == 0
     assert config.read_text() == pg.url_for(shop) + "\n"
 
 

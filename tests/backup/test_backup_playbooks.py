@@ -67,15 +67,18 @@ def test_backup_run_steps_and_binding() -> None:
     params = BackupRun.Params(db=NASTY, dest="/srv/my backups", keep=3)
     plan = ob.plan(BackupRun, params)
     assert plan.ids() == ["check_source", "take_backup", "verify_backup", "announce"]
-    assert argv(plan.get("check_source")) == [*ACTION, "check", "--db", NASTY]
+    # the URL (its password) reaches the action in its environment, never its argv
+    assert argv(plan.get("check_source")) == [*ACTION, "check", "--db", "env:DB_URL"]
+    assert plan.get("check_source").spec.env == {"DB_URL": NASTY}
     assert argv(plan.get("take_backup")) == [
         *ACTION,
-        *("backup", "--db", NASTY, "--dest", "/srv/my backups", "--keep", "3"),
-        *("--watermark-sql", ""),
+        *("backup", "--db", "env:DB_URL", "--dest", "/srv/my backups", "--keep", "3"),
+        "--watermark-sql=",
     ]
+    assert plan.get("take_backup").spec.env == {"DB_URL": NASTY}
     assert argv(plan.get("verify_backup"))[3:6] == ["verify", "--backup", "/srv/my backups"]
-    assert NASTY not in (plan.get("take_backup").shown or "")
-    assert "*****" in (plan.get("take_backup").shown or "")
+    for planned in plan.steps:
+        assert NASTY not in (planned.command or "") and NASTY not in (planned.shown or "")
 
 
 def test_keep_must_be_positive() -> None:
@@ -111,8 +114,9 @@ def test_restore_gate_wants_the_target_name_and_shows_age_first() -> None:
     assert argv(plan.compensations["undo_restore"])[3:] == [
         "undo-restore",
         "--db",
-        "sqlite:///a.db",
+        "env:DB_URL",
     ]
+    assert plan.compensations["undo_restore"].spec.env == {"DB_URL": "sqlite:///a.db"}
     assert plan.get("stop_writers").when == "stop_writers_command"
 
 
@@ -128,9 +132,15 @@ def test_restore_writer_commands_are_one_shell_argument() -> None:
     assert argv(plan.get("stop_writers")) == [
         "sh",
         "-c",
+        "--",
         "systemctl stop 'app worker' && echo stopped",
     ]
-    assert argv(plan.compensations["undo_stop_writers"]) == ["sh", "-c", "systemctl start app"]
+    assert argv(plan.compensations["undo_stop_writers"]) == [
+        "sh",
+        "-c",
+        "--",
+        "systemctl start app",
+    ]
 
 
 def test_disaster_recovery_declares_targets_and_order() -> None:
@@ -159,7 +169,11 @@ def test_disaster_recovery_declares_targets_and_order() -> None:
     declare = DisasterRecovery.step("declare")
     assert isinstance(declare, ob.Gate) and declare.phrase == "{service}"
     restore = argv(plan.get("restore_standby"))
-    assert "--verified-only" in restore and "postgresql://app:pw@standby:5432/shop" in restore
+    assert "--verified-only" in restore and "env:STANDBY_URL" in restore
+    assert "postgresql://app:pw@standby:5432/shop" not in restore
+    assert plan.get("restore_standby").spec.env == {
+        "STANDBY_URL": "postgresql://app:pw@standby:5432/shop"
+    }
     assert "pw@" not in (plan.get("restore_standby").shown or "")
     assert plan.get("switch_endpoint").undo == "undo_switch_endpoint"
     back = argv(plan.compensations["undo_switch_endpoint"])

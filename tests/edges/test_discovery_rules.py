@@ -66,8 +66,8 @@ def test_discovery_skips_private_excluded_and_opted_out_modules(package: str) ->
 def test_an_exclude_glob_matches_dotted_names(package: str) -> None:
     assert discover([package], exclude=[f"{package}.db", "*.slow"]).names() == ["ops.restart"]
     assert f"{package}.db" not in sys.modules
-    with pytest.raises(RuntimeError, match="an excluded package"):
-        discover([package])  # without the glob, the trap in ops/slow goes off
+    unfiltered = discover([package])  # without the glob, the trap in ops/slow goes off
+    assert any("an excluded package" in why for why in unfiltered.broken.values())
 
 
 def test_exclude_is_a_configuration_key(tmp_path: Path) -> None:

@@ -124,7 +124,8 @@ class SecretPush(Runbook):
         token: SecretStr = Field(description="API token the hosts need")
 
     push = Remote(
-        "echo using {token} on {host.name}; exit 3",
+        'echo "using $TOKEN on" {host.name}; exit 3',
+        env={"TOKEN": "{token}"},
         role="web",
         strategy="parallel",
         max_failures="100%",

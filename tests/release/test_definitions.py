@@ -133,8 +133,9 @@ def test_every_value_reaches_the_command_as_one_argument(field: str) -> None:
         if step.command is None or step.id == "run_tests":
             continue
         argv = shlex.split(step.command)
-        seen += sum(1 for arg in argv if arg == HOSTILE or arg.startswith(HOSTILE + "/"))
-        assert not any("pwned" in a and not a.startswith(HOSTILE) for a in argv)
+        whole = (HOSTILE, f"--notes={HOSTILE}", f"--command={HOSTILE}")  # attached: one value
+        seen += sum(1 for arg in argv if arg in whole or arg.startswith(HOSTILE + "/"))
+        assert not any("pwned" in a and not a.startswith(whole) for a in argv)
     assert seen >= 1
 
 
@@ -143,7 +144,7 @@ def test_test_command_runs_as_one_shell_word() -> None:
     run_tests = plan.get("run_tests")
     assert run_tests.when == "test_command"
     assert shlex.split(run_tests.command or "") == [
-        "cd", "/srv/app", "&&", "sh", "-c", "make test; ls",
+        "cd", "/srv/app", "&&", "sh", "-c", "--", "make test; ls",
     ]  # fmt: skip
 
 

@@ -9,8 +9,11 @@ A ``secret_patterns`` value that never was a parameter is scrubbed the same way.
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ import pytest
 from hypothesis import find
 from hypothesis import strategies as st
 from pydantic import BaseModel
-from reliability_helpers import REPO, cli, make_project
+from reliability_helpers import REPO, cli, make_project, spawn
 
 import opsbooks as ob
 from opsbooks.define.params import secret_fields
@@ -35,7 +38,7 @@ PATTERN_SECRET = "sk_live_Zx81QpLm"  # matched by secret_patterns, never a param
 
 LEAKY = '''
 class Leaky(ob.Runbook):
-    """Use a token in every way a runbook might, then fail."""
+    """Use secrets of every shape in every way a runbook might, then fail."""
 
     name = "leak.echo"
     scope = "Nothing real."
@@ -44,16 +47,25 @@ class Leaky(ob.Runbook):
 
     class Params(ob.Params):
         token: ob.SecretStr
+        tokens: list[ob.SecretStr] = []
+        keyed: dict[str, ob.SecretStr] = {}
+        maybe: ob.SecretStr | None = None
         label: str = "x"
 
-    show = ob.Command("echo token is {token}; echo {token} >&2; echo sk_live_$(echo Zx81QpLm)")
-    argv = ob.Command(["printf", "%s\\\\n", "{token}"])
+    show = ob.Command(
+        "echo token is $T; echo $T >&2; echo $TS $K $M; echo sk_live_$(echo Zx81QpLm); "
+        "sleep 0.3",
+        env={"T": "{token}", "TS": "{tokens}", "K": "{keyed.k}", "M": "{maybe}"},
+    )
     tell = ob.Notify("using {token} for {label}")
     approve = ob.Gate("Use the token {token}?")
+    paste = ob.Gate.ask("Paste the other token", secret=True)
 
     @ob.step(title="Python that fails loudly")
     def python(self, ctx: ob.StepContext) -> str:
-        raise RuntimeError(f"cannot use {self.params.token.get_secret_value()}")
+        pasted = ctx.answers["paste"].get_secret_value()
+        print("pasted", pasted, "and", self.params.tokens[0].get_secret_value())
+        raise RuntimeError(f"cannot use {self.params.token.get_secret_value()} or {pasted}")
 '''
 
 LEAKY_TAIL = '''
@@ -68,8 +80,24 @@ class LeakyCommand(ob.Runbook):
     class Params(ob.Params):
         token: ob.SecretStr
 
-    fail = ob.Command("echo about to fail; echo {token}; exit 3")
+    fail = ob.Command("echo about to fail; echo $T; exit 3", env={"T": "{token}"})
 '''
+
+#: every canary a run is handed: one per ``SecretStr`` shape, and a secret gate answer.
+SHAPE_ENV = {
+    "OPSBOOKS_SECRET_TOKENS": '["canary-list-1-SECRET", "canary-list-2-SECRET"]',
+    "OPSBOOKS_SECRET_KEYED": '{"k": "canary-dict-SECRET"}',
+    "OPSBOOKS_SECRET_MAYBE": "canary-optional-SECRET",
+}
+GATE_CANARY = "canary-gate-answer-SECRET"
+CANARIES = (
+    "canary-7f3a9c2e-SECRET",
+    "canary-list-1-SECRET",
+    "canary-list-2-SECRET",
+    "canary-dict-SECRET",
+    "canary-optional-SECRET",
+    GATE_CANARY,
+)
 
 
 def plausible(name: str, field: Any) -> Any:
@@ -101,7 +129,8 @@ def catalog_values(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, st
 
 def assert_clean(blob: bytes | str, where: str) -> None:
     data = blob.encode() if isinstance(blob, str) else blob
-    assert CANARY.encode() not in data, f"secret canary leaked into {where}"
+    for canary in CANARIES:
+        assert canary.encode() not in data, f"secret canary {canary} leaked into {where}"
     assert PATTERN_SECRET.encode() not in data, f"pattern secret leaked into {where}"
 
 
@@ -109,7 +138,7 @@ def assert_tree_clean(root: Path) -> int:
     """Search every file under ``root`` (journal, -wal, audit files, docs); return how many."""
     count = 0
     for path in root.rglob("*"):
-        if path.is_file() and path.suffix != ".py":
+        if path.is_file() and path.suffix != ".py" and path.name != "answers.yaml":
             assert_clean(path.read_bytes(), str(path))
             count += 1
     return count
@@ -182,15 +211,27 @@ def test_real_runs_through_the_cli_leave_no_secret_anywhere(tmp_path: Path, how:
         extra_toml='secret_patterns = ["sk_live_[A-Za-z0-9]+"]\n',
     )
     answers = root / "answers.yaml"
-    answers.write_text("approve: yes\n")
+    answers.write_text(f"approve: yes\npaste: {GATE_CANARY}\n")
     env = {"OPSBOOKS_SECRET_TOKEN": CANARY} if how == "env" else {}
     flag = ["--token", CANARY] if how == "flag" else []
     seen = []
-    first = cli(root, "run", "leak.echo", *flag, "--answers", str(answers), **env)
+    first, samples = run_sampling_argv(
+        root, ["run", "leak.echo", *flag, "--answers", str(answers)], {**env, **SHAPE_ENV}
+    )
     assert first.returncode == 1, first.stdout + first.stderr
-    assert "cannot use *****" in first.stdout  # the failure is shown, redacted
+    assert "cannot use ***** or *****" in first.stdout  # the failure is shown, redacted
+    assert "pasted ***** and *****" in first.stdout
+    assert samples >= 3  # children's argv really was read while they ran
     seen.append(first)
-    resumed = cli(root, "resume", "last", "--answers", str(answers), OPSBOOKS_SECRET_TOKEN=CANARY)
+    resumed = cli(
+        root,
+        "resume",
+        "last",
+        "--answers",
+        str(answers),
+        OPSBOOKS_SECRET_TOKEN=CANARY,
+        **SHAPE_ENV,
+    )
     seen.append(resumed)
     failing = cli(root, "run", "leak.command", *flag, **env)
     assert failing.returncode == 1
@@ -213,6 +254,32 @@ def test_real_runs_through_the_cli_leave_no_secret_anywhere(tmp_path: Path, how:
     assert files >= 4
 
 
+def run_sampling_argv(
+    root: Path, args: list[str], env: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], int]:
+    """Run the CLI; while it runs, read every child's ``/proc/PID/cmdline`` for canaries.
+
+    The opsbooks process itself is left out: a ``--token`` flag is the operator's choice.
+    """
+    proc = spawn(root, *args, **env)
+    samples = 0
+    while proc.poll() is None:
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            pid = int(cmdline.parent.name)
+            if pid in (proc.pid, os.getpid()):
+                continue
+            try:
+                argv = cmdline.read_bytes()
+            except OSError:
+                continue
+            if b"opsbooks" in argv or b"sleep" in argv or b"sh\x00-c" in argv:
+                samples += 1
+            assert_clean(argv, f"/proc/{pid}/cmdline")
+        time.sleep(0.02)
+    out, err = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), samples
+
+
 @pytest.mark.slow
 def test_drill_harness_runs_leave_no_secret(tmp_path: Path) -> None:
     namespace: dict[str, Any] = {"ob": ob}
@@ -223,8 +290,17 @@ def test_drill_harness_runs_leave_no_secret(tmp_path: Path) -> None:
         runbooks=(namespace["Leaky"], namespace["LeakyCommand"]),
         settings={"secret_patterns": [r"sk_live_[A-Za-z0-9]+"]},
     )
-    for name, answers in (("leak.echo", {"approve": True}), ("leak.command", {})):
-        result = drill.run(name, {"token": CANARY}, answers=answers)
+    shapes = {
+        "token": CANARY,
+        "tokens": ["canary-list-1-SECRET", "canary-list-2-SECRET"],
+        "keyed": {"k": "canary-dict-SECRET"},
+        "maybe": "canary-optional-SECRET",
+    }
+    for name, params, answers in (
+        ("leak.echo", shapes, {"approve": True, "paste": GATE_CANARY}),
+        ("leak.command", {"token": CANARY}, {}),
+    ):
+        result = drill.run(name, params, answers=answers)
         assert result.outcome in ("failed", "rolled_back")
         assert_clean(result.output, f"{name} drill output")
         assert_clean(str(result.error), f"{name} error message")
@@ -235,3 +311,49 @@ def test_drill_harness_runs_leave_no_secret(tmp_path: Path) -> None:
             assert_clean(repr(gate), f"{name} gate")
     assert re.search(r"\*\*\*\*\*", "".join(t.output_tail for t in result.transitions))
     assert_tree_clean(tmp_path)
+
+
+@pytest.mark.slow
+def test_shipped_backup_run_on_sqlite_leaves_its_secret_url_nowhere(tmp_path: Path) -> None:
+    """A real run of ``backup.run`` (the database URL is its ``SecretStr``), /proc sampled."""
+    import sqlite3
+    import threading
+
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "shop.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.execute("INSERT INTO t VALUES (1)")
+    url = f"sqlite:///{path}?password=7f3a9c2e-SECRET"  # the secret part of the URL
+    stop, seen, sampled = threading.Event(), [], [0]
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    argv = cmdline.read_bytes()
+                except OSError:
+                    continue
+                sampled[0] += 1
+                if url.encode() in argv or b"7f3a9c2e-SECRET" in argv:
+                    seen.append(argv)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    drill = Drill(root=tmp_path, packages=("playbooks",))
+    try:
+        result = drill.run("backup.run", {"db": url, "dest": str(tmp_path / "bk")}, yes=True)
+    finally:
+        stop.set()
+        sampler.join()
+    assert seen == [] and sampled[0] > 0
+    for blob, where in (
+        (result.output, "console"),
+        (repr(result.report), "report"),
+        (repr(result.transitions), "journal rows"),
+    ):
+        assert "7f3a9c2e-SECRET" not in blob, where
+    for file in tmp_path.rglob("*"):
+        if file.is_file() and file.suffix not in (".py", ".sqlite", ".db"):
+            assert b"7f3a9c2e-SECRET" not in file.read_bytes(), file

@@ -117,4 +117,4 @@ class Minimal(ob.Runbook):
         password: ob.SecretStr = ob.SecretStr("hunter2")
         region: str = ob.Field("eu-west-1", description="Cloud | region")
 
-    only = ob.Command("deploy --region {region} --password {password}")
+    only = ob.Command("deploy --region {region}", env={"PASSWORD": "{password}"})

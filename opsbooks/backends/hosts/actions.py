@@ -7,6 +7,7 @@ step into a per-host ``Attempt`` the same way whatever carries it out.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opsbooks.backends.hosts.inventory import Host, bind_for_host
@@ -31,24 +32,39 @@ class RemoteAction(Protocol):
 
 
 def step_action(
-    backend: HostBackend, step: RemoteAction, values: Mapping[str, Any] | None = None
+    backend: HostBackend,
+    step: RemoteAction,
+    values: Mapping[str, Any] | None = None,
+    *,
+    workdir: Path | None = None,
 ) -> Attempt:
     """What a remote step does on one host through ``backend``: run, put or get.
 
-    Binds the step's templates per host from ``values`` (the params) in one pass;
-    ``transfer`` is ``"upload"``, ``"download"`` or empty (a command).
+    Binds the step's templates per host from ``values`` (params and ``outputs``) in one
+    pass; ``transfer`` is ``"upload"``, ``"download"`` or empty (a command). A relative
+    local path resolves against ``workdir`` (the project root), never the process's cwd.
     """
     local, remote = getattr(step, "local", ""), getattr(step, "remote", "")
 
     def path(template: str, host: Host) -> str:
         return bind_for_host(template, host, values, shell=False)
 
+    def local_path(host: Host) -> str:
+        bound = Path(path(local, host)).expanduser()
+        return str(bound if bound.is_absolute() or workdir is None else workdir / bound)
+
     if step.transfer == "upload":
-        return lambda h: backend.put(h, path(local, h), path(remote, h))
+        return lambda h: backend.put(h, local_path(h), path(remote, h))
     if step.transfer == "download":
-        return lambda h: backend.get(h, path(remote, h), path(local, h))
+        return lambda h: backend.get(h, path(remote, h), local_path(h))
     command, timeout = step.command, step.timeout_seconds
-    return lambda h: backend.run(h, bind_for_host(command, h, values), timeout=timeout)
+    env_templates: Mapping[str, str] = getattr(step, "env", None) or {}
+
+    def run(h: Host) -> Any:
+        env = {k: path(v, h) for k, v in env_templates.items()} or None
+        return backend.run(h, bind_for_host(command, h, values), timeout=timeout, env=env)
+
+    return run
 
 
 def command_action(

@@ -36,6 +36,8 @@ class App:
         """Import the configured packages once and return their runbooks."""
         if self._catalog is None:
             self._catalog = discover(self.config.packages, self.config.exclude)
+            if self._catalog.broken:
+                print(f"opsbooks: {self._catalog.warning()}", file=self.err)
         return self._catalog
 
     def say(self, text: str = "") -> None:

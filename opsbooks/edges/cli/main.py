@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.docs",
     "opsbooks.edges.cli.run",
     "opsbooks.edges.cli.records",
+    "opsbooks.edges.cli.abandon",
 ]
 
 

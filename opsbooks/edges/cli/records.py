@@ -14,11 +14,11 @@ from opsbooks.define.policies import human
 from opsbooks.define.runbook import Runbook
 from opsbooks.define.template import TemplateError
 from opsbooks.edges.cli.app import App, Subparsers
-from opsbooks.edges.session import _journal_url
+from opsbooks.edges.session import journal_url
 from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.plan.binding import plan, with_outputs
 from opsbooks.plan.state import StepStatus
-from opsbooks.records.audit import verify
+from opsbooks.records.audit import cross_check, verify
 from opsbooks.records.journal import Journal, open_journal
 from opsbooks.render.report import render_json, render_markdown, report_data
 
@@ -43,7 +43,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _journal(app: App) -> Journal:
-    return open_journal(_journal_url(app.config))
+    return open_journal(journal_url(app.config))
 
 
 def history_command(args: argparse.Namespace, app: App) -> int:
@@ -105,9 +105,12 @@ def planned_commands(
 
 
 def audit_verify_command(args: argparse.Namespace, app: App) -> int:
-    run = _journal(app).get_run(args.run_id)
+    journal = _journal(app)
+    run = journal.get_run(args.run_id)
     path = app.config.state_path / "runs" / f"{run.id}.jsonl"
     result = verify(path, run.audit_head)
+    decisions = [(g.step_id, g.approver, g.source) for g in journal.gates(run.id)]
+    result.problems.extend(cross_check(path, decisions))
     if result.ok:
         app.say(f"audit trail of run {run.id} verifies: {result.lines} lines, chain intact")
         return 0

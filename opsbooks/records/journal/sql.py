@@ -211,11 +211,27 @@ class SqlJournal:
         row = self._db.execute(f"{select} WHERE id={q}", (run_id,)).fetchone()
         if row is not None:
             return run_from_row(row)
+        pattern = run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         matches = self._db.execute(
-            f"SELECT id FROM runs WHERE id LIKE {q} ORDER BY started_at DESC", (run_id + "%",)
+            f"SELECT id FROM runs WHERE id LIKE {q} ESCAPE '\\' ORDER BY started_at DESC",
+            (pattern,),
         ).fetchall()
         if len(matches) == 1:
-            return self.get_run(matches[0][0])
+            row = self._db.execute(f"{select} WHERE id={q}", (matches[0][0],)).fetchone()
+            if row is None:  # listed by a scan, missing from the index: a damaged file
+                raise JournalError(
+                    f"the journal at {self.where} is damaged: run {matches[0][0]!r} is "
+                    f"listed but cannot be read. Keep a copy and recover it (see "
+                    f"docs/reliability.md)."
+                )
+            return run_from_row(row)
+        if len(matches) > 1:
+            listed = ", ".join(str(m[0]) for m in matches[:10])
+            more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+            raise JournalError(
+                f"run id {run_id!r} is ambiguous: it starts {len(matches)} runs ({listed}{more}); "
+                f"type more of the id"
+            )
         raise JournalError(
             f"no run {run_id!r} in the journal at {self.where}. "
             f"Run `opsbooks history` to list runs."

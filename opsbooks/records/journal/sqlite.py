@@ -9,12 +9,14 @@ decision) cannot race or deadlock.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from opsbooks.errors import JournalError
+from opsbooks.records.files import private_dir, private_file, tighten_existing
 from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal import schema
 from opsbooks.records.journal.dialect import Cursor, Statement
@@ -67,6 +69,41 @@ class SqliteDialect:
         return "PRAGMA integrity_check"
 
 
+def _failed(where: str, exc: Exception) -> JournalError:
+    """An sqlite3 failure in words: a damaged file, or a write that could not be made."""
+    if isinstance(exc, UnicodeDecodeError | sqlite3.DatabaseError) and not isinstance(
+        exc, sqlite3.OperationalError
+    ):
+        return _unreadable(Path(where), exc)
+    if "decode" in str(exc) or "malformed" in str(exc):
+        return _unreadable(Path(where), exc)
+    return JournalError(
+        f"the journal at {where} failed ({exc}); what it recorded before is safe. "
+        f"Fix the cause (disk space, permissions, another process holding it), then "
+        f"resume the run (`opsbooks history` lists it)."
+    )
+
+
+class _Cursor:
+    """A cursor whose fetches map damaged rows to a ``JournalError`` too."""
+
+    def __init__(self, cursor: sqlite3.Cursor, where: str) -> None:
+        self._cursor = cursor
+        self._where = where
+
+    def fetchone(self) -> Any:
+        try:
+            return self._cursor.fetchone()
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise _failed(self._where, exc) from None
+
+    def fetchall(self) -> list[Any]:
+        try:
+            return self._cursor.fetchall()
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise _failed(self._where, exc) from None
+
+
 class _Connection:
     """An sqlite3 connection whose operational failures are a ``JournalError``."""
 
@@ -76,13 +113,14 @@ class _Connection:
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
         try:
-            return self.db.execute(sql, params)
-        except sqlite3.OperationalError as exc:
-            raise JournalError(
-                f"the journal at {self.where} failed mid-run ({exc}); the last step "
-                f"recorded is safe. Fix the cause (disk space, permissions, another "
-                f"process holding it), then resume the run."
-            ) from None
+            cursor = _Cursor(self.db.execute(sql, params), self.where)
+            if sql == "COMMIT":
+                # Copy the WAL into the main file now: a -wal lost after a crash (deleted
+                # by hand, a partial backup) then loses nothing that was committed.
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            return cursor
+        except (sqlite3.Error, UnicodeDecodeError) as exc:
+            raise _failed(self.where, exc) from None
 
     def close(self) -> None:
         self.db.close()
@@ -90,8 +128,8 @@ class _Connection:
 
 def open_sqlite(path: Path, *, identity: HostIdentity | None = None) -> SqlJournal:
     """Open (creating if needed) the journal file at ``path``; refuse a file it cannot use."""
+    _private(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from None
@@ -99,19 +137,64 @@ def open_sqlite(path: Path, *, identity: HostIdentity | None = None) -> SqlJourn
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
+        _check_storage(db, path)
         journal = SqlJournal(
             SqliteDialect(), _Connection(db, str(path)), where=str(path), identity=identity
         )
         journal.migrate()
     except BaseException as exc:
         db.close()
-        if isinstance(exc, sqlite3.DatabaseError):
+        if isinstance(exc, sqlite3.Error | UnicodeDecodeError):
             raise _unreadable(path, exc) from None
         raise
     return journal
 
 
-def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> JournalError:
+def _private(path: Path) -> None:
+    """The journal and its -wal/-shm files: 0600, in a 0700 folder, never via a symlink.
+
+    SQLite creates -wal and -shm with the mode of the database file, so creating that
+    one 0600 first makes all three private.
+    """
+    try:
+        private_dir(path.parent)
+    except OSError as exc:
+        raise JournalError(f"cannot create the folder of the journal {path}: {exc}") from None
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten_existing(Path(f"{path}{suffix}"), "journal file")
+    if os.path.lexists(path):
+        tighten_existing(path, "journal")
+    else:
+        private_file(path, "journal")
+
+
+#: On open, ``PRAGMA integrity_check`` (indexes against tables too) below the first
+#: size and ``quick_check`` below the second: both read the whole file, cheap here.
+INTEGRITY_CHECK_BYTES = 16 * 1024 * 1024
+QUICK_CHECK_BYTES = 64 * 1024 * 1024
+
+
+def _check_storage(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged file on open, before any command reads or writes it."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return
+    if size > QUICK_CHECK_BYTES:
+        return
+    pragma = "integrity_check" if size <= INTEGRITY_CHECK_BYTES else "quick_check"
+    rows = db.execute(f"PRAGMA {pragma}").fetchall()
+    found = "; ".join(str(row[0]) for row in rows[:3])
+    if found != "ok":
+        raise JournalError(
+            f"the journal at {path} is damaged (integrity check: {found}). Nothing was "
+            f"changed. Keep a copy, then try `sqlite3 {path} .recover | sqlite3 "
+            f"{path}.recovered` and point `journal` at the recovered file, or move it "
+            f"aside to start a fresh journal."
+        )
+
+
+def _unreadable(path: Path, exc: Exception) -> JournalError:
     return JournalError(
         f"the journal at {path} cannot be read ({exc}). It is not overwritten: "
         f"move it aside to start a fresh journal, or point `journal` in the "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -121,14 +122,34 @@ def _switch(args: argparse.Namespace) -> str:
     return db.switch_endpoint(Path(args.config), args.db, key=args.key or None)
 
 
+def url_arg(text: str) -> str:
+    """A database URL, or ``env:NAME`` for the URL in environment variable NAME.
+
+    A password on the command line is readable by every user of the machine
+    (``/proc/PID/cmdline``); runbooks hand URLs over in the environment. An unset or
+    empty variable is an empty URL (an optional ``--server``).
+    """
+    if text.startswith("env:"):
+        name = text.removeprefix("env:")
+        if not name.isidentifier():
+            raise argparse.ArgumentTypeError(f"env:{name}: name an environment variable")
+        return os.environ.get(name, "")
+    if text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a database URL")
+    return text
+
+
 def program() -> Program:
     """The program; one subcommand per action. A ``ValueError`` is bad usage (exit 2)."""
     top = Program(PROG, __doc__, errors={ValueError: EXIT_BAD_INPUT})
     sub = top.add
 
-    url_help = "sqlite:///abs/path.db or postgresql://user@host:port/dbname"
+    url_help = (
+        "sqlite:///abs/path.db or postgresql://user@host:port/dbname, or env:NAME for the "
+        "URL in environment variable NAME (keeps a password off the command line)"
+    )
     item = sub("backup", _backup, "back up a database into a directory, with a manifest")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
     item.add_argument("--dest", required=True, help="backup directory")
     item.add_argument("--keep", type=int, help="keep the newest N generations of this source")
     item.add_argument("--watermark-sql", default="", help="query whose answer is the last write")
@@ -140,6 +161,7 @@ def program() -> Program:
         "--server",
         action="append",
         default=[],
+        type=url_arg,
         help="PostgreSQL server for the scratch database; the first non-empty PostgreSQL "
         "URL of repeated --server options wins (default: the backup's source)",
     )
@@ -147,14 +169,14 @@ def program() -> Program:
 
     item = sub("restore", _restore, "restore a backup into a database, keeping the old one")
     item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
     item.add_argument("--force", action="store_true", help="replace an existing database")
     item.add_argument("--verified-only", action="store_true")
     item.add_argument("--no-owner", action="store_true", help="PostgreSQL: skip owners and ACLs")
     item.add_argument("--json", action="store_true")
 
     item = sub("undo-restore", _undo_restore, "put back what the last restore replaced")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
 
     item = sub("latest", _latest, "print the newest backup in a directory")
     item.add_argument("--dest", required=True, help="backup directory")
@@ -162,13 +184,13 @@ def program() -> Program:
     item.add_argument("--json", action="store_true")
 
     item = sub("check", _check, "fail unless the database is reachable and sound")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
 
     item = sub("counts", _counts, "print row counts per table as JSON")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
 
     item = sub("compare", _compare, "fail unless the database holds the backup's row counts")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
     item.add_argument("--backup", required=True, help="backup file, or a directory for its newest")
     item.add_argument("--verified-only", action="store_true")
 
@@ -179,11 +201,11 @@ def program() -> Program:
     item.add_argument("--json", action="store_true")
 
     item = sub("drop", _drop, "delete a scratch database and its pre-restore copy")
-    item.add_argument("--db", required=True, help=url_help)
+    item.add_argument("--db", required=True, type=url_arg, help=url_help)
 
     item = sub("switch", _switch, "point a service's config file at a database URL")
     item.add_argument("--config", required=True, help="the file the service reads its URL from")
-    item.add_argument("--db", default="", help=url_help)
+    item.add_argument("--db", default="", type=url_arg, help=url_help)
     item.add_argument("--key", default="", help="change only the KEY=... line of the file")
     item.add_argument("--back", action="store_true", help="undo the last switch")
     return top

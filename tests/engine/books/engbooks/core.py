@@ -207,7 +207,9 @@ class Secret(Runbook):
     class Params(Params):
         token: SecretStr = Field(description="api token")
 
-    leak = Command("echo token={token}; echo bad token {token} >&2; exit 4")
+    leak = Command(
+        'echo "token=$TOKEN"; echo "bad token $TOKEN" >&2; exit 4', env={"TOKEN": "{token}"}
+    )
 
 
 class Pattern(Runbook):
