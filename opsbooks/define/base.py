@@ -1,0 +1,108 @@
+"""The ``Step`` base every kind shares, and the binding helpers kinds use.
+
+A step's id is the attribute name it is assigned to, so inserting a step never
+changes the id of another, and journals, resume and doc anchors stay valid. Fields
+that every kind has (and their run-time meaning) live here, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from opsbooks.define.policies import Retry, seconds
+from opsbooks.define.specs import Binding, NoSpec
+from opsbooks.define.template import Bound, bind, join_argv
+
+if TYPE_CHECKING:
+    from opsbooks.define.context import StepContext
+
+Check = str | Sequence[str] | Callable[["StepContext"], bool]
+Condition = str | Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """Fields every step has; ``id`` is filled in from the attribute name."""
+
+    kind: ClassVar[str] = "step"
+    automated: ClassVar[bool] = True
+
+    title: str = ""
+    description: str = ""
+    undo: str | Step | None = None
+    retry: Retry | None = None
+    timeout: float | str | None = None
+    when: Condition | None = None
+    idempotent: bool = False
+    undo_on_failure: bool = False
+    outputs: tuple[str, ...] = ()
+    id: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout is not None:
+            object.__setattr__(self, "timeout", seconds(self.timeout))
+        if isinstance(self.outputs, str):
+            object.__setattr__(self, "outputs", (self.outputs,))
+        else:
+            object.__setattr__(self, "outputs", tuple(self.outputs))
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", name)
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return None if self.timeout is None else float(self.timeout)
+
+    @property
+    def label(self) -> str:
+        """Title for people: the given title, else the id in words."""
+        return self.title or self.id.replace("_", " ").capitalize()
+
+    def templates(self) -> list[str]:
+        """Every template this step binds, for checking param names at definition time."""
+        return []
+
+    def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        """Bind this step's templates to ``values`` (unknown fields stay as placeholders).
+
+        A new step kind overrides this to return its own frozen spec; the plan keeps
+        only the binding, so nothing downstream reads the definition.
+        """
+        return Binding(spec=NoSpec())
+
+    def shape(self) -> dict[str, Any]:
+        """Kind-specific facts that change what the step does, for the plan's fingerprint."""
+        return {}
+
+
+def argv_or_shell(command: str | Sequence[str]) -> list[str]:
+    return [command] if isinstance(command, str) else list(command)
+
+
+def bind_command(command: str | Sequence[str], values: Mapping[str, Any]) -> Bound:
+    """A shell string binds with shell quoting; an argv list binds word by word."""
+    if isinstance(command, str):
+        return bind(command, values, shell=True)
+    return join_argv(list(command), values)
+
+
+def bind_env(env: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:
+    """Bind each environment value as plain text: the way to hand a secret to a command.
+
+    The environment of a process is readable only by its user, unlike its argv.
+    """
+    return {name: bind(value, values, shell=False).text for name, value in env.items()}
+
+
+def text(template: str, values: Mapping[str, Any]) -> str:
+    return bind(template, values, shell=False).shown
+
+
+def check_binding(check: Check, values: Mapping[str, Any]) -> Bound:
+    if callable(check):
+        name = getattr(check, "__qualname__", repr(check))
+        return Bound(f"python: {name}", f"python: {name}")
+    return bind_command(check, values)
