@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ from opsbooks.define.runbook import Runbook
 from opsbooks.define.specs import RemoteSpec
 from opsbooks.edges.answers import load_answers, validate_answers
 from opsbooks.edges.config import Config
+from opsbooks.edges.limits import check_utf8
 from opsbooks.edges.requests import Surroundings
 from opsbooks.errors import BadInput
-from opsbooks.plan.binding import Plan
+from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.plan.state import StepStatus
 from opsbooks.run.execute import executor_for
 
 
@@ -44,6 +46,7 @@ def bind_params(
             values[name] = _structured(runbook, name, from_env)
         elif recorded is not None and name in recorded:
             values[name] = _structured(runbook, name, _ask_secret(runbook, name, surroundings))
+    check_utf8(runbook.name, values)
     return validate_params(runbook.name, runbook.Params, values)
 
 
@@ -96,6 +99,56 @@ def check_kinds(bound: Plan) -> None:
         )
 
 
+def check_selected_outputs(
+    bound: Plan, succeeded: Collection[str] = (), *, resuming: bool = False
+) -> None:
+    """A selected step whose command needs an output of a step the selection leaves out
+    cannot run: bad input now, not a failure halfway (``succeeded``: steps that already
+    published in this run, on resume). A note's output is never a reason."""
+    publishers: dict[str, list[PlannedStep]] = {}
+    for planned in bound.steps:
+        for name in planned.outputs:
+            publishers.setdefault(name, []).append(planned)
+    for planned in bound.steps:
+        if planned.skip_reason is not None:
+            continue
+        for name in planned.needs_outputs:
+            found = publishers.get(name, [])
+            if not found or any(p.skip_reason is None or p.id in succeeded for p in found):
+                continue
+            said = _left_out(bound, planned, name, found[0])
+            kept = " A resume keeps the run's selection: start a new run with the fix."
+            raise BadInput(said + (kept if resuming else ""))
+
+
+def succeeded_steps(states: Mapping[str, StepStatus]) -> set[str]:
+    """The steps of a run being resumed that succeeded: their outputs are published."""
+    return {step_id for step_id, status in states.items() if status is StepStatus.SUCCEEDED}
+
+
+def _left_out(bound: Plan, planned: PlannedStep, name: str, source: PlannedStep) -> str:
+    reason = source.skip_reason or ""
+    if "--only-tags" in reason:
+        tags = ",".join([*bound.only_tags, *source.tags[:1]])
+        fix = (
+            f"add --only-tags {tags}"
+            if source.tags
+            else f"add one of the tags {', '.join(bound.only_tags)} to {source.id!r}"
+            f" (tags=...) or run without --only-tags"
+        )
+    elif "--skip-tags" in reason:
+        fix = f"drop the tags of {source.id!r} from --skip-tags"
+    elif "--start-at" in reason:
+        fix = f"start at {source.id} or earlier (--start-at {source.id})"
+    else:
+        fix = f"do not --skip {source.id}"
+    return (
+        f"{bound.name}: step {planned.id!r} needs output {name!r}, which step {source.id!r} "
+        f"publishes, but {source.id!r} is left out of this run ({reason}); {fix}. "
+        f"Nothing has run."
+    )
+
+
 def check_hosts(bound: Plan, config: Config) -> dict[str, list[str]]:
     """Resolve remote roles, key files and host vars now, not halfway through a run."""
     if not has_remote_steps(bound):
@@ -129,5 +182,12 @@ def check_reachable(bound: Plan, config: Config, surroundings: Surroundings) -> 
     from opsbooks.backends.hosts.inventory import Inventory
     from opsbooks.run.remote_steps import check_reachable
 
-    for warning in check_reachable(bound, Inventory.from_config(config)):
-        surroundings.stdout.write(f"  note: unreachable host {warning}\n")
+    inventory = Inventory.from_config(config)
+    fakes = surroundings.hosts
+    found = (
+        check_reachable(bound, inventory)
+        if fakes is None
+        else check_reachable(bound, inventory, executor_factory=lambda _: fakes)
+    )
+    for warning in found:
+        surroundings.stdout.write(f"  note: {warning}\n")

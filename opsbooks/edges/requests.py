@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from opsbooks.backends.protocols import Backend
+from opsbooks.backends.protocols import Backend, HostBackend
 from opsbooks.records.events import Observer
 from opsbooks.run.execute import Executor
 from opsbooks.run.options import RunOptions
@@ -41,6 +41,8 @@ class Surroundings:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     interactive: bool | None = None
     backend: Backend | None = None
+    #: hosts reached through this instead of SSH (a drill's or a test's ``FakeHosts``)
+    hosts: HostBackend | None = None
     scripted: Mapping[str, Any] | None = None
     #: stamps records and measures durations (the system clock unless given)
     clock: Clock | None = None

@@ -7,6 +7,7 @@ taken, no transition written.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from opsbooks.errors import BadInput, JournalError
 from opsbooks.plan.binding import Plan
@@ -18,6 +19,8 @@ from opsbooks.run.gates import GateRequest
 from opsbooks.run.options import RunOptions
 
 S = StepStatus
+#: closed like ``succeeded``: every step done, some failures gone on past
+_WARNED = RunOutcome.SUCCEEDED_WITH_WARNINGS.value
 
 _WHY_NOT_MARKABLE = {
     S.SUCCEEDED: "it already succeeded; there is nothing to mark",
@@ -34,6 +37,12 @@ def check_resumable(record: RunRecord) -> None:
         raise JournalError(
             f"run {record.id} of {record.runbook} already succeeded; nothing to resume"
         )
+    if record.outcome == RunOutcome.SUCCEEDED_WITH_WARNINGS.value:
+        raise JournalError(
+            f"run {record.id} of {record.runbook} succeeded with warnings ({record.reason}); "
+            f"nothing to resume. To run a failed step again, start a new run with "
+            f"`--start-at STEP`."
+        )
     if record.outcome == RunOutcome.ABANDONED.value:
         raise JournalError(
             f"run {record.id} of {record.runbook} was abandoned ({record.reason or 'no reason'})"
@@ -41,9 +50,18 @@ def check_resumable(record: RunRecord) -> None:
         )
 
 
-def check_mark_done(journal: Journal, record: RunRecord, bound: Plan, options: RunOptions) -> None:
-    """``--mark-done`` names real steps whose outcome is open; anything else is refused."""
-    states = journal.step_states(record.id)
+def check_mark_done(
+    journal: Journal,
+    record: RunRecord,
+    bound: Plan,
+    options: RunOptions,
+    states: Mapping[str, StepStatus] | None = None,
+) -> None:
+    """``--mark-done`` names real steps whose outcome is open; anything else is refused.
+
+    ``states`` are the run's step states once what newer runs did is carried in.
+    """
+    states = journal.step_states(record.id) if states is None else states
     cut = sorted(s for s, status in states.items() if status is S.COMPENSATING)
     if options.mark_done and cut:
         raise BadInput(
@@ -52,6 +70,13 @@ def check_mark_done(journal: Journal, record: RunRecord, bound: Plan, options: R
             f"first. Nothing was changed."
         )
     for step_id in dict.fromkeys(options.mark_done):
+        inside = [sid for sid in bound.ids() if sid.startswith(step_id + ".")]
+        if step_id not in bound.ids() and inside:
+            raise BadInput(
+                f"--mark-done {step_id}: {step_id!r} is a section of {bound.name}, not a "
+                f"step; mark its steps one by one (--mark-done STEP, repeated): "
+                f"{', '.join(inside)}"
+            )
         if step_id not in bound.ids():
             raise BadInput(
                 f"--mark-done {step_id}: {bound.name} has no such step; its "
@@ -68,7 +93,8 @@ def check_mark_done(journal: Journal, record: RunRecord, bound: Plan, options: R
 def superseded_by(journal: Journal, record: RunRecord) -> RunRecord | None:
     """The newest run of the same runbook that succeeded after this one began, if any."""
     for other in journal.runs(record.runbook, limit=200):
-        if other.started_at > record.started_at and other.outcome == RunOutcome.SUCCEEDED.value:
+        succeeded = other.outcome in (RunOutcome.SUCCEEDED.value, _WARNED)
+        if other.started_at > record.started_at and succeeded:
             return other
     return None
 
@@ -106,7 +132,7 @@ def abandon(
     if not reason.strip():
         raise BadInput("abandon needs --reason TEXT: it is recorded with your name")
     record = journal.get_run(run_id)
-    if record.outcome in (RunOutcome.SUCCEEDED.value, RunOutcome.ABANDONED.value):
+    if record.outcome in (RunOutcome.SUCCEEDED.value, RunOutcome.ABANDONED.value, _WARNED):
         raise BadInput(f"run {record.id} already ended {record.outcome}; nothing to abandon")
     holder = journal.lock_holder(record.runbook)
     if holder is not None and holder.run_id == record.id:

@@ -25,6 +25,8 @@ class StepStatus(StrEnum):
 class RunOutcome(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
+    #: every step is done but some failed under ``on_failure="continue"``: exit 0, closed
+    SUCCEEDED_WITH_WARNINGS = "succeeded_with_warnings"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
     STOPPED = "stopped"
@@ -47,9 +49,10 @@ ALLOWED: dict[StepStatus, frozenset[StepStatus]] = {
     S.SKIPPED: frozenset({S.RUNNING, S.SKIPPED}),
     # COMPENSATING -> COMPENSATING is the undo run again after a crash cut it off.
     S.COMPENSATING: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}),
-    S.COMPENSATED: frozenset({S.RUNNING}),
+    # -> SUCCEEDED: a newer run of the runbook did the step again (run.reconcile).
+    S.COMPENSATED: frozenset({S.RUNNING, S.SUCCEEDED}),
     S.COMPENSATION_FAILED: frozenset(
-        {S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED, S.RUNNING}
+        {S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED, S.RUNNING, S.SUCCEEDED}
     ),
 }
 
@@ -72,6 +75,13 @@ class IllegalTransition(RuntimeError):
     """The runner tried a transition the state machine forbids (a bug, not bad input)."""
 
 
-def check_transition(step: str, old: StepStatus, new: StepStatus) -> None:
+#: the detail key of a ``running`` record that starts a done step again on purpose:
+#: a ``setup`` step or a ``rerun_on_resume`` probe, which the definition says are safe
+AGAIN = "again"
+
+
+def check_transition(step: str, old: StepStatus, new: StepStatus, *, again: bool = False) -> None:
+    if again and old in DONE and new is S.RUNNING:
+        return
     if new not in ALLOWED[old]:
         raise IllegalTransition(f"step {step!r}: {old.value} -> {new.value} is not allowed")

@@ -17,11 +17,11 @@ import os
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import structlog
 
-from opsbooks.errors import BadInput
+from opsbooks.errors import BadInput, Interrupted
 from opsbooks.records.files import open_private, plain_name, private_dir, refuse_symlink
 from opsbooks.records.redaction import Redactor
 
@@ -89,6 +89,8 @@ class AuditLog:
             _refuse_broken(verify(path, expected), run_id)
         head, seq = _tail(path)
         self._chain = _Chain(head, seq)
+        self._written = (head, seq)  # the chain as the file holds it, after the last sync
+        self._failed: str | None = None
         self._file = _LazyFile(path)  # no file for a run refused before its first event
         self._redactor = redactor
         self._log = structlog.wrap_logger(
@@ -107,47 +109,84 @@ class AuditLog:
 
     @property
     def head(self) -> str:
-        return self._chain.head
+        return self._written[0]
 
     @property
     def lines(self) -> int:
-        return self._chain.seq
+        return self._written[1]
 
     def write(self, event: str, **fields: Any) -> None:
-        self._log.info(event, **fields)
-        self._file.sync()
+        """Append one line, fsynced, then anchor it in the journal.
+
+        A write the disk refuses (full, quota, file size limit) leaves the file at its
+        last whole line and stops the run (:class:`Interrupted`, resumable): no step
+        runs unaudited, and the chain still verifies against the journal's anchor, so a
+        resume can append once there is room. Later events of this process are dropped.
+        """
+        if self._failed is not None:
+            return
+        try:
+            self._log.info(event, **fields)
+            self._file.sync()
+        except OSError as exc:
+            self._failed = exc.strerror or str(exc)
+            raise Interrupted(
+                f"the audit file {self.path} could not be written ({self._failed}), so the "
+                f"run stopped before anything ran unaudited; the journal and the audit "
+                f"lines before are intact. Free disk space (or fix the file's permissions "
+                f"or size limit), then `opsbooks resume {self.run_id}`."
+            ) from None
+        self._written = (self._chain.head, self._chain.seq)
         if self._anchor is not None:
-            self._anchor(anchor_text(self._chain.head, self._chain.seq))
+            self._anchor(anchor_text(*self._written))
 
     def close(self) -> None:
         self._file.close()
 
 
 class _LazyFile:
-    """An append-only text file opened at its first write."""
+    """An append-only file opened at its first write, holding only whole lines.
+
+    Unbuffered on purpose: a buffered handle that hits a full disk keeps the half line
+    it could not write and retries it at every later flush and at close. Here a failed
+    write is cut back to the last whole line (truncating needs no space) and raised.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._handle: IO[str] | None = None
+        self._fd: int | None = None
+        self._pending: list[str] = []
+        self._size = 0
 
     def write(self, text: str) -> int:
-        if self._handle is None:
-            fd = open_private(self._path, "audit file")
-            self._handle = os.fdopen(fd, "a", encoding="utf-8")
-        return self._handle.write(text)
+        self._pending.append(text)
+        return len(text)
 
     def flush(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
+        if not self._pending:
+            return
+        data = memoryview("".join(self._pending).encode("utf-8"))
+        self._pending.clear()
+        if self._fd is None:
+            self._fd = open_private(self._path, "audit file")
+            self._size = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            while data:
+                data = data[os.write(self._fd, data) :]
+        except OSError:
+            os.ftruncate(self._fd, self._size)
+            raise
+        self._size = os.lseek(self._fd, 0, os.SEEK_END)
 
     def sync(self) -> None:
-        if self._handle is not None:
-            self._handle.flush()
-            _fsync(self._handle)
+        self.flush()
+        if self._fd is not None:
+            os.fsync(self._fd)
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _refuse_broken(result: Verification, run_id: str) -> None:
@@ -161,10 +200,6 @@ def _refuse_broken(result: Verification, run_id: str) -> None:
         f"`opsbooks audit verify {run_id}`), or if it cannot be restored, "
         f"`opsbooks abandon {run_id} --reason ...` and start a new run."
     )
-
-
-def _fsync(handle: IO[str]) -> None:
-    os.fsync(handle.fileno())
 
 
 def _tail(path: Path) -> tuple[str, int]:

@@ -230,6 +230,7 @@ def _sshd_config(
         "MaxStartups 100:30:200",
         "MaxSessions 50",
         "Subsystem sftp internal-sftp",
+        "AllowTcpForwarding yes",  # a test host may be another one's jump host (bastion)
         # Each host gets a HOME of its own: sessions do not read this machine's
         # dotfiles (slow, and a session killed inside them can leave locks behind).
         f"SetEnv HOME={home}",

@@ -12,25 +12,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import shlex
 import sqlite3
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import opsbooks as ob
-from opsbooks.backends.hosts.inventory import Inventory
-from opsbooks.backends.protocols import CommandResult, CommandSpec, Writer
+from opsbooks.backends.protocols import CommandResult, CommandSpec, HostBackend, Writer
 from opsbooks.backends.rollout import HostResult, tail
-from opsbooks.edges import session
 from opsbooks.edges.config import Config
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.journal import Journal, open_journal
-from opsbooks.run import remote_steps
-from opsbooks.run.execute import Executor, StepEnv
-from opsbooks.run.state import RunState
 from opsbooks.testing.fakes import FakeHosts, HostCall
 
 S = StepStatus
@@ -165,16 +160,43 @@ class World:
     run_id: str | None = None  # the run being resumed (None: the newest running run)
     calls: int = 0
     dead: bool = False
+    #: real sshd hosts: each command's effect is also a file on the host (None: fakes only)
+    real: RealHosts | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         for place in (LOCAL, *self.book.hosts):
             self.effects.setdefault(place, set())
-        self.hosts = FakeHosts(self._host_call)
+        self.hosts: HostBackend = FakeHosts(self._host_call)
+        if self.real is not None:
+            self.hosts = self.real.through(self._host_call)
+        self.last_real: dict[str, HostResult] = {}
         self.local = _LocalBackend(self)
+
+    def by_hand(self, place: str, step_id: str, *, present: bool) -> None:
+        """A person put ``step_id``'s effect in place on ``place`` (or it was never done)."""
+        (self.effects[place].add if present else self.effects[place].discard)(step_id)
+        if self.real is not None and place != LOCAL:
+            self.real.set(place, step_id, present=present)
+
+    def real_mismatches(self) -> list[str]:
+        """Hosts whose files disagree with the model's effects (real sshd mode only)."""
+        if self.real is None:
+            return []
+        found = []
+        for host in self.book.hosts:
+            there = self.real.placed(host)
+            if there != self.effects[host]:
+                found.append(
+                    f"{host}: files {sorted(there)} but model {sorted(self.effects[host])}"
+                )
+        return found
 
     @property
     def config(self) -> Config:
+        if self.real is not None:
+            hosts = {n: self.real.hosts[n] for n in self.book.hosts}
+            return Config(root=self.root, hosts=hosts, ssh=self.real.ssh, packages=[])
         hosts = {
             name: {"address": f"{name}.model.invalid", "roles": ["web"]} for name in self.book.hosts
         }
@@ -194,25 +216,9 @@ class World:
 
     @contextlib.contextmanager
     def invocation(self, script: Script, run_id: str | None) -> Iterator[None]:
-        """Script one start or resume: fake hosts everywhere the session would use SSH."""
+        """Script one start or resume (the session reaches ``self.hosts`` for every host)."""
         self.script, self.run_id, self.calls, self.dead = script, run_id, 0, False
-        with mock.patch.object(session, "check_reachable", self._check_reachable):
-            yield
-
-    def intercept(self, execute: Executor) -> Executor:
-        """``Surroundings.intercept``: remote steps reach this world's fake hosts."""
-        hosts = self.hosts
-
-        def through_fakes(planned: Any, env: StepEnv, run: RunState) -> Any:
-            if isinstance(env.hosts, remote_steps.RemoteSteps):
-                env = replace(env, hosts=replace(env.hosts, executor_factory=lambda _: hosts))
-            return execute(planned, env, run)
-
-        return through_fakes
-
-    def _check_reachable(self, bound: Any, config: Config, surroundings: Any) -> None:
-        inventory = Inventory.from_config(config)
-        remote_steps.check_reachable(bound, inventory, executor_factory=lambda _: self.hosts)
+        yield
 
     # -- commands ------------------------------------------------------------------------
 
@@ -231,6 +237,11 @@ class World:
                 raise Killed(f"killed before {command} on {place}")
         self._check(place, kind, step_id, command)
         failing = (kind, step_id, place) in self.script.fail
+        stdout = f"auth {CANARY}\n"
+        if kind == "fwd" and self.book.step(step_id).output:
+            stdout += f"::output o_{step_id}=v-{step_id}\n"
+        if self.real is not None and place != LOCAL:
+            self.last_real[place] = self.real.effect(place, kind, step_id, failing, stdout)
         with self._lock:
             if not failing:
                 (self.effects[place].add if kind == "fwd" else self.effects[place].discard)(step_id)
@@ -239,15 +250,19 @@ class World:
                 self.dead = True
                 self.log.append(f"killed after {command} on {place}")
                 raise Killed(f"killed after {command} on {place}")
-        stdout = f"auth {CANARY}\n"
-        if kind == "fwd" and self.book.step(step_id).output:
-            stdout += f"::output o_{step_id}=v-{step_id}\n"
         return (1 if failing else 0), stdout
 
     def _host_call(self, call: HostCall) -> HostResult | None:
         if call.action != "run":
             return None  # probes succeed
         code, out = self.command(call.host, call.command)
+        if self.real is not None:  # what the real host said, checked against the model
+            real = self.last_real.pop(call.host)
+            if real.exit_code != code:
+                self._violate(
+                    f"{call.command} on {call.host}: real exit {real.exit_code} != {code}"
+                )
+            return real
         failed = f"exit code {code} on {call.host}" if code else None
         return HostResult(
             call.host,
@@ -296,6 +311,74 @@ class World:
         with self._lock:
             self.violations.append(text)
             self.log.append(f"VIOLATION {text}")
+
+
+@dataclass
+class RealHosts:
+    """Real sshd hosts for the model: a step's effect is a file ``$HOME/<tag>/<step>``.
+
+    Commands go through opsbooks' real SSH backend (connections, sessions, roll-out
+    threads, exit codes and output all real); the world still decides, per command,
+    whether it fails or where the process dies, and checks the files against its model.
+    """
+
+    backend: HostBackend
+    homes: dict[str, Path]
+    hosts: dict[str, Any]
+    ssh: dict[str, Any]
+    tag: str
+    inventory: Any = None
+
+    def effect(self, host: str, kind: str, step_id: str, failing: bool, stdout: str) -> HostResult:
+        folder = f'"$HOME"/{self.tag}'
+        say = f"printf %s {shlex.quote(stdout)}"
+        if failing:
+            command = f"{say}; exit 1"
+        elif kind == "fwd":
+            command = f"mkdir -p {folder} && touch {folder}/{step_id} && {say}"
+        else:
+            command = f"rm -f {folder}/{step_id} && {say}"
+        return self.backend.run(self.inventory.host(host), command)
+
+    def set(self, host: str, step_id: str, *, present: bool) -> None:
+        folder = self.homes[host] / self.tag
+        folder.mkdir(exist_ok=True)
+        if present:
+            (folder / step_id).touch()
+        else:
+            (folder / step_id).unlink(missing_ok=True)
+
+    def placed(self, host: str) -> set[str]:
+        folder = self.homes[host] / self.tag
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    def through(self, handler: Any) -> HostBackend:
+        """The world's host backend: model bookkeeping first, then the real host."""
+        return _ThroughModel(self.backend, handler)
+
+
+class _ThroughModel:
+    """Runs go to the model's handler (which runs the real command); the rest go real."""
+
+    def __init__(self, real: HostBackend, handler: Any) -> None:
+        self.real = real
+        self.handler = handler
+
+    def run(self, host: Any, command: str, **kwargs: Any) -> HostResult:
+        result: HostResult = self.handler(HostCall(host.name, "run", command))
+        return result
+
+    def put(self, host: Any, local: str | Path, remote: str) -> HostResult:
+        return self.real.put(host, local, remote)
+
+    def get(self, host: Any, remote: str, local: str | Path) -> HostResult:
+        return self.real.get(host, remote, local)
+
+    def probe(self, host: Any) -> HostResult:
+        return self.real.probe(host)
+
+    def session(self, host: Any) -> Any:
+        return self.real.session(host)
 
 
 class _LocalBackend:

@@ -8,7 +8,10 @@ away, a person's ``--mark-done`` puts it in place by hand. After every rule, and
 every command, the invariants 1-6 of DESIGN.md are checked as far as they can be seen.
 
 Counts: ``OPSBOOKS_MODEL_EXAMPLES`` (50 by default, in the fast tier; ``make torture``
-runs 1000). Everything is in process, against fakes and a real SQLite journal.
+runs 1000), in process against fakes and a real SQLite journal; and
+``OPSBOOKS_MODEL_SSHD_EXAMPLES`` (12 by default, slow tier; torture runs 100) with every
+remote command run for real on three sshd hosts on 127.0.0.1, whose files must agree
+with the model after every rule.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import HealthCheck, Phase, note, settings
@@ -30,6 +34,7 @@ from model_world import (
     LOCAL,
     Book,
     Killed,
+    RealHosts,
     Script,
     StepSpec,
     World,
@@ -38,6 +43,7 @@ from model_world import (
     scan_for,
 )
 
+from opsbooks.edges.config import Config
 from opsbooks.edges.discovery import Catalog
 from opsbooks.edges.identity import LocalIdentity
 from opsbooks.edges.session import Invocation, ResumeRequest, Surroundings, resume_run, start_run
@@ -46,6 +52,7 @@ from opsbooks.plan.state import MARKABLE, StepStatus
 from opsbooks.records.audit import verify
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
+from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 try:  # ``opsbooks abandon`` (issue 13 item 11); the rule is skipped where it is missing
     from opsbooks.edges.resuming import abandon
@@ -54,6 +61,7 @@ except ImportError:  # pragma: no cover
 
 S = StepStatus
 EXAMPLES = int(os.environ.get("OPSBOOKS_MODEL_EXAMPLES", "50"))
+SSHD_EXAMPLES = int(os.environ.get("OPSBOOKS_MODEL_SSHD_EXAMPLES", "12"))
 DEAD = dead_pid()
 CLOSED = ("succeeded", "abandoned")
 STATS: Counter[str] = Counter()
@@ -111,9 +119,13 @@ class RunnerModel(RuleBasedStateMachine):
         assert self.world is not None
         return self.world
 
+    #: real sshd hosts for the slow-tier variant (None: fakes only)
+    real: ClassVar[Callable[[Path], RealHosts] | None] = None
+
     @initialize(book=books())
     def build(self, book: Book) -> None:
-        self.world = World(book, self.root)
+        real = type(self).real
+        self.world = World(book, self.root, real=real(self.root) if real else None)
         self.runbook = book.runbook()
         note(f"book: {book}")
 
@@ -167,7 +179,7 @@ class RunnerModel(RuleBasedStateMachine):
         by_hand = {s: {p: s in self.w.effects[p] for p in self.w.book.targets(s)} for s in marked}
         for step_id in marked:  # the person did these by hand before resuming
             for place in self.w.book.targets(step_id):
-                self.w.effects[place].add(step_id)
+                self.w.by_hand(place, step_id, present=True)
         before = self._run_view(run_id)
 
         def call(surroundings: Surroundings) -> RunReport:
@@ -179,7 +191,7 @@ class RunnerModel(RuleBasedStateMachine):
         for step_id, was in by_hand.items():
             if before["marks"].get(step_id, 0) == recorded.get(step_id, 0):
                 for place, there in was.items():  # refused: nothing was done by hand
-                    (self.w.effects[place].add if there else self.w.effects[place].discard)(step_id)
+                    self.w.by_hand(place, step_id, present=there)
         if isinstance(error, BadInput):  # a refusal leaves the run exactly as it was
             after = self._run_view(run_id)
             assert after == before, f"invariant 4: refused resume ({error}) changed the run"
@@ -214,6 +226,8 @@ class RunnerModel(RuleBasedStateMachine):
         if self.world is None or not self.w.db_path.exists():
             return
         assert not self.w.violations, "\n".join(self.w.violations)
+        mismatched = self.w.real_mismatches()
+        assert not mismatched, f"the real hosts disagree with the model: {mismatched}"
         journal = self.w.journal()
         try:
             for record in journal.runs(self.runbook.name, limit=500):
@@ -260,9 +274,9 @@ class RunnerModel(RuleBasedStateMachine):
             environ={"OPSBOOKS_USER": "model", "OPSBOOKS_SECRET_TOKEN": CANARY},
             interactive=False,
             backend=self.w.local,
+            hosts=self.w.hosts,
             scripted=answers,
             install_signal_handlers=False,
-            intercept=self.w.intercept,
         )
         note(f"  script: {script}, run: {run_id}")
         error: OpsbooksError | None = None
@@ -374,12 +388,7 @@ RunnerModel.TestCase.settings = settings(
 )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13 (open): on some seeds the model still finds failures; a clean-clone CI "
-    "run on 2026-12-01 found 2 (one: an undo roll-out stopped at the first failing host, "
-    "`not attempted: web2`). Remove this marker once `make torture` passes.",
-)
+@pytest.mark.timeout(120 + 3 * EXAMPLES)
 def test_runner_model() -> None:
     """The runner keeps DESIGN.md invariants 1-6 on every recovery path the model drives."""
     try:
@@ -387,3 +396,43 @@ def test_runner_model() -> None:
     finally:
         print(sorted(STATS.items()))
         print("\n".join(f"{n} {e}" for e, n in ERRORS.most_common(12)))
+
+
+class RealSshdModel(RunnerModel):
+    """The same model, its remote steps run over real sshd on 127.0.0.1."""
+
+
+RealSshdModel.TestCase.settings = settings(
+    RunnerModel.TestCase.settings,
+    max_examples=SSHD_EXAMPLES,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+
+
+@pytest.fixture(scope="module")
+def model_hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdCluster]:
+    with sshd_hosts(tmp_path_factory.mktemp("model-sshd"), names=("web1", "web2", "web3")) as c:
+        yield c
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120 + 20 * SSHD_EXAMPLES)
+def test_runner_model_on_real_sshd(model_hosts: SshdCluster) -> None:
+    """A smaller count of the model with every remote command run on a real sshd host."""
+    from opsbooks.backends.hosts.inventory import Inventory
+    from opsbooks.backends.ssh.executor import RemoteExecutor
+
+    shape = model_hosts.inventory_config(roles=("web",), command_timeout=30.0)
+    inventory = Inventory.from_config(Config(hosts=shape["hosts"], ssh=shape["ssh"], packages=[]))
+    backend = RemoteExecutor(inventory)
+
+    def real(root: Path) -> RealHosts:
+        homes = {h.name: h.home for h in model_hosts.hosts}
+        return RealHosts(backend, homes, shape["hosts"], shape["ssh"], root.name, inventory)
+
+    RealSshdModel.real = real
+    try:
+        RealSshdModel.TestCase("runTest").runTest()
+    finally:
+        RealSshdModel.real = None
+        print(sorted(STATS.items()))

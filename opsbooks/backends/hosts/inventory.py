@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -53,6 +53,9 @@ class SshSettings(BaseModel):
     user: str | None = None
     key_file: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
+    #: ``"ask"``: ``become=`` steps get a sudo password asked once per run at the
+    #: terminal (kept in memory only); ``"never"``: sudo must not ask (``sudo -n``)
+    sudo_password: Literal["never", "ask"] = "never"
 
 
 class Host(BaseModel):
@@ -67,6 +70,9 @@ class Host(BaseModel):
     key_file: str | None = None
     roles: tuple[str, ...] = ()
     vars: Mapping[str, str] = Field(default_factory=dict)
+    #: the jump host (bastion) to reach this one through: another inventory host's
+    #: name, or ``[user@]address[:port]``; its key is checked like any host's
+    jump: str | None = None
 
     @field_validator("vars")
     @classmethod
@@ -136,7 +142,10 @@ class Inventory:
                 parsed.append(Host.model_validate(data))
             except ValidationError as exc:
                 raise InventoryError(f"invalid host {name!r}: {_problems(exc)}") from None
-        return cls(parsed, settings)
+        inventory = cls(parsed, settings)
+        for host in inventory.hosts:
+            inventory.jumps_for(host)  # a bad jump or a loop fails now, not at connect time
+        return inventory
 
     @classmethod
     def from_config(cls, config: HostsConfig) -> Inventory:
@@ -161,16 +170,72 @@ class Inventory:
                 return candidate
         raise UnknownHost(name, [h.name for h in self.hosts])
 
+    def jumps_for(self, host: Host) -> tuple[Host, ...]:
+        """The jump hosts on the way to ``host``, the first one to connect to first.
+
+        A jump naming an inventory host goes through that host's own jump, if it has
+        one; ``[user@]address[:port]`` is a host of its own, with the ``[ssh]``
+        defaults for what it does not say. ``InventoryError`` for a loop or a bad jump.
+        """
+        chain: list[Host] = []
+        current = host
+        while current.jump:
+            hop = self._jump_host(current)
+            if hop.name == host.name or any(hop.name == seen.name for seen in chain):
+                names = " -> ".join([host.name, *(h.name for h in chain), hop.name])
+                raise InventoryError(
+                    f"host {host.name!r}: its jump hosts form a loop ({names})",
+                    fix="make the last jump host one that is reached directly (no jump)",
+                )
+            chain.insert(0, hop)
+            current = hop
+        return tuple(chain)
+
+    def _jump_host(self, host: Host) -> Host:
+        spec = host.jump or ""
+        for candidate in self.hosts:
+            if candidate.name == spec:
+                return candidate
+        user, _, rest = spec.rpartition("@")
+        address, colon, port = rest.partition(":")
+        if not address or "@" in user or (colon and not port.isdigit()) or " " in spec:
+            raise InventoryError(
+                f"host {host.name!r}: jump {spec!r} is neither an inventory host nor "
+                f"[user@]address[:port]",
+                fix="name another host of the hosts table, or write e.g. "
+                'jump = "deploy@bastion.example.com:2222"',
+            )
+        data: dict[str, Any] = {
+            "name": spec,
+            "address": address,
+            "port": int(port) if colon else self.ssh.port,
+            "user": user or self.ssh.user,
+            "key_file": self.ssh.key_file,
+        }
+        try:
+            return Host.model_validate(data)
+        except ValidationError as exc:
+            raise InventoryError(
+                f"host {host.name!r}: jump {spec!r}: {_problems(exc)}",
+                fix="fix the jump setting of that host",
+            ) from None
+
     def preflight(self, hosts: Iterable[Host], templates: Iterable[str] = ()) -> None:
-        """Fail before connecting: missing key or ssh config file, undefined ``{host.*}``."""
+        """Fail before connecting: missing key or ssh config file, undefined ``{host.*}``.
+
+        Jump hosts' key files count too: a run must not find them missing halfway.
+        """
         hosts = list(hosts)
+        hops = [hop for host in hosts for hop in self.jumps_for(host)]
         if self.ssh.ssh_config and not Path(self.ssh.ssh_config).is_file():
             raise InventoryError(
                 f"ssh_config file {self.ssh.ssh_config} does not exist",
                 fix="create it or fix ssh_config in the ssh table of the opsbooks configuration",
             )
         missing = {
-            h.name: h.key_file for h in hosts if h.key_file and not Path(h.key_file).is_file()
+            h.name: h.key_file
+            for h in [*hosts, *hops]
+            if h.key_file and not Path(h.key_file).is_file()
         }
         if missing:
             raise MissingKeyFile(missing)
@@ -186,9 +251,13 @@ def check_host_fields(template: str, host: Host) -> None:
         root, _, rest = name.partition(".")
         if root.split("[")[0] != "host":
             continue
-        attr = rest.split(".")[0].split("[")[0]
-        if not attr or attr not in known:
-            raise UnknownHostVar(host.name, attr or "(none)", sorted(known))
+        attr, _, key = rest.partition(".")
+        if attr == "vars" and "vars" not in known:  # {host.vars.KEY}: the same as {host.KEY}
+            if key not in host.vars:
+                raise UnknownHostVar(host.name, f"vars.{key}", sorted(host.vars))
+            continue
+        if not attr or attr not in known or key:
+            raise UnknownHostVar(host.name, rest or "(none)", sorted(known))
 
 
 def bound_for_host(
@@ -205,7 +274,12 @@ def bound_for_host(
     ``shell=False`` for file paths (``Upload``/``Download``), which no shell reads.
     """
     check_host_fields(template, host)
-    return bind(template, {**(values or {}), "host": host.values()}, shell=shell)
+    return bind(template, {**(values or {}), "host": host_values(host)}, shell=shell)
+
+
+def host_values(host: Host) -> dict[str, Any]:
+    """What ``{host.*}`` binds: ``host.values()``, and ``{host.vars.KEY}`` for each var."""
+    return {"vars": dict(host.vars), **host.values()}  # a var named ``vars`` wins
 
 
 def bind_for_host(

@@ -18,17 +18,33 @@ import paramiko
 
 from opsbooks.backends.hosts.inventory import Host
 from opsbooks.backends.rollout import ErrorKind
+from opsbooks.backends.ssh.known_hosts import KnownHostLine, KnownHosts
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
 
 
 class HostKeyProblem(paramiko.SSHException):  # type: ignore[misc]
-    """Carries an unknown host key out of paramiko's connect."""
+    """Carries an unknown host key out of paramiko's connect.
 
-    def __init__(self, name: str, key: paramiko.PKey) -> None:
+    ``authority`` is the ``@cert-authority`` line that covers the host, if one does:
+    the host probably presents a certificate, which opsbooks cannot verify.
+    """
+
+    def __init__(
+        self, name: str, key: paramiko.PKey, authority: KnownHostLine | None = None
+    ) -> None:
         self.name = name
         self.key = key
+        self.authority = authority
         super().__init__(f"unknown host key for {name}")
+
+
+class HostKeyRevoked(HostKeyProblem):
+    """The presented key is on an ``@revoked`` line for the host: never accepted."""
+
+    def __init__(self, name: str, key: paramiko.PKey, line: KnownHostLine) -> None:
+        super().__init__(name, key)
+        self.line = line
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -37,25 +53,42 @@ def fingerprint(key: paramiko.PKey) -> str:
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
+def refuse_revoked(known: KnownHosts | None, hostname: str, key: paramiko.PKey) -> None:
+    """Raise ``HostKeyRevoked`` if ``known`` marks ``key`` as revoked for ``hostname``."""
+    line = known.revoked(hostname, key.get_name(), key.asbytes()) if known else None
+    if line is not None:
+        raise HostKeyRevoked(hostname, key, line)
+
+
 class RejectUnknown(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
     """Refuse a host whose key is not in known_hosts (what ``StrictHostKeyChecking=yes`` does)."""
+
+    def __init__(self, known: KnownHosts | None = None) -> None:
+        self.known = known
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
-        raise HostKeyProblem(hostname, key)
+        refuse_revoked(self.known, hostname, key)
+        authority = self.known.authority_for(hostname) if self.known else None
+        raise HostKeyProblem(hostname, key, authority)
 
 
 class TrustAndRecord(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
-    """Accept a new host key, append it to known_hosts and remember that we did."""
+    """Accept a new host key, append it to known_hosts and remember that we did.
 
-    def __init__(self, known_hosts: Path) -> None:
+    A revoked key is refused all the same: trusting new keys is not trusting those.
+    """
+
+    def __init__(self, known_hosts: Path, known: KnownHosts | None = None) -> None:
         self.known_hosts = known_hosts
+        self.known = known
         self.trusted: str | None = None
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
     ) -> None:
+        refuse_revoked(self.known, hostname, key)
         client.get_host_keys().add(hostname, key.get_name(), key)
         with _KNOWN_HOSTS_LOCK:
             self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +118,23 @@ def classify(host: Host, exc: Exception, known: Path, connect_timeout: float) ->
 
 def _key_failure(host: Host, exc: Exception, known: Path, _timeout: float) -> Failure | None:
     where = host.target
+    if isinstance(exc, HostKeyRevoked):
+        return Failure(
+            "hostkey",
+            f"key {exc.key.get_name()} {fingerprint(exc.key)} of {host.name} ({where}) is "
+            f"marked @revoked in known_hosts line {exc.line.number} ({known}); refused. "
+            f"Find out why the host presents a revoked key; once it has a new one, remove "
+            f"the old entries (ssh-keygen -R {shlex.quote(exc.name)} -f {known}) and add it",
+        )
+    if isinstance(exc, HostKeyProblem) and exc.authority is not None:
+        return Failure(
+            "unknown_hostkey",
+            f"host key of {where} ({exc.key.get_name()} {fingerprint(exc.key)}) is covered "
+            f"only by the @cert-authority line {exc.authority.number} of {known}, and host "
+            f"certificates are not supported; add the host's key to known_hosts after "
+            f"checking its fingerprint (ssh-keyscan -p {host.port or 22} {host.address} "
+            f">> {known})",
+        )
     if isinstance(exc, HostKeyProblem):
         return Failure(
             "unknown_hostkey",

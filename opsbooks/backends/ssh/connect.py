@@ -26,7 +26,14 @@ from fabric import Connection
 from fabric.runners import Remote
 
 from opsbooks.backends.hosts.inventory import Host, Inventory
-from opsbooks.backends.ssh.checks import Failure, RejectUnknown, TrustAndRecord, classify
+from opsbooks.backends.ssh.checks import (
+    Failure,
+    HostKeyRevoked,
+    RejectUnknown,
+    TrustAndRecord,
+    classify,
+)
+from opsbooks.backends.ssh.known_hosts import KnownHosts, lookup_name
 from opsbooks.errors import InventoryError
 
 DEFAULT_SSH_CONFIGS = ("~/.ssh/config", "/etc/ssh/ssh_config")
@@ -65,6 +72,8 @@ class ConnectSettings:
     use_agent: bool
     #: the ssh config files' text, in lookup order (first value found wins)
     ssh_configs: tuple[str, ...] = ()
+    #: where the hosts' ``jump`` settings are resolved (their jump hosts' settings)
+    inventory: Inventory | None = None
 
     @classmethod
     def from_inventory(
@@ -79,15 +88,20 @@ class ConnectSettings:
 
         Reads the ssh config files now: the configured ``ssh_config`` alone (an
         ``InventoryError`` if it is missing), else ``~/.ssh/config`` and
-        ``/etc/ssh/ssh_config`` where they exist, as ``ssh`` does.
+        ``/etc/ssh/ssh_config`` where they exist, as ``ssh`` does. A malformed
+        known_hosts line is an ``InventoryError`` now too (it is read again per
+        connection, since trusting new hosts appends to it).
         """
         ssh = inventory.ssh
+        known = Path(known_hosts or ssh.known_hosts).expanduser()
+        KnownHosts.read(known)  # a malformed line is bad input: say so before connecting
         return cls(
-            known_hosts=Path(known_hosts or ssh.known_hosts).expanduser(),
+            known_hosts=known,
             trust_new_hosts=ssh.trust_new_hosts if trust_new_hosts is None else trust_new_hosts,
             connect_timeout=connect_timeout or ssh.connect_timeout,
             use_agent=ssh.use_agent,
             ssh_configs=_read_ssh_configs(ssh.ssh_config),
+            inventory=inventory,
         )
 
     def fabric_config(self) -> FabricConfig:
@@ -99,8 +113,13 @@ class ConnectSettings:
             ssh_config=parsed, lazy=True, overrides={"runners": {"remote": _Runner}}
         )
 
-    def connection(self, host: Host) -> Connection:
-        """An unopened connection to ``host`` with its own config; safe from any thread."""
+    def connection(self, host: Host, gateway: Connection | None = None) -> Connection:
+        """An unopened connection to ``host`` with its own config; safe from any thread.
+
+        ``gateway`` is the open connection to the jump host to go through. Without
+        one, fabric is never left to follow an ssh config ``ProxyJump`` itself: it
+        would open the jump with a client of its own that accepts any host key.
+        """
         timeout = self.connect_timeout
         connect_kwargs: dict[str, Any] = {
             "allow_agent": self.use_agent,
@@ -112,49 +131,174 @@ class ConnectSettings:
         }
         if host.key_file:
             connect_kwargs["key_filename"] = [host.key_file]
-        conn = Connection(
+        config = self.fabric_config()
+        jumps = "proxyjump" in config.base_ssh_config.lookup(host.address)
+        conn = _Connection(
             host.address,
             port=host.port,
             user=host.user,
-            config=self.fabric_config(),
+            config=config,
             connect_kwargs=connect_kwargs,
+            gateway=gateway if gateway is not None else (False if jumps else None),
         )
         conn.connect_timeout = None  # fabric truncates it to whole seconds; use the kwargs
         return conn
 
     def open(self, host: Host) -> tuple[Connection, str | None]:
-        """An open connection to ``host`` and the key trusted on the way, if any.
+        """An open connection to ``host`` and the keys trusted on the way, if any.
 
-        Raises ``Failure`` (classified, with the trusted key) when it cannot connect.
+        Every jump host on the way (the inventory's ``jump``, else an ssh config
+        ``ProxyJump``) is connected to first, its key checked against the same
+        known_hosts with the same policy as a direct host's; a failure there names
+        the jump host and the target is not contacted. Raises ``Failure``
+        (classified, with the keys trusted so far) when it cannot connect.
         """
-        if host.key_file and not Path(host.key_file).is_file():
-            raise Failure("keyfile", f"key file {host.key_file} for {host.name} does not exist")
+        hops = self.hops(host)
+        for hop in (*hops, host):
+            if hop.key_file and not Path(hop.key_file).is_file():
+                raise Failure("keyfile", f"key file {hop.key_file} for {hop.name} does not exist")
+        trusted: list[str] = []
+        gateway: Connection | None = None
         try:
-            conn = self.connection(host)
+            for hop in hops:
+                gateway = self._open_one(hop, gateway, trusted, target=host)
+            conn = self._open_one(host, gateway, trusted)
+        except Failure as failure:
+            failure.trusted = "; ".join(trusted) or None
+            raise
+        return conn, "; ".join(trusted) or None
+
+    def hops(self, host: Host) -> tuple[Host, ...]:
+        """The jump hosts to ``host``, first to connect to first: the inventory's, else ssh's."""
+        if self.inventory is not None and host.jump:
+            return self.inventory.jumps_for(host)
+        if host.jump:
+            return Inventory([host]).jumps_for(host)
+        return self._ssh_config_hops(host, depth=0)
+
+    def _ssh_config_hops(self, host: Host, depth: int) -> tuple[Host, ...]:
+        """``ProxyJump a,b``: a first (through a's own ProxyJump), then b, as ``ssh -J`` does."""
+        value = self.fabric_config().base_ssh_config.lookup(host.address).get("proxyjump")
+        if not value or value.lower() == "none":
+            return ()
+        hops = tuple(_hop(spec) for spec in value.split(",") if spec.strip())
+        hops = tuple(h for h in hops if (h.address, h.port) != (host.address, host.port))
+        if not hops:
+            return ()
+        if depth > 8:
+            raise Failure("error", f"ProxyJump for {host.name} loops in the ssh config ({value})")
+        return (*self._ssh_config_hops(hops[0], depth + 1), *hops)
+
+    def _open_one(
+        self,
+        host: Host,
+        gateway: Connection | None,
+        trusted: list[str],
+        target: Host | None = None,
+    ) -> Connection:
+        """Open one hop; on failure close it (and the hops before it) and classify."""
+        jump = f"jump host {host.name} on the way to {target.name}: " if target else ""
+        try:
+            conn = self.connection(host, gateway)
         except (ValueError, OSError, paramiko.SSHException) as exc:
-            raise Failure("error", f"cannot set up a connection to {host.target}: {exc}") from None
-        policy = self._policy(conn.client)
+            if gateway is not None:
+                gateway.close()
+            raise Failure(
+                "error", f"{jump}cannot set up a connection to {host.target}: {exc}"
+            ) from None
+        try:
+            policy = self._policy(conn)
+        except Failure:
+            conn.close()
+            raise
         try:
             conn.open()
         except Exception as exc:
             conn.close()
-            failure = classify(host, exc, self.known_hosts, self.connect_timeout)
-            failure.trusted = policy.trusted if isinstance(policy, TrustAndRecord) else None
-            raise failure from None
-        trusted = policy.trusted if isinstance(policy, TrustAndRecord) else None
-        return conn, trusted
+            failure = self._classify(host, exc, policy, gateway, lookup_name(conn.host, conn.port))
+            if isinstance(policy, TrustAndRecord) and policy.trusted:
+                trusted.append(policy.trusted + (f" (jump host {host.name})" if target else ""))
+            raise Failure(failure.kind, jump + str(failure)) from None
+        if isinstance(policy, TrustAndRecord) and policy.trusted:
+            trusted.append(policy.trusted + (f" (jump host {host.name})" if target else ""))
+        return conn
 
-    def _policy(self, client: paramiko.SSHClient) -> paramiko.MissingHostKeyPolicy:
-        if self.known_hosts.is_file():
+    def _classify(
+        self,
+        host: Host,
+        exc: Exception,
+        policy: paramiko.MissingHostKeyPolicy,
+        gateway: Connection | None,
+        name: str,
+    ) -> Failure:
+        """Classify, knowing the name known_hosts knows the host by (``[addr]:port``)."""
+        known = getattr(policy, "known", None)
+        if isinstance(exc, paramiko.BadHostKeyException):
+            line = known.revoked(name, exc.key.get_name(), exc.key.asbytes()) if known else None
+            exc = (
+                HostKeyRevoked(name, exc.key, line)
+                if line is not None
+                else paramiko.BadHostKeyException(name, exc.key, exc.expected_key)
+            )
+        if isinstance(exc, paramiko.ChannelException) and gateway is not None:
+            return Failure(
+                "connect",
+                f"the jump host could not open a connection to {host.target}: {exc}; check "
+                f"that it allows TCP forwarding (AllowTcpForwarding) and can reach the host",
+            )
+        return classify(host, exc, self.known_hosts, self.connect_timeout)
+
+    def _policy(self, conn: Connection) -> paramiko.MissingHostKeyPolicy:
+        """Load the keys known for ``conn``'s host (revoked ones left out) and set the policy.
+
+        known_hosts is read per connection, by our own parser: paramiko's would drop
+        the ``@revoked`` and ``@cert-authority`` lines without a word.
+        """
+        try:
+            known = KnownHosts.read(self.known_hosts)
+        except InventoryError as exc:
+            raise Failure("hostkey", str(exc)) from None
+        name = lookup_name(conn.host, conn.port)
+        keys = conn.client.get_host_keys()
+        for line in known.keys_for(name):
             try:
-                client.get_host_keys().load(str(self.known_hosts))
-            except (OSError, paramiko.SSHException) as exc:
-                raise Failure("hostkey", f"cannot read {self.known_hosts}: {exc}") from None
+                keys.add(
+                    name, line.key_type, paramiko.PKey.from_type_string(line.key_type, line.blob)
+                )
+            except (paramiko.SSHException, paramiko.pkey.UnknownKeyType, ValueError):
+                continue  # a key type paramiko does not know (or cannot read); ssh skips those
         policy: paramiko.MissingHostKeyPolicy = (
-            TrustAndRecord(self.known_hosts) if self.trust_new_hosts else RejectUnknown()
+            TrustAndRecord(self.known_hosts, known)
+            if self.trust_new_hosts
+            else RejectUnknown(known)
         )
-        client.set_missing_host_key_policy(policy)
+        conn.client.set_missing_host_key_policy(policy)
         return policy
+
+
+class _Connection(Connection):  # type: ignore[misc]
+    """A fabric connection that also closes the jump host connection it went through."""
+
+    def close(self) -> None:
+        super().close()
+        if isinstance(self.gateway, Connection):
+            self.gateway.close()
+
+
+def _hop(spec: str) -> Host:
+    """A ``ProxyJump`` hop, ``[ssh://][user@]host[:port]``, as a host of its own."""
+    spec = spec.strip().removeprefix("ssh://")
+    user, _, rest = spec.rpartition("@")
+    address, colon, port = rest.partition(":")
+    problem = Failure("error", f"cannot read ProxyJump hop {spec!r} in the ssh config")
+    if not address or (colon and not port.isdigit()):
+        raise problem
+    try:
+        return Host(
+            name=spec, address=address, port=int(port) if colon else None, user=user or None
+        )
+    except ValueError:  # pydantic's ValidationError: a port out of range
+        raise problem from None
 
 
 def _read_ssh_configs(configured: str | None) -> tuple[str, ...]:

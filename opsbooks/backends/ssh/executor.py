@@ -8,6 +8,11 @@ every key trusted that way is saved and reported. Every command runs as
 a local deadline a little later backs that up if the connection itself hangs.
 Every failure becomes a per-host ``HostResult`` with a plain reason; nothing here
 raises for a host that is down, refuses or misbehaves.
+
+``become`` runs the command through ``sudo -u USER``: ``sudo -n`` (never asks) unless
+the executor holds the run's sudo password, which then goes first on the session's
+stdin (``sudo -S -k``), never on a command line; the script skips stdin up to a
+marker line, so a host where sudo did not read the password never hands it on.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ _ENV_PRELUDE = (
     'while IFS= read -r _ob_n && [ -n "$_ob_n" ]; do IFS= read -r _ob_v; '
     '_ob_v=$(printf "%bx" "$_ob_v"); export "$_ob_n=${_ob_v%x}"; done; unset _ob_n _ob_v\n'
 )
+# After a sudo password on stdin: skip to the marker, whether or not sudo read it.
+_MARKER = "--opsbooks-stdin--"
+_SKIP_PASSWORD = f'while IFS= read -r _ob_n && [ "$_ob_n" != {_MARKER} ]; do :; done\n'
 
 
 class RemoteExecutor:
@@ -58,6 +66,8 @@ class RemoteExecutor:
         connect_timeout: float | None = None,
         command_timeout: float | None = None,
         kill_after: float = 5.0,
+        sudo_password: str | None = None,
+        sudo: str = "sudo",
     ) -> None:
         self.inventory = inventory
         self.settings = ConnectSettings.from_inventory(
@@ -68,6 +78,9 @@ class RemoteExecutor:
         )
         self.command_timeout = command_timeout or inventory.ssh.command_timeout
         self.kill_after = kill_after
+        #: held in memory only, for ``become`` steps; never journaled, never on argv
+        self.sudo_password = sudo_password
+        self.sudo = sudo
         self._sessions: dict[tuple[int, str], Connection | None] = {}
 
     @property
@@ -88,16 +101,19 @@ class RemoteExecutor:
         timeout: float | None = None,
         stdin: str | None = None,
         env: Mapping[str, str] | None = None,
+        become: str | None = None,
     ) -> HostResult:
         """Run ``command`` with ``sh -c`` on ``host``; killed there after ``timeout`` seconds.
 
         ``stdin`` is fed to the command; ``env`` is exported for it, sent over stdin
-        so values (secrets) never appear on a command line.
+        so values (secrets) never appear on a command line. ``become`` runs it as that
+        user through sudo.
         """
         limit = timeout or self.command_timeout
         started = time.monotonic()
+        password = self.sudo_password if become else None
         try:
-            feed = _stdin_for(env or {}, stdin)
+            feed = _stdin_for(env or {}, stdin, password)
         except ValueError as exc:
             return self._failed(host, Failure("error", str(exc)), started, None)
         trusted: str | None = None
@@ -105,7 +121,7 @@ class RemoteExecutor:
             with self._connected(host) as (conn, trusted):
                 try:
                     result = conn.run(
-                        self.wrap(command, limit, with_env=bool(env)),
+                        self.wrap(command, limit, with_env=bool(env), become=become),
                         hide=True,
                         warn=True,
                         pty=False,
@@ -126,7 +142,9 @@ class RemoteExecutor:
         """Connect to ``host`` and run ``true`` there, within the connect timeout."""
         return self.run(host, "true", timeout=self.connect_timeout)
 
-    def wrap(self, command: str, limit: float, *, with_env: bool = False) -> str:
+    def wrap(
+        self, command: str, limit: float, *, with_env: bool = False, become: str | None = None
+    ) -> str:
         """The text sent to the host: ``command`` under ``timeout``, in a shell of its own.
 
         ``timeout`` signals the command's whole process group, TERM and then KILL
@@ -134,8 +152,13 @@ class RemoteExecutor:
         (it has more to do after it), so it survives that KILL and reports 124 or
         137 as an exit status rather than the session ending on a signal.
         """
-        script = (_ENV_PRELUDE if with_env else "") + command
-        inner = f"timeout -k {self.kill_after:g} {limit:g} sh -c {shlex.quote(script)}"
+        asked = bool(become and self.sudo_password is not None)
+        script = (_SKIP_PASSWORD if asked else "") + (_ENV_PRELUDE if with_env or asked else "")
+        shell = f"sh -c {shlex.quote(script + command)}"
+        if become:
+            how = "-k -S -p ''" if asked else "-n"
+            shell = f"{shlex.quote(self.sudo)} {how} -u {shlex.quote(become)} -- {shell}"
+        inner = f"timeout -k {self.kill_after:g} {limit:g} {shell}"
         return f"sh -c {shlex.quote(inner + '; exit $?')}"
 
     def put(self, host: Host, local: str | Path, remote: str) -> HostResult:
@@ -279,11 +302,20 @@ class RemoteExecutor:
         )
 
 
-def _stdin_for(env: Mapping[str, str], stdin: str | None) -> str | None:
-    """What to send on stdin: the env block the prelude reads (if any), then ``stdin``."""
-    if not env:
-        return stdin
+def _stdin_for(
+    env: Mapping[str, str], stdin: str | None, password: str | None = None
+) -> str | None:
+    """What to send on stdin: a sudo password and the marker (if any), the env block the
+    prelude reads (if any), then ``stdin``."""
     lines: list[str] = []
+    if password is not None:
+        if "\n" in password or "\r" in password:
+            raise ValueError("the sudo password holds a line break, which sudo cannot read")
+        lines += [password, _MARKER]
+    elif not env:
+        return stdin
+    if not env:
+        return "\n".join(lines) + "\n\n" + (stdin or "")
     for name, value in env.items():
         if not _ENV_NAME.match(name):
             raise ValueError(f"environment variable name {name!r} is not a plain name")

@@ -1,0 +1,81 @@
+"""Resuming a run after a newer run of the same runbook changed what is in place
+(found by the stateful model test): the older run's record is reconciled with the newer
+run's journaled facts before it resumes, through the real CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from reliability_helpers import cli, latest_states, make_project, query
+
+pytestmark = pytest.mark.slow
+
+COUNTED = '''
+class Counted(ob.Runbook):
+    """a puts a marker in place and counts its runs; b needs b.ok."""
+
+    name = "rec.counted"
+    scope = "marker files"
+    owner = "Reliability"
+    last_reviewed = "2026-11-01"
+
+    a = ob.Command(
+        "test ! -e a.fail && echo run >> a.count && touch a.on",
+        undo=ob.Command("rm -f a.on", idempotent=True),
+    )
+    b = ob.Command("test -e b.ok")
+'''
+
+
+def _runs(root: Path) -> list[str]:
+    return [str(r[0]) for r in query(root, "SELECT id FROM runs ORDER BY started_at")]
+
+
+def _count(root: Path) -> int:
+    path = root / "a.count"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_a_step_undone_by_a_newer_runs_rollback_runs_again_on_resume(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path / "p", {"rec/counted": COUNTED})
+    older = cli(root, "run", "rec.counted", "--no-rollback")
+    assert older.returncode == 1, older.stdout + older.stderr
+    newer = cli(root, "run", "rec.counted")  # a again, b fails, the rollback undoes a
+    assert newer.returncode == 1, newer.stdout + newer.stderr
+    first, second = _runs(root)
+    assert not (root / "a.on").exists()
+    (root / "b.ok").touch()
+
+    resumed = cli(root, "resume", first, "--yes")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert re.search(rf"a: undone by the rollback of run {second}", resumed.stdout)
+    assert (root / "a.on").exists(), "the resumed run ended succeeded with a undone"
+    assert _count(root) == 3
+    assert latest_states(root, first) == {"a": "succeeded", "b": "succeeded"}
+    assert cli(root, "audit", "verify", first).returncode == 0
+
+
+def test_a_step_a_newer_run_did_is_not_done_twice_on_resume(tmp_path: Path) -> None:
+    root, _ = make_project(tmp_path / "p", {"rec/counted": COUNTED})
+    (root / "a.fail").touch()
+    older = cli(root, "run", "rec.counted", "--no-rollback")
+    assert older.returncode == 1, older.stdout + older.stderr
+    (root / "a.fail").unlink()
+    newer = cli(root, "run", "rec.counted", "--no-rollback")  # a done, b fails
+    assert newer.returncode == 1, newer.stdout + newer.stderr
+    first, second = _runs(root)
+    assert _count(root) == 1
+    (root / "b.ok").touch()
+
+    resumed = cli(root, "resume", first, "--yes")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"a: done by run {second}" in resumed.stdout
+    assert _count(root) == 1, "a non-idempotent step ran twice across two runs"
+    reconciled = query(
+        root,
+        "SELECT detail FROM transitions WHERE run_id=? AND step_id='a' ORDER BY seq DESC",
+        first,
+    )
+    assert second in str(reconciled[0][0])
