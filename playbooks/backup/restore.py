@@ -109,6 +109,7 @@ class BackupRestore(ob.Runbook):
         description="Prints the backup file, when it was taken and its age; the approver "
         "reads it before answering the gate.",
         idempotent=True,
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     approve = ob.Gate.confirm(
         "Restore the backup {backup} onto {target_name}? Everything written there after "
@@ -116,6 +117,10 @@ class BackupRestore(ob.Runbook):
         "current data is kept as a pre-restore copy.",
         phrase="{target_name}",
         title="Restore approved",
+        description=(
+            "Check the backup's age (step backup_age) against how much data loss the owner "
+            "accepts, and that the target is the one meant. Type its name only if both hold."
+        ),
     )
     stop_writers = ob.Command(
         ["sh", "-c", "--", "{stop_writers_command}"],
@@ -157,6 +162,7 @@ class BackupRestore(ob.Runbook):
         ["sh", "-c", "--", "{start_writers_command}"],
         title="Reopen the writers",
         when="start_writers_command",
+        irreversible="open writers are the end state a restore aims at",
     )
     announce = ob.Notify(
         "{target_name} restored from {backup} and verified.", title="Announce the restore"

@@ -115,6 +115,7 @@ class BackupRun(ob.Runbook):
         "size, row counts per table, time) is written last, then older generations "
         "beyond `keep` are deleted.",
         retry=ob.Retry(attempts=2, wait=30),
+        irreversible="a backup generation is kept by the retention rule, not a rollback",
     )
     verify_backup = ob.Verify(
         db_action(

@@ -104,12 +104,17 @@ class DisasterRecovery(ob.Runbook):
         "Your name and the time are recorded as the declaration.",
         phrase="{service}",
         title="Declare the disaster",
+        description=(
+            "Confirm with the incident commander that the primary cannot be brought back in "
+            "the RTO and that the standby is the target. Declare only then: the clock starts."
+        ),
     )
     find_backup = ob.Command(
         db_action("latest", "--dest", "{backup_dir}", "--verified-only", "--json"),
         title="Find the newest verified backup",
         description="Prints the backup file, when it was taken and its recovery point.",
         idempotent=True,
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     restore_standby = ob.Command(
         db_action(
@@ -143,7 +148,11 @@ class DisasterRecovery(ob.Runbook):
         expect="the standby matches the backup",
     )
 
-    @ob.step(title="Record the recovery point", idempotent=True)
+    @ob.step(
+        title="Record the recovery point",
+        idempotent=True,
+        irreversible="records a measurement of this run; a record is never unwritten",
+    )
     def record_recovery_point(self, ctx: ob.StepContext) -> str:
         """Report the restored backup's recovery point and the RPO (data-loss window).
 

@@ -82,6 +82,7 @@ class RecoveryTest(ob.Runbook):
         db_action("latest", "--dest", "{backup_dir}", "--json"),
         title="Find the newest backup",
         idempotent=True,
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     restore_scratch = ob.Command(
         db_action(
@@ -91,6 +92,7 @@ class RecoveryTest(ob.Runbook):
         title="Restore into the scratch target",
         description="Checks the checksum and restores; prints JSON with `recovery_point` "
         "and `age_seconds`.",
+        irreversible="writes only the throwaway scratch target, which drop_scratch removes",
     )
     verify_scratch = ob.Verify(
         db_action("compare", "--db", "env:SCRATCH_URL", "--backup", "{backup_dir}"),
@@ -99,7 +101,11 @@ class RecoveryTest(ob.Runbook):
         expect="the scratch target matches the backup",
     )
 
-    @ob.step(title="Record the recovery point", idempotent=True)
+    @ob.step(
+        title="Record the recovery point",
+        idempotent=True,
+        irreversible="records a measurement of this run; a record is never unwritten",
+    )
     def record_recovery_point(self, ctx: ob.StepContext) -> str:
         """Report the backup's recovery point and its age now: the RPO if disaster struck now.
 
@@ -115,6 +121,7 @@ class RecoveryTest(ob.Runbook):
         title="Drop the scratch target",
         when="not keep_scratch",
         idempotent=True,
+        irreversible="removes the throwaway scratch target: the clean-up itself",
     )
     backup_fresh = ob.Verify(
         db_action("age", "--backup", "{backup_dir}", "--max", "{max_backup_age}"),

@@ -118,6 +118,7 @@ class FeedHostCheck(SandboxedRelease, abstract=True):
             "Connects to each feed host (host keys checked) and tests its folder, before "
             "anything else runs."
         ),
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
 
 
@@ -128,23 +129,28 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         action("git check-clean --repo {repo}"),
         title="Check the working tree is clean",
         description="Uncommitted or untracked files would not be in the tag.",
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     check_version = ob.Command(
         action("git check-version --repo {repo} --version {version}"),
         title="Check the version number",
         description="pyproject.toml's [project].version must say the version being released.",
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     check_changelog = ob.Command(
         action("git check-changelog --repo {repo} --version {version}"),
         title="Check the changelog has an entry",
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     check_tag_free = ob.Command(
         action("git check-tag-free --repo {repo} --version {version} --remote {remote}"),
         title="Check the tag does not exist yet",
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     check_newer = ob.Command(
         action("feed check-newer --feed-dir {feed_dir} --version {version}"),
         title="Check the version is newer than the feed's latest",
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     run_tests = ob.Command(
         "cd {repo} && sh -c -- {test_command}",
@@ -152,6 +158,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         when="test_command",
         timeout="30m",
         description="Runs the configured test command; skipped when none is configured.",
+        irreversible="tests write only their own temporary files",
     )
     review_notes = ob.Gate.confirm(
         "Release notes for {version} reviewed and the release approved?",
@@ -183,6 +190,7 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
         when="not artifacts_from",
         idempotent=True,
         timeout="1h",
+        irreversible="writes only this version's build folder, rebuilt from the tag on a re-run",
     )
     wait_for_artifacts = ob.WaitUntil(
         action(

@@ -34,11 +34,13 @@ class _HotfixPrep(FeedHostCheck, abstract=True):
         ),
         title="Branch from the released tag",
         description="Creates hotfix/{version} at v{from_version}; refuses a non-patch version.",
+        irreversible="a local branch named for the hotfix; a later run reuses it",
     )
     cherry_pick = ob.Command(
         "python -m playbooks.actions.git cherry-pick --repo {repo} {fix_commits}",
         title="Cherry-pick the fix",
         when="fix_commits",
+        irreversible="commits on the hotfix branch only, which is kept for the record",
     )
     apply_fix = ob.Manual(
         """
@@ -116,6 +118,7 @@ class Hotfix(ReleaseSteps, _HotfixPrep):
         action("git push-branch --repo {repo} --branch hotfix/{version} --remote {remote}"),
         title="Push the hotfix branch",
         idempotent=True,
+        irreversible="the pushed hotfix branch is kept for the record, as every released branch",
     )
     merge_back = ob.Manual(
         """

@@ -118,6 +118,7 @@ class Rollback(FeedHostCheck):
             "--to-version. Every later step uses this pair."
         ),
         outputs=("target", "bad"),
+        irreversible="read-only check: it changes nothing, so there is nothing to undo",
     )
     approve = ob.Gate.confirm(
         "Rollback approved? The feed stops offering {outputs.bad} (and anything newer) "
@@ -134,11 +135,13 @@ class Rollback(FeedHostCheck):
         title="Point the feeds back to the good release",
         description="Sets latest to the target and withdraws every release above it.",
         idempotent=True,
+        irreversible="the rollback itself: its undo is a new release (release.deploy)",
     )
     mirror_feed = mirror_feed_step(
         "Mirror the rolled-back feed to the feed hosts",
         "Uploads appcast.xml and feed.json, each moved into place, so the hosts stop "
         "offering the bad release; artifacts stay for the investigation.",
+        irreversible="mirrors the rolled-back feed: its undo is a new release (release.deploy)",
     )
     verify_mirror = ob.Verify(
         action(
@@ -171,6 +174,7 @@ class Rollback(FeedHostCheck):
         when="follow_up_dir",
         description="Writes what was taken back, the run's report and a to-do list.",
         idempotent=True,
+        irreversible="a draft ticket file, kept for the follow-up",
     )
     follow_up = ob.Manual(
         """

@@ -167,6 +167,7 @@ class IncidentResponse(ob.Runbook):
         description="Archive the log directory and record its checksum before anything rotates it.",
         timeout="30m",
         idempotent=True,
+        irreversible="evidence is kept, never deleted, by policy",
     )
     check_evidence = ob.Verify(
         ["sha256sum", "--check", "{evidence_dir}/{incident_id}-logs.tar.gz.sha256"],
@@ -177,6 +178,10 @@ class IncidentResponse(ob.Runbook):
         "Is incident {incident_id} contained, with no further unauthorised access?",
         phrase="{incident_id}",
         title="Confirm containment",
+        description=(
+            "Check the access logs since the isolation: no new sessions from the attacker, "
+            "revoked credentials refused. Say yes only when both hold."
+        ),
     )
     announce_contained = ob.Notify(
         "Incident {incident_id} is contained; investigation under way ({commander}).",
@@ -202,6 +207,10 @@ class IncidentResponse(ob.Runbook):
     confirm_fixed = ob.Gate.confirm(
         "Is the fix for {incident_id} deployed and verified in production?",
         title="Confirm the fix",
+        description=(
+            "Check the fix's release in production and that the exploited path now refuses "
+            "the attack (the incident's reproduction). Say yes only when both hold."
+        ),
     )
     route_disclosure = ob.Branch(
         on="assess_severity",
