@@ -26,9 +26,8 @@ from invoke.tasks import Task
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Config, load_config
-from opsbooks.edges.discovery import Catalog
+from opsbooks.edges.discovery import Catalog, discover
 from opsbooks.edges.paramflags import flag_specs, help_line
-from opsbooks.edges.session import Invocation, Surroundings, load_catalog, start_run
 from opsbooks.errors import OpsbooksError
 from opsbooks.run.options import RunOptions, declared
 
@@ -44,7 +43,7 @@ def collection(config: Config | None = None, *, catalog: Catalog | None = None) 
     """
     try:
         config = config or load_config(Path.cwd())
-        catalog = catalog if catalog is not None else load_catalog(config)
+        catalog = catalog if catalog is not None else _load_catalog(config)
     except OpsbooksError as exc:
         print(f"opsbooks: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
@@ -95,7 +94,21 @@ def runbook_task(runbook: type[Runbook], config: Config) -> Task[Callable[..., N
     return Task(body, help=help_text, iterable=iterable, auto_shortflags=False, positional=[])
 
 
+def _load_catalog(config: Config) -> Catalog:
+    """``session.load_catalog`` without importing the session (the runner, SSH, audit).
+
+    ``invoke --list`` loads ``tasks.py`` and builds every task, and runs none: the
+    session is imported in ``_run``, when a task really runs (bench row 3).
+    """
+    root = str(config.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return discover(config.packages, config.exclude)
+
+
 def _run(runbook: type[Runbook], config: Config, names: list[str], given: dict[str, Any]) -> None:
+    from opsbooks.edges.session import Invocation, Surroundings, start_run
+
     values = {n: given.get(n) for n in names}
     values = {k: v for k, v in values.items() if v not in (None, [])}
     chosen = {spec.name: given.get(name) for name, spec in RUN_OPTIONS.items()}
