@@ -37,12 +37,14 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy opsbooks scripts/check-sizes.py
 	$(VENV)/bin/lint-imports
 	$(PY) scripts/check-sizes.py
+	$(VENV)/bin/opsbooks lint
 
 torture: $(VENV)/.installed
 	bash scripts/torture.sh
 
 docs-check: $(VENV)/.installed
 	$(VENV)/bin/opsbooks docs --check
+	$(PY) scripts/gen-reference.py --check
 
 test: $(VENV)/.installed
 	bash scripts/system-deps.sh

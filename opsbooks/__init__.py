@@ -8,11 +8,13 @@ from pydantic import Field, SecretStr
 
 from opsbooks.define.argv import NoOption
 from opsbooks.define.context import StepContext
+from opsbooks.define.hooks import Skip, StepOutcome, StepView
 from opsbooks.define.params import NoParams, Params
 from opsbooks.define.policies import Poll, Retry
 from opsbooks.define.project import Project
-from opsbooks.define.remote import Download, Remote, Upload
+from opsbooks.define.remote import Download, Remote, RemoteVerify, RemoteWait, Upload
 from opsbooks.define.runbook import Change, Runbook, Trouble
+from opsbooks.define.sections import Include, Section
 from opsbooks.define.specs import Binding
 from opsbooks.define.steps import (
     Branch,
@@ -26,6 +28,7 @@ from opsbooks.define.steps import (
     WaitUntil,
     step,
 )
+from opsbooks.define.subrun import SubRun
 from opsbooks.errors import (
     AnswersError,
     BadInput,
@@ -68,6 +71,7 @@ __all__ = [
     "Gate",
     "GateStopped",
     "HostsUnreachable",
+    "Include",
     "Interrupted",
     "InventoryError",
     "JournalError",
@@ -88,15 +92,22 @@ __all__ = [
     "Project",
     "PythonStep",
     "Remote",
+    "RemoteVerify",
+    "RemoteWait",
     "Retry",
     "RunFailed",
     "RunStopped",
     "Runbook",
     "SecretStr",
+    "Section",
+    "Skip",
     "Step",
     "StepContext",
     "StepFailed",
+    "StepOutcome",
     "StepResult",
+    "StepView",
+    "SubRun",
     "SyncError",
     "Trouble",
     "UnknownHost",

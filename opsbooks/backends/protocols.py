@@ -66,7 +66,8 @@ class HostBackend(Protocol):
     every call returns a frozen ``HostResult`` saying what happened, in words. Calls
     for different hosts may come from different threads at once. ``timeout`` is in
     seconds (``None``: the backend's default); ``env`` values reach the command's
-    environment without appearing on any command line.
+    environment without appearing on any command line. ``become`` runs the command as
+    that user (sudo); callers pass it only when set, so older backends keep working.
     """
 
     def run(
@@ -77,6 +78,7 @@ class HostBackend(Protocol):
         timeout: float | None = None,
         stdin: str | None = None,
         env: Mapping[str, str] | None = None,
+        become: str | None = None,
     ) -> HostResult: ...
 
     def put(self, host: Host, local: str | Path, remote: str) -> HostResult: ...

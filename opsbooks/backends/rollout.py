@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Literal, Protocol
 
@@ -79,6 +79,27 @@ class HostResult:
         data = asdict(self)
         del data["stdout"]
         return data
+
+
+_SUDO_HINT = (
+    ' (sudo wants a password on this host: set sudo_password = "ask" in the [ssh] '
+    "settings to be asked once per run, or OPSBOOKS_SUDO_PASSWORD in the environment)"
+)
+
+
+def explained(result: HostResult) -> HostResult:
+    """A host that exited non-zero, with its own words: the last line of its stderr.
+
+    So a failure reads ``exit code 1 on web2: nginx: [emerg] unknown directive``, not
+    only ``exit code 1 on web2``; a sudo that wants a password says how to give one.
+    """
+    if result.ok or result.error_kind != "exit" or not result.error:
+        return result
+    said = [line.strip() for line in result.stderr_tail.splitlines() if line.strip()]
+    if not said:
+        return result
+    hint = _SUDO_HINT if "a password is required" in result.stderr_tail else ""
+    return replace(result, error=f"{result.error}: {said[-1]}{hint}")
 
 
 @dataclass(frozen=True)

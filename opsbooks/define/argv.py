@@ -15,7 +15,6 @@ import enum
 import importlib
 import re
 import shlex
-import string
 import types
 import typing
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 
 from pydantic_core import core_schema
 
+from opsbooks.define.template import scan
+
 if TYPE_CHECKING:
     from pydantic import GetCoreSchemaHandler
     from pydantic.fields import FieldInfo
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from opsbooks.define.runbook import Runbook
     from opsbooks.define.steps import Step
 
-_FORMATTER = string.Formatter()
 _DASH = ord("-")
 #: the stdlib parser of patterns (``re._parser``), to read what a match starts with
 _sre: Any = importlib.import_module("re._parser")
@@ -119,9 +119,9 @@ def _word_starts(words: Sequence[str]) -> Iterator[str]:
             continue
         if ended:
             continue
-        parsed = list(_FORMATTER.parse(word))
-        if parsed and parsed[0][0] == "" and parsed[0][1]:
-            yield parsed[0][1].split(".")[0].split("[")[0]
+        first = next(scan(word), None)
+        if first is not None and first[0] == "" and first[1] is not None:
+            yield first[1].root
 
 
 def refuses_dash(field: FieldInfo) -> bool:

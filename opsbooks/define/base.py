@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from opsbooks.define.policies import Retry, seconds
 from opsbooks.define.specs import Binding, NoSpec
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 Check = str | Sequence[str] | Callable[["StepContext"], bool]
 Condition = str | Callable[[Mapping[str, Any]], bool]
+OnFailure = Literal["rollback", "continue", "stop"]
+#: what a failed step may do to the run: undo what was done, go on, or stop as it is
+ON_FAILURE: tuple[str, ...] = ("rollback", "continue", "stop")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +41,21 @@ class Step:
     idempotent: bool = False
     undo_on_failure: bool = False
     outputs: tuple[str, ...] = ()
+    #: printed on the console when the step starts (a template), journaled, reported
+    note: str = ""
+    #: labels ``--only-tags`` and ``--skip-tags`` select by (and hooks may read)
+    tags: tuple[str, ...] = ()
+    #: ``"rollback"`` (undo what was done), ``"continue"`` (non-critical) or ``"stop"``
+    on_failure: OnFailure = "rollback"
+    #: runs on every run and every resume, even with ``--start-at`` or tag selection
+    setup: bool = False
+    #: a read-only probe whose result must be fresh: run again on resume
+    rerun_on_resume: bool = False
+    #: keep the step's output off the console (it is still journaled, redacted)
+    quiet: bool = False
     id: str = field(default="", compare=False)
+    #: why a mutating step has no ``undo`` (``"deletes the old tag for good"``); ``opsbooks lint``
+    irreversible: str = ""
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -47,6 +64,10 @@ class Step:
             object.__setattr__(self, "outputs", (self.outputs,))
         else:
             object.__setattr__(self, "outputs", tuple(self.outputs))
+        # a lone string is one tag, not its letters; values are checked (with the runbook
+        # and step id in the message) by ``define.checks_keywords`` at class definition
+        tags = (self.tags,) if isinstance(self.tags, str) else tuple(self.tags)
+        object.__setattr__(self, "tags", tags)
 
     def __set_name__(self, owner: type, name: str) -> None:
         if not self.id:
@@ -58,8 +79,8 @@ class Step:
 
     @property
     def label(self) -> str:
-        """Title for people: the given title, else the id in words."""
-        return self.title or self.id.replace("_", " ").capitalize()
+        """Title for people: the given title, else the id in words (in a section, its last part)."""
+        return self.title or self.id.rpartition(".")[2].replace("_", " ").capitalize()
 
     def templates(self) -> list[str]:
         """Every template this step binds, for checking param names at definition time."""
@@ -76,6 +97,23 @@ class Step:
     def shape(self) -> dict[str, Any]:
         """Kind-specific facts that change what the step does, for the plan's fingerprint."""
         return {}
+
+    def keyword_shape(self) -> dict[str, Any]:
+        """The shared keywords that change what a run does, only when set.
+
+        Only when set, so a runbook that uses none keeps its fingerprint. A note or
+        ``quiet`` changes what is shown, not what runs, so neither is in it.
+        """
+        shape: dict[str, Any] = {}
+        if self.tags:
+            shape["tags"] = list(self.tags)
+        if self.on_failure != "rollback":
+            shape["on_failure"] = self.on_failure
+        if self.setup:
+            shape["setup"] = True
+        if self.rerun_on_resume:
+            shape["rerun_on_resume"] = True
+        return shape
 
 
 def argv_or_shell(command: str | Sequence[str]) -> list[str]:

@@ -9,12 +9,25 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from opsbooks.define.conditions import parse_when
+from opsbooks.define.checks_expressions import (
+    LATE_ROOTS,
+    check_case_shapes,
+    check_conditions,
+    check_placeholders,
+    host_outside_hosts,
+)
+from opsbooks.define.checks_gates import check_gate_options
+from opsbooks.define.checks_hooks import check_hooks
+from opsbooks.define.checks_keywords import check_keywords
+from opsbooks.define.checks_remote import check_host_outputs, check_remote_context
+from opsbooks.define.checks_sections import check_sections
+from opsbooks.define.checks_subrun import check_subruns
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params as ParamsBase
 from opsbooks.define.params import secret_fields
 from opsbooks.define.remote import Download, Remote
+from opsbooks.define.sections import scope_of
 from opsbooks.define.steps import Branch, Gate, PythonStep, Step, undo_id
 from opsbooks.define.template import TemplateError, quoted_fields, roots
 from opsbooks.errors import DefinitionError
@@ -52,25 +65,35 @@ def validate(cls: type[Runbook]) -> None:
         ) from None
     if not cls.steps:
         raise DefinitionError(name, "has no steps; declare at least one step attribute")
+    check_case_shapes(cls)  # before anything reads a branch's cases
     _check_unique_ids(cls)
+    check_sections(cls)  # clashes, empty sections, includes (their steps' templates too)
+    check_subruns(cls)  # SubRun children, their params, linked-run cycles
     param_names = set(cls.Params.model_fields)
     every = list(cls.steps) + list(cls.compensations.values())
     gate_ids = {s.id for s in every if isinstance(s, Gate)}
     ids = [s.id for s in cls.steps]
     _check_rto_steps(cls, ids)
     _check_outputs(cls)
+    check_hooks(cls)
     secrets = secret_fields(cls.Params)
     for item in every:
-        _check_templates(cls, item, param_names)
-        _check_secrets_off_argv(cls, item, secrets)
+        if scope_of(item) is None:  # an included step names its own runbook's params
+            check_placeholders(cls, item)  # near misses, answers, secret answers
+            _check_templates(cls, item, param_names)
+            _check_secrets_off_argv(cls, item, secrets)
         _check_undo(cls, item)
-        _check_when(cls, item, param_names | gate_ids)
+        check_keywords(cls, item)
+        check_conditions(cls, item)  # when= and Branch cases (checks_expressions)
         if isinstance(item, Branch):
             _check_branch(cls, item, ids, param_names | gate_ids)
         if isinstance(item, Gate) and item.on_timeout == "default" and item.default is None:
             raise DefinitionError(name, "on_timeout='default' needs a default answer", step=item.id)
+        if isinstance(item, Gate):
+            check_gate_options(cls, item)
         if isinstance(item, Remote):
             _check_remote(cls, item)
+            check_remote_context(cls, item)
 
 
 def _check_rto_steps(cls: type[Runbook], ids: list[str]) -> None:
@@ -138,16 +161,7 @@ def _check_outputs(cls: type[Runbook]) -> None:
                     step=item.id,
                 )
 
-    for item in [*cls.steps, *cls.compensations.values()]:
-        if isinstance(item, Remote) and item.outputs:
-            raise DefinitionError(
-                cls.name,
-                f"a {item.kind} step cannot declare outputs: each host would print its "
-                f"own value and one `{{outputs.NAME}}` cannot hold them all; print the "
-                f"value on the host and read it with a later Command or @step (e.g. "
-                f"after a Download) that declares outputs=",
-                step=item.id,
-            )
+    check_host_outputs(cls)  # a Remote step's outputs have a value per host
     for item in cls.steps:
         for name in item.outputs:
             if not name.isidentifier():
@@ -161,13 +175,16 @@ def _check_outputs(cls: type[Runbook]) -> None:
 
 
 def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> None:
-    allowed = param_names | {OUTPUTS_ROOT} | ({"host"} if isinstance(item, Remote) else set())
+    allowed = param_names | {OUTPUTS_ROOT} | LATE_ROOTS
+    allowed |= {"host"} if isinstance(item, Remote) else set()
     for template in item.templates():
         try:
             used = roots(template)
         except TemplateError as exc:
             raise DefinitionError(cls.name, str(exc), step=item.id) from None
         unknown = sorted(used - allowed)
+        if unknown == ["host"]:
+            raise host_outside_hosts(cls, item, template)
         if unknown:
             known = ", ".join(sorted(allowed - {OUTPUTS_ROOT})) or "none"
             raise DefinitionError(
@@ -243,23 +260,8 @@ def _check_undo(cls: type[Runbook], item: Step) -> None:
         )
 
 
-def _check_when(cls: type[Runbook], item: Step, names: set[str]) -> None:
-    if item.when is None or callable(item.when):
-        return
-    try:
-        _, ref, _, _ = parse_when(item.when)
-    except ValueError as exc:
-        raise DefinitionError(cls.name, str(exc), step=item.id) from None
-    if ref not in names:
-        raise DefinitionError(
-            cls.name,
-            f"when={item.when!r} refers to {ref!r}, which is neither a parameter nor a gate",
-            step=item.id,
-        )
-
-
 def _check_branch(cls: type[Runbook], item: Branch, ids: list[str], names: set[str]) -> None:
-    if item.on not in names:
+    if not item.case_pairs and item.on not in names:
         raise DefinitionError(
             cls.name,
             f"branch on={item.on!r} is neither a parameter nor a gate of this runbook",

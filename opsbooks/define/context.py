@@ -24,7 +24,8 @@ class StepContext:
     step_id: str
     params: Params
     answers: Mapping[str, Any]
-    outputs: Mapping[str, str]
+    #: name -> value; an output a remote step published is a mapping host -> value
+    outputs: Mapping[str, Any]
     workdir: Path
     config: Mapping[str, Any]
     run: Callable[..., CommandResult]

@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from opsbooks.define.base import Step, text
+from opsbooks.define.evaluate import Scope, known
+from opsbooks.define.expressions import ExpressionError, parse
 from opsbooks.define.policies import seconds
 from opsbooks.define.specs import Binding, BranchSpec, GateSpec
 from opsbooks.define.template import bind
 
 GateMode = Literal["confirm", "ask", "choose"]
+#: the attribute a ``Branch`` keeps its malformed ``cases`` entries in, for the checks
+BAD_CASES = "_opsbooks_bad_cases"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,10 @@ class Gate(Step):
     continues with ``default`` when nobody answers in time. ``secret=True``, as in
     ``Gate.ask("Paste the token", secret=True)``, asks without echo; later steps get
     the answer as a ``SecretStr``; it is redacted everywhere, never stored, and asked
-    again on resume.
+    again on resume. ``on_decline="skip"`` makes a confirmation optional: a "no" is
+    recorded as the answer ``False`` and the run goes on without the optional part (the
+    rest of the gate's section, and steps with ``when="GATE_ID"``). ``yes_default=True``
+    lets ``--yes`` answer an ask or a choose with its ``default``.
     """
 
     kind: ClassVar[str] = "gate"
@@ -44,6 +51,10 @@ class Gate(Step):
     on_timeout: Literal["abort", "default"] = field(default="abort", kw_only=True)
     rollback_on_decline: bool = field(default=False, kw_only=True)
     secret: bool = field(default=False, kw_only=True)
+    #: "skip": a "no" is a recorded answer (False) and the run goes on; "stop" stops it
+    on_decline: Literal["stop", "skip"] = field(default="stop", kw_only=True)
+    #: an ask or a choose that ``--yes`` answers with ``default``
+    yes_default: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -75,12 +86,16 @@ class Gate(Step):
             on_timeout=self.on_timeout,
             rollback_on_decline=self.rollback_on_decline,
             secret=self.secret,
+            on_decline=self.on_decline,
+            yes_default=self.yes_default,
         )
         return Binding(text=text(self.prompt, values), spec=spec)
 
     def shape(self) -> dict[str, Any]:
         shape = [self.mode, list(self.choices), repr(self.answer_type), self.pattern]
-        return {"gate": [*shape, "secret"] if self.secret else shape}
+        shape += ["secret"] if self.secret else []
+        shape += [f"on_decline={self.on_decline}"] if self.on_decline != "stop" else []
+        return {"gate": shape + (["yes_default"] if self.yes_default else [])}
 
     @classmethod
     def confirm(cls, prompt: str, **kwargs: Any) -> Gate:
@@ -97,22 +112,75 @@ class Gate(Step):
 
 @dataclass(frozen=True)
 class Branch(Step):
-    """Route to a later step by a parameter's value or an earlier gate's answer."""
+    """Route to a later step by a value, or by the first expression that holds.
+
+    ``Branch(on="pick", routes={"a": "step_a"})`` matches a param's value or an earlier
+    gate's answer. ``Branch(cases=[("error_rate > 5", "rollback"), ("error_rate > 1",
+    "watch")], default="carry_on")`` tries each expression (``opsbooks.define.expressions``)
+    in order and goes to the first that holds; when none does it goes to ``default``,
+    or on to the next step.
+    """
 
     kind: ClassVar[str] = "branch"
 
-    on: str
-    routes: Mapping[str, str]
+    on: str = ""
+    routes: Mapping[str, str] = field(default_factory=dict)
     default: str | None = field(default=None, kw_only=True)
+    cases: Sequence[tuple[str, str]] | Mapping[str, str] = field(default=(), kw_only=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        pairs = list(self.cases.items() if isinstance(self.cases, Mapping) else self.cases)
+        good = [p for p in pairs if isinstance(p, tuple | list) and len(p) == 2]
+        object.__setattr__(self, "cases", tuple((str(e), str(t)) for e, t in good))
+        # kept for the definition check, which names the runbook and the step
+        object.__setattr__(self, BAD_CASES, tuple(p for p in pairs if p not in good))
+
+    @property
+    def case_pairs(self) -> tuple[tuple[str, str], ...]:
+        return tuple(self.cases.items()) if isinstance(self.cases, Mapping) else tuple(self.cases)
 
     def targets(self) -> list[str]:
-        return list(self.routes.values()) + ([self.default] if self.default else [])
+        cased = [target for _, target in self.case_pairs]
+        return list(self.routes.values()) + cased + ([self.default] if self.default else [])
 
     def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
+        if self.case_pairs:
+            return self._bind_cases(values)
         routes = ", ".join(f"{k} -> {v}" for k, v in self.routes.items())
         otherwise = f"; otherwise -> {self.default}" if self.default else ""
         spec = BranchSpec(on=self.on, routes=dict(self.routes), default=self.default)
         return Binding(text=f"on {self.on}: {routes}{otherwise}", spec=spec)
 
+    def _bind_cases(self, values: Mapping[str, Any]) -> Binding:
+        pairs = self.case_pairs
+        listed = "; ".join(f"({expr}) -> {target}" for expr, target in pairs)
+        otherwise = f"otherwise -> {self.default or 'the next step'}"
+        spec = BranchSpec(
+            default=self.default, cases=pairs, decided=decided(pairs, self.default, values)
+        )
+        return Binding(text=f"first that holds: {listed}; {otherwise}", spec=spec)
+
     def shape(self) -> dict[str, Any]:
-        return {"routes": dict(self.routes), "default": self.default}
+        shape: dict[str, Any] = {"routes": dict(self.routes), "default": self.default}
+        if self.case_pairs:  # only when set, so older branches' fingerprints still match
+            shape["cases"] = [list(pair) for pair in self.case_pairs]
+        return shape
+
+
+def decided(
+    pairs: Sequence[tuple[str, str]], default: str | None, values: Mapping[str, Any]
+) -> str | None:
+    """Which case the params alone decide, for the dry run; None when it needs answers
+    or outputs (or no params were given)."""
+    scope = Scope(params=values, partial=True)
+    for expr, target in pairs:
+        try:
+            held = known(parse(expr), scope)
+        except ExpressionError:
+            return None
+        if held is None:
+            return None
+        if held:
+            return f"{expr} holds -> {target}"
+    return f"no case holds -> {default or 'the next step'}"

@@ -14,6 +14,7 @@ from opsbooks.define.conditions import parse_when
 from opsbooks.define.params import NoParams
 from opsbooks.define.params import Params as ParamsBase
 from opsbooks.define.project import Project
+from opsbooks.define.sections import SectionInfo, gather
 from opsbooks.define.steps import Step, undo_id
 
 __all__ = ["Change", "Runbook", "Trouble", "parse_when", "undo_id"]
@@ -68,6 +69,10 @@ class Runbook:
     abstract: ClassVar[bool] = True
     steps: ClassVar[tuple[Step, ...]] = ()
     compensations: ClassVar[dict[str, Step]] = {}
+    #: the sections (nested ``Section`` classes and ``Include``s), in order
+    sections: ClassVar[tuple[SectionInfo, ...]] = ()
+    #: names of the runbooks this one includes, transitively (for the cycle check)
+    includes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: ParamsBase) -> None:
         self.params = params
@@ -139,22 +144,16 @@ def _default_name(cls: type) -> str:
 
 
 def _collect(cls: type[Runbook]) -> None:
-    """Gather steps in definition order, parents first; an override keeps its place."""
-    found: dict[str, Step] = {}
-    for klass in reversed(cls.__mro__):
-        for attr, value in vars(klass).items():
-            if isinstance(value, Step):
-                if value.id != attr:
-                    value = _renamed(value, attr)
-                found[attr] = value
-    undo_targets = {s.undo for s in found.values() if isinstance(s.undo, str)}
-    inline: dict[str, Step] = {}
-    for owner in found.values():
-        if isinstance(owner.undo, Step):
-            inline_id = owner.undo.id or f"undo_{owner.id}"
-            inline[inline_id] = _renamed(owner.undo, inline_id)
-    cls.steps = tuple(s for sid, s in found.items() if sid not in undo_targets)
-    cls.compensations = {sid: s for sid, s in found.items() if sid in undo_targets} | inline
+    """Gather steps in definition order, parents first; an override keeps its place.
+
+    Nested ``Section`` classes and ``Include`` attributes are walked in place, their
+    steps getting dotted ids (see ``opsbooks.define.sections``).
+    """
+    found = gather(cls, _renamed)
+    cls.steps = tuple(found.steps)
+    cls.compensations = found.compensations
+    cls.sections = tuple(found.sections)
+    cls.includes = tuple(dict.fromkeys(found.includes))
 
 
 def _renamed(step: Step, new_id: str) -> Step:

@@ -68,6 +68,8 @@ class GateSpec:
     on_timeout: Literal["abort", "default"] = "abort"
     rollback_on_decline: bool = False
     secret: bool = False
+    on_decline: Literal["stop", "skip"] = "stop"
+    yes_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,10 @@ class BranchSpec:
     on: str = ""
     routes: Mapping[str, str] = field(default_factory=dict)
     default: str | None = None
+    #: (expression, target) pairs tried in order, instead of ``on``/``routes``
+    cases: tuple[tuple[str, str], ...] = ()
+    #: for the dry run: the case the params alone decide, as text (None: not known yet)
+    decided: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,20 @@ class RemoteSpec:
     timeout_seconds: float | None = None
     #: per-host environment templates (bound per host, sent over the session)
     env: Mapping[str, str] = field(default_factory=dict)
+    #: hosts by name (a comma list, bound from params) instead of ``role``
+    hosts: str = ""
+    #: the remote context: directory (a template, bound per host), umask, sudo user
+    cwd: str | None = None
+    umask: str | None = None
+    become: str | None = None
+    #: a timed wait between batches, in seconds (``pause_between_batches="30s"``)
+    pause_seconds: float | None = None
+    #: outputs each host publishes (``::output NAME=VALUE``), kept per host
+    outputs: tuple[str, ...] = ()
+    #: ``"verify"`` or ``"wait"`` for a check on hosts (``RemoteVerify``/``RemoteWait``)
+    check: Literal["", "verify", "wait"] = ""
+    expect: str = ""
+    poll: Poll | None = None
 
 
 @dataclass(frozen=True)

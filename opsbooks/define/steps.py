@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from opsbooks.define.base import (
     Check,
     Condition,
+    OnFailure,
     Step,
     argv_or_shell,
     bind_command,
@@ -198,6 +199,13 @@ def step(
     when: Condition | None = None,
     idempotent: bool = False,
     undo_on_failure: bool = False,
+    note: str = "",
+    tags: tuple[str, ...] | str = (),
+    on_failure: OnFailure = "rollback",
+    setup: bool = False,
+    rerun_on_resume: bool = False,
+    quiet: bool = False,
+    irreversible: str = "",
 ) -> Callable[[StepFunction], PythonStep]:
     """Turn a runbook method ``(self, ctx) -> str | None`` into a step.
 
@@ -214,6 +222,13 @@ def step(
             when=when,
             idempotent=idempotent,
             undo_on_failure=undo_on_failure,
+            note=note,
+            tags=(tags,) if isinstance(tags, str) else tuple(tags),
+            on_failure=on_failure,
+            setup=setup,
+            rerun_on_resume=rerun_on_resume,
+            quiet=quiet,
+            irreversible=irreversible,
             function=function,
             id=function.__name__,
         )

@@ -41,6 +41,12 @@ class Config(BaseModel):
     ssh: dict[str, Any] = {}
     params: dict[str, dict[str, Any]] = {}
     settings: dict[str, dict[str, Any]] = {}
+    #: step hook plugins, "package.module:Name" (see docs/guides/hooks.md)
+    hooks: list[str] = []
+    #: governance tables, checked by ``opsbooks.govern.settings`` (docs/guides/governance.md)
+    lint: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
+    review: dict[str, Any] = {}
 
     @field_validator("secret_patterns")
     @classmethod

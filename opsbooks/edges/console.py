@@ -20,9 +20,12 @@ from opsbooks.records.events import (
     RunFinished,
     RunStarted,
     StepFinished,
+    StepNote,
+    StepSections,
     StepStarted,
 )
 from opsbooks.records.redaction import Redactor, StreamRedactor
+from opsbooks.render.sections import Headings
 
 _MARK = {
     "succeeded": "ok",
@@ -35,13 +38,18 @@ _MARK = {
 class Console:
     """Writes redacted, human-readable progress; also a text stream for command output."""
 
-    def __init__(self, stream: IO[str], redactor: Redactor, *, quiet: bool = False) -> None:
+    def __init__(
+        self, stream: IO[str], redactor: Redactor, *, quiet: bool = False, purpose: str = ""
+    ) -> None:
         self._stream = stream
+        #: the runbook's purpose line, printed under the run's first line
+        self._purpose = purpose.strip().splitlines()[0] if purpose.strip() else ""
         self._redactor = redactor
         self._quiet = quiet
         self._lock = threading.Lock()
         self._at_line_start = True
         self._stream_redactor = StreamRedactor(redactor)
+        self._headings = Headings()  # a section's heading is printed once, as it starts
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -106,12 +114,17 @@ class Console:
             thread.join()
 
     def __call__(self, event: Event) -> None:
-        text = describe(event)
+        if isinstance(event, StepSections):
+            text = self._headings.lines(event.headings)
+        else:
+            text = describe(event)
         with self._lock:
             if not self._quiet:
                 self._show(self._stream_redactor.drain())  # a step's output ends before events
             if text:
                 self._say(text)
+            if isinstance(event, RunStarted) and self._purpose:
+                self._say(f"  {self._purpose}")
 
 
 class RedactedStream:
@@ -169,7 +182,14 @@ def _gate_answered(event: GateAnswered) -> str | None:
 @describe.register
 def _host_finished(event: HostFinished) -> str | None:
     state = "ok" if event.ok else f"FAILED {event.error}".rstrip()
-    return f"    host {event.host}: {state}"
+    # the host's own last lines, prefixed by its name (the journal keeps more)
+    said = [line for line in event.output.splitlines() if line.strip()][-HOST_LINES:]
+    lines = [f"    host {event.host}: {state}", *(f"      {event.host} | {x}" for x in said)]
+    return "\n".join(lines)
+
+
+#: how many of a host's last output lines the console shows when it finishes
+HOST_LINES = 5
 
 
 @describe.register
@@ -197,6 +217,11 @@ def _run_finished(event: RunFinished) -> str | None:
     if event.resume:
         lines.append(f"  to resume: {event.resume}")
     return "\n".join(lines)
+
+
+@describe.register
+def _step_note(event: StepNote) -> str | None:
+    return f"    {event.host + ': ' if event.host else ''}{event.text}"
 
 
 @describe.register

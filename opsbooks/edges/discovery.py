@@ -19,27 +19,39 @@ import difflib
 import fnmatch
 import functools
 import importlib
+import linecache
 import pkgutil
+import re
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from importlib.metadata import entry_points
 from types import ModuleType
 
 from opsbooks.define.runbook import Runbook
-from opsbooks.errors import BadInput, UnknownRunbook
+from opsbooks.errors import BadInput, DefinitionError, OpsbooksError, UnknownRunbook
 
 #: The entry-point group an installed distribution declares its runbook packages in.
 CATALOG_GROUP = "opsbooks.catalogs"
+
+#: How much of an import error that is not opsbooks' own (a pydantic schema dump, a
+#: third-party exception) a one-paragraph report keeps.
+FOREIGN_ERROR_CHARS = 300
 
 
 class Catalog:
     """The runbooks of one or more packages, sorted by name."""
 
     def __init__(
-        self, runbooks: Iterable[type[Runbook]], broken: Mapping[str, str] | None = None
+        self,
+        runbooks: Iterable[type[Runbook]],
+        broken: Mapping[str, str] | None = None,
+        broken_names: Mapping[str, str] | None = None,
     ) -> None:
         #: module name -> its import error, in one paragraph
         self.broken: dict[str, str] = dict(broken or {})
+        #: runbook name -> the broken module that defines it, where the error named it (a
+        #: DefinitionError does), so ``get`` refuses it even when the name is not the module's
+        self.broken_names: dict[str, str] = dict(broken_names or {})
         self._by_name: dict[str, type[Runbook]] = {}
         for runbook in runbooks:
             other = self._by_name.get(runbook.name)
@@ -71,25 +83,41 @@ class Catalog:
             close += [n for n in self.names() if name and name in n and n not in close]
             raise UnknownRunbook(name, close[:3]) from None
 
-    def warning(self) -> str:
-        """One paragraph naming every module that failed to import ('' if none)."""
-        if not self.broken:
+    def warning(self, skip: Iterable[str] = ()) -> str:
+        """One paragraph naming every module that failed to import ('' if none).
+
+        ``skip`` holds runbook names the command asked for: their broken modules are
+        left out, since ``get`` refuses each with the same error, and one paragraph
+        saying it once is what the operator should read.
+        """
+        asked = {self.broken_module(name) for name in skip}
+        others = {m: e for m, e in self.broken.items() if m not in asked}
+        if not others:
             return ""
-        problems = "; ".join(f"{module}: {error}" for module, error in sorted(self.broken.items()))
+        problems = "; ".join(f"{module}: {error}" for module, error in sorted(others.items()))
         return (
-            f"warning: {len(self.broken)} catalog module(s) failed to import and their "
+            f"warning: {len(others)} catalog module(s) failed to import and their "
             f"runbooks are missing ({problems}). Fix the module(s); the other runbooks work."
         )
 
+    def broken_module(self, name: str) -> str | None:
+        """The module that failed to import and would define runbook ``name``, if any."""
+        if name in self.broken_names:
+            return self.broken_names[name]
+        suffix = "." + name
+        for module in sorted(self.broken):
+            if module.endswith(suffix) or module == name:
+                return module
+        return None
+
     def _refuse_broken(self, name: str) -> None:
         """A name that would live in a module that failed to import: say why it is missing."""
-        suffix = "." + name
-        for module, error in sorted(self.broken.items()):
-            if module.endswith(suffix) or module == name:
-                raise BadInput(
-                    f"runbook {name!r} cannot be loaded: its module {module} failed to "
-                    f"import ({error}). Fix the module, then run it again."
-                )
+        module = self.broken_module(name)
+        if module is not None:
+            raise BadInput(
+                f"runbook {name!r} cannot be loaded: its module {module} failed to "
+                f"import ({self.broken[module]}). Fix the module, then run it again."
+            )
 
 
 def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
@@ -101,10 +129,11 @@ def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
     patterns = tuple(exclude)
     found: list[type[Runbook]] = []
     broken: dict[str, str] = {}
+    names: dict[str, str] = {}
     for package in packages:
-        for module in _modules(package, patterns, broken):
+        for module in _modules(package, patterns, broken, names):
             found.extend(_runbooks_in(module))
-    return Catalog(found, broken)
+    return Catalog(found, broken, names)
 
 
 @functools.cache
@@ -118,7 +147,9 @@ def installed_catalogs() -> list[str]:
     return list(_declared_catalogs())
 
 
-def _modules(package: str, exclude: tuple[str, ...], broken: dict[str, str]) -> list[ModuleType]:
+def _modules(
+    package: str, exclude: tuple[str, ...], broken: dict[str, str], names: dict[str, str]
+) -> list[ModuleType]:
     if _excluded(package, exclude):
         return []
     try:
@@ -136,11 +167,11 @@ def _modules(package: str, exclude: tuple[str, ...], broken: dict[str, str]) -> 
         return []
     if not hasattr(root, "__path__"):
         return [root]
-    return [root, *_walk(root, exclude, broken)]
+    return [root, *_walk(root, exclude, broken, names)]
 
 
 def _walk(
-    package: ModuleType, exclude: tuple[str, ...], broken: dict[str, str]
+    package: ModuleType, exclude: tuple[str, ...], broken: dict[str, str], names: dict[str, str]
 ) -> Iterator[ModuleType]:
     for info in pkgutil.iter_modules(package.__path__, prefix=f"{package.__name__}."):
         if info.name.rsplit(".", 1)[-1].startswith("_") or _excluded(info.name, exclude):
@@ -149,31 +180,78 @@ def _walk(
             module = importlib.import_module(info.name)
         except Exception as exc:
             broken[info.name] = import_error(exc, info.name)
+            if isinstance(exc, DefinitionError):
+                names[exc.runbook] = info.name
             continue
         if not _holds_runbooks(module):
             continue
         yield module
         if info.ispkg:
-            yield from _walk(module, exclude, broken)
+            yield from _walk(module, exclude, broken, names)
 
 
 def import_error(exc: BaseException, module: str) -> str:
-    """``exc`` in one line: its type, where in the module's own file, and its message."""
+    """``exc`` in one line: its type, where in the module's own file, and its message.
+
+    A ``DefinitionError`` naming a step points at that step's line, not at the ``class``
+    line where Python raised it, and is never shortened: its last words say how to fix
+    it. Only a foreign error (a pydantic schema dump can run to pages) is cut.
+    """
     where = ""
     leaf = module.rsplit(".", 1)[-1]
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         stem = frame.filename.rsplit("/", 1)[-1]
-        if stem in (f"{leaf}.py", "__init__.py"):
-            where = f" at {frame.filename}:{frame.lineno}"
+        if stem in (f"{leaf}.py", "__init__.py") and frame.lineno is not None:
+            line = frame.lineno
+            if isinstance(exc, DefinitionError) and exc.step:
+                line = step_line(frame.filename, line, exc.step)
+            where = f" at {frame.filename}:{line}"
             break
     if isinstance(exc, SyntaxError) and exc.filename:
         where = f" at {exc.filename}:{exc.lineno}"
     message = " ".join(str(exc).split()) or "no message"
     nested = f"{type(exc).__name__}: "
     message = message.rsplit(nested, 1)[-1]  # pydantic nests one SchemaError per level
-    if len(message) > 300:
-        message = message[:297] + "..."
+    if not isinstance(exc, OpsbooksError) and len(message) > FOREIGN_ERROR_CHARS:
+        message = message[: FOREIGN_ERROR_CHARS - 3] + "..."
     return f"{type(exc).__name__}{where}: {message}"
+
+
+def step_line(filename: str, class_line: int, step: str) -> int:
+    """The line assigning ``step`` in the class body starting at ``class_line``, or it.
+
+    A dotted id (``checks.disk``) is found segment by segment: the section's ``class
+    checks`` (or the ``checks = ob.Include(...)``), then ``disk`` under it. A segment
+    not found (an included runbook's own step) leaves the deepest line found so far.
+    """
+    lines = linecache.getlines(filename)
+    found = class_line
+    for segment in step.split("."):
+        line = _assignment(lines, found, segment)
+        if line is None:
+            break
+        found = line
+    return found
+
+
+def _assignment(lines: list[str], start: int, name: str) -> int | None:
+    """The 1-based line under line ``start``'s block that defines ``name``, or None."""
+    while 0 < start < len(lines) and lines[start - 1].lstrip().startswith("@"):
+        start += 1  # a decorated class: its block starts at the `class` line
+    if not 0 < start <= len(lines):
+        return None
+    head = lines[start - 1]
+    indent = len(head) - len(head.lstrip())
+    pattern = re.compile(
+        rf"\s*(?:(?:async\s+)?def\s+|class\s+)?{re.escape(name)}\s*(?:[:(]|=(?!=))"
+    )
+    for number in range(start + 1, len(lines) + 1):
+        text = lines[number - 1]
+        if text.strip() and len(text) - len(text.lstrip()) <= indent:
+            return None  # the block ended
+        if pattern.match(text):
+            return number
+    return None
 
 
 def _excluded(name: str, exclude: tuple[str, ...]) -> bool:

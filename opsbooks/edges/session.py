@@ -15,13 +15,18 @@ from typing import IO, Any, cast
 
 from opsbooks.backends.local import LocalBackend
 from opsbooks.backends.notify import ChannelNotifier
+from opsbooks.backends.protocols import HostBackend
 from opsbooks.define.params import secret_values
 from opsbooks.edges.anchoring import announce_head, final_anchor, recorded_anchor
+from opsbooks.edges.become import executor_factory
 from opsbooks.edges.clock import SystemClock
 from opsbooks.edges.config import Config
 from opsbooks.edges.console import Console, RedactedStream
 from opsbooks.edges.discovery import Catalog, discover
+from opsbooks.edges.hooks import describe as describe_hooks
+from opsbooks.edges.hooks import load_hooks
 from opsbooks.edges.identity import LocalIdentity
+from opsbooks.edges.limits import check_argv_lengths
 from opsbooks.edges.liveness import (
     ProcessLog,
     check_crashed_holder,
@@ -36,7 +41,9 @@ from opsbooks.edges.preflight import (
     check_hosts,
     check_kinds,
     check_reachable,
+    check_selected_outputs,
     has_remote_steps,
+    succeeded_steps,
 )
 from opsbooks.edges.prepare import prepare_resume, prepare_run
 from opsbooks.edges.requests import Invocation, ResumeRequest, Surroundings
@@ -47,6 +54,7 @@ from opsbooks.edges.resuming import (
     superseded_question,
 )
 from opsbooks.edges.signals import StopFlag
+from opsbooks.edges.subruns import ChildLauncher
 from opsbooks.edges.taint import check_tainted_outputs
 from opsbooks.errors import BadInput, GateStopped, OpsbooksError
 from opsbooks.plan.binding import Plan, plan
@@ -70,7 +78,9 @@ from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
 from opsbooks.run.policies import AskBeforeEachStep, FailurePolicy, every_step
 from opsbooks.run.questions import Questions
+from opsbooks.run.reconcile import reconcile
 from opsbooks.run.runner import Runner, new_run_id
+from opsbooks.run.selection import tags_of
 
 __all__ = [
     "Invocation",
@@ -101,9 +111,11 @@ def prepare(
     runbook = catalog.get(invocation.runbook)
     params = bind_params(runbook, invocation.params, config, surroundings)
     options = invocation.options
-    bound = plan(runbook, params, start_at=options.start_at, skip=options.skip)
+    bound = plan(runbook, params, start_at=options.start_at, skip=options.skip, **tags_of(options))
     check_kinds(bound)
+    check_selected_outputs(bound)
     check_hosts(bound, config)
+    check_argv_lengths(bound, params.model_dump())
     answers = answers_for(options.answers, surroundings, bound)
     return bound, answers
 
@@ -125,13 +137,14 @@ def start_run(
     bound, answers = prepare(invocation, config, catalog, surroundings)
     options = invocation.options
     if options.dry_run:
-        surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)))
+        hooks = describe_hooks(load_hooks(config, bound))  # a bad plugin: exit 2 here too
+        surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)) + hooks)
         return None
     check_reachable(bound, config, surroundings)
     journal = open_journal(journal_url(config), identity=LocalIdentity())
     check_crashed_holder(journal, bound.name, config.state_path, LocalIdentity())
     run_id = new_run_id((surroundings.clock or SystemClock()).wall())
-    with _runner(bound, answers, options, config, surroundings, journal, run_id) as runner:
+    with _runner(bound, answers, options, config, surroundings, journal, run_id, catalog) as runner:
         return runner.start(options, run_id=run_id)
 
 
@@ -152,21 +165,27 @@ def resume_run(
     config = prepare_resume(runbook, config, _say(surroundings))
     params = bind_params(runbook, {}, config, surroundings, recorded=record.params)
     opts = record.options
-    bound = plan(runbook, params, start_at=opts.get("start_at"), skip=opts.get("skip") or ())
+    bound = plan(
+        runbook, params, start_at=opts.get("start_at"), skip=opts.get("skip") or (), **tags_of(opts)
+    )
     check_kinds(bound)
     check_hosts(bound, config)
     options = request.options
-    check_mark_done(journal, record, bound, options)
+    reconciled = reconcile(journal, bound, record)  # a read: written once all checks pass
+    check_mark_done(journal, record, bound, options, reconciled.states)
+    check_selected_outputs(bound, succeeded_steps(reconciled.states), resuming=True)
     check_tainted_outputs(journal, record, bound)
     answers = answers_for(options.answers, surroundings, bound)
     check_reachable(bound, config, surroundings)
-    with _runner(bound, answers, options, config, surroundings, journal, record.id) as runner:
+    with _runner(
+        bound, answers, options, config, surroundings, journal, record.id, catalog
+    ) as runner:
         if bound.fingerprint != record.fingerprint:
             _confirm_changed_definition(runner, record.id, record.fingerprint, bound)
         newer = superseded_by(journal, record)
         if newer is not None:
             _confirm(runner, record.id, superseded_question(record, newer), "a newer run succeeded")
-        return runner.resume(record.id, options)
+        return runner.resume(record.id, options, reconciled)
 
 
 def _say(surroundings: Surroundings) -> Callable[[str], None]:
@@ -222,12 +241,14 @@ def _runner(
     surroundings: Surroundings,
     journal: Journal,
     run_id: str,
+    catalog: Catalog,
 ) -> Iterator[Runner]:
     """Build the runner once, with every dependency; nothing is patched in afterwards."""
+    hooks = load_hooks(config, bound)  # a bad plugin is a ConfigError before any step
     who = approver(surroundings.environ)
     identity = LocalIdentity()
     redactor = Redactor(secret_values(bound.params), config.secret_patterns)
-    console = Console(surroundings.stdout, redactor)
+    console = Console(surroundings.stdout, redactor, purpose=bound.info.purpose)
     audit = AuditLog(
         config.state_path / "runs" / f"{run_id}.jsonl",
         run_id,
@@ -271,10 +292,18 @@ def _runner(
         workdir=config.root,
         emit=emit,
         ask=questions.ask_step,
-        hosts=_host_steps(bound, config, journal, questions),
+        hosts=_host_steps(
+            bound,
+            config,
+            journal,
+            questions,
+            surroundings.hosts,
+            executor_factory(bound, config, surroundings, redactor),
+        ),
         config=config.model_dump(),
         extras=surroundings.extras,
         redact=redactor.text,
+        children=ChildLauncher(catalog, config, surroundings, journal, options, who),
     )
     runner = Runner(
         env=env,
@@ -287,9 +316,11 @@ def _runner(
         emit=emit,
         before_step=AskBeforeEachStep(questions.ask) if options.step_mode else every_step,
         on_failure=FailurePolicy(rollback=not options.no_rollback),
+        revisit_continued=options.step_mode,
         execute=surroundings.intercept(execute) if surroundings.intercept else execute,
         stop_requested=stop.requested,
         abandon_requested=stop.abandoned,
+        hooks=hooks,
     )
     try:
         with stop.installed(surroundings.install_signal_handlers):
@@ -316,7 +347,12 @@ def _prompters(
 
 
 def _host_steps(
-    bound: Plan, config: Config, journal: Journal, questions: Questions
+    bound: Plan,
+    config: Config,
+    journal: Journal,
+    questions: Questions,
+    hosts: HostBackend | None,
+    ssh: Callable[..., HostBackend] | None = None,
 ) -> HostSteps | None:
     """Remote steps' runner, only for plans that have some (fabric is imported lazily)."""
     if not has_remote_steps(bound):
@@ -324,7 +360,12 @@ def _host_steps(
     from opsbooks.backends.hosts.inventory import Inventory
     from opsbooks.run.remote_steps import RemoteSteps
 
-    return RemoteSteps(Inventory.from_config(config), journal, questions.ask)
+    inventory = Inventory.from_config(config)
+    if hosts is None and ssh is not None:  # holding the run's sudo password
+        return RemoteSteps(inventory, journal, questions.ask, executor_factory=ssh)
+    if hosts is None:
+        return RemoteSteps(inventory, journal, questions.ask)
+    return RemoteSteps(inventory, journal, questions.ask, executor_factory=lambda _: hosts)
 
 
 def exit_code_of(report: RunReport | None) -> int:

@@ -14,16 +14,23 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from opsbooks.define.base import text
+from opsbooks.define.hooks import hook_methods
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params, param_values, redacted
 from opsbooks.define.policies import Retry
 from opsbooks.define.runbook import Runbook, undo_id
+from opsbooks.define.sections import SectionInfo, scope_of, scoped
 from opsbooks.define.specs import BranchSpec, NoSpec
 from opsbooks.define.steps import Condition, Step
-from opsbooks.define.template import TemplateError
+from opsbooks.define.template import RUNBOOK as RUNBOOK_ROOT
+from opsbooks.define.template import TemplateError, late_names
 from opsbooks.errors import BadInput, ParamsError
 from opsbooks.plan.info import RunbookInfo
+from opsbooks.plan.late import RunValues, late_values
+from opsbooks.plan.sections import expand, sections_shape
+from opsbooks.plan.selection import Selection, keyword_dict, keyword_fields, selection_dict
 
 Rebind = Callable[[Mapping[str, Any]], "PlannedStep"]
 
@@ -58,9 +65,26 @@ class PlannedStep:
     condition: Condition | None = field(default=None, compare=False, repr=False)
     #: outputs of earlier steps this step's templates use, bound when it runs
     uses_outputs: tuple[str, ...] = ()
+    #: the part of ``uses_outputs`` its command and checks need (not only its note or
+    #: title, text for people): a step cannot run without these
+    needs_outputs: tuple[str, ...] = field(default=(), compare=False, repr=False)
     rebind: Rebind | None = field(default=None, compare=False, repr=False)
     #: set on a compensation while it undoes this forward step (its hosts, its outputs)
     undo_of: str | None = None
+    #: the shared keywords (``define.base.Step``): the note as shown (secrets masked) and
+    #: its template (bound again per host), tags, failure policy, setup, re-run, quiet
+    note: str | None = None
+    note_template: str = field(default="", compare=False, repr=False)
+    tags: tuple[str, ...] = ()
+    on_failure: str = "rollback"
+    setup: bool = False
+    rerun_on_resume: bool = False
+    quiet: bool = False
+    #: run-time names besides outputs its templates use (``answers.GATE``, ``run_id``)
+    uses_late: tuple[str, ...] = ()
+    #: an included step's own params (its runbook's, bound from the parent's); a step
+    #: on hosts binds ``{host.*}`` per host with these, not with the plan's params
+    own_params: Params | None = field(default=None, compare=False, repr=False)
 
     @property
     def routes(self) -> Mapping[str, str]:
@@ -83,6 +107,7 @@ class PlannedStep:
             "undo_on_failure": self.undo_on_failure,
             "outputs": list(self.outputs),
             "skip_reason": self.skip_reason,
+            **keyword_dict(self),
         }
 
 
@@ -97,6 +122,13 @@ class Plan:
     fingerprint: str
     start_at: str | None = None
     skip: tuple[str, ...] = ()
+    only_tags: tuple[str, ...] = ()
+    skip_tags: tuple[str, ...] = ()
+    #: the runbook instance when it defines step hooks (``before_step`` ...); never
+    #: fingerprinted or serialized: hooks observe steps, they do not change them
+    hooks: tuple[object, ...] = field(default=(), compare=False, repr=False)
+    #: the runbook's sections in order (``opsbooks.plan.sections`` numbers them)
+    sections: tuple[SectionInfo, ...] = ()
 
     @property
     def name(self) -> str:
@@ -137,6 +169,7 @@ class Plan:
             "params": redacted(self.params),
             "start_at": self.start_at,
             "skip": list(self.skip),
+            **selection_dict(self.only_tags, self.skip_tags),
             "steps": [planned.to_dict() for planned in self.steps],
             "compensations": {k: v.to_dict() for k, v in self.compensations.items()},
         }
@@ -148,6 +181,8 @@ def plan(
     *,
     start_at: str | None = None,
     skip: Iterable[str] = (),
+    only_tags: Iterable[str] = (),
+    skip_tags: Iterable[str] = (),
 ) -> Plan:
     """Bind ``runbook`` to ``params``; with no params, templates keep their placeholders."""
     if runbook.abstract:
@@ -156,7 +191,7 @@ def plan(
         raise BadInput(
             f"{runbook.name} takes {runbook.Params.__name__}, got {type(params).__name__}"
         )
-    skip = tuple(skip)
+    start_at, skip = expand(runbook, start_at, skip)  # a section id means its steps
     ids = [s.id for s in runbook.steps]
     for wanted, flag in [(start_at, "--start-at")] + [(s, "--skip") for s in skip]:
         if wanted is not None and wanted not in ids:
@@ -164,18 +199,13 @@ def plan(
                 f"{flag} {wanted}: {runbook.name} has no step {wanted!r}; "
                 f"its steps are: {', '.join(ids)}"
             )
-    values = param_values(params)
+    values = {RUNBOOK_ROOT: runbook.name, **param_values(params)}  # a param wins a clash
     instance = runbook(params) if params is not None else None
-    before_start = set(ids[: ids.index(start_at)]) if start_at else set()
-
-    def skip_reason(step_id: str) -> str | None:
-        if step_id in before_start:
-            return f"before --start-at {start_at}"
-        return "--skip" if step_id in skip else None
-
+    selection = Selection.of(runbook, start_at, skip, only_tags, skip_tags)
     try:
         steps = tuple(
-            _planned(s, values, instance, skip_reason=skip_reason(s.id)) for s in runbook.steps
+            _planned(s, values, instance, skip_reason=selection.skip_reason(s))
+            for s in runbook.steps
         )
         compensations = {
             sid: _planned(s, values, instance, compensation=True)
@@ -191,27 +221,51 @@ def plan(
         fingerprint=fingerprint(runbook),
         start_at=start_at,
         skip=skip,
+        only_tags=selection.only_tags,
+        skip_tags=selection.skip_tags,
+        hooks=(instance,) if instance is not None and hook_methods(runbook) else (),
+        sections=runbook.sections,
     )
 
 
 def with_outputs(
-    planned: PlannedStep, params: Params | None, outputs: Mapping[str, str]
+    planned: PlannedStep,
+    params: Params | None,
+    outputs: Mapping[str, str],
+    *,
+    run: RunValues | None = None,
 ) -> PlannedStep:
-    """``planned`` with its ``{outputs.NAME}`` fields bound, at the moment it runs.
+    """``planned`` with its ``{outputs.NAME}`` fields bound, at the moment it runs, and
+    with ``run``, its ``{answers.GATE}`` and ``{run_id}`` fields too (``plan.late``).
 
-    Raises ``TemplateError`` naming the output when an earlier step did not publish it
-    (it was skipped, or this run started after it).
+    Raises ``TemplateError`` naming the output when an earlier step did not publish one
+    its command needs (it was skipped, or this run started after it). A note or title
+    is text for people: an output it names that is not there reads as
+    ``{outputs.NAME: not available}`` and never fails the step.
     """
-    if not planned.uses_outputs or planned.rebind is None:
+    if planned.rebind is None:
         return planned
-    absent = [name for name in planned.uses_outputs if name not in outputs]
+    check_needed(planned, outputs)
+    shown = {**absent_placeholders(planned, outputs), **outputs}
+    late = late_values(planned.uses_late, run)
+    bound = planned.rebind({**late, **param_values(params), OUTPUTS_ROOT: shown})
+    return replace(bound, undo_of=planned.undo_of)
+
+
+def check_needed(planned: PlannedStep, *available: Mapping[str, Any]) -> None:
+    """Raise ``TemplateError`` when an output ``planned``'s command needs is in none of
+    ``available`` (a note's or a title's missing output is no reason to fail)."""
+    absent = [n for n in planned.needs_outputs if not any(n in found for found in available)]
     if absent:
         raise TemplateError(
             f"output {absent[0]!r} is not available: the step that publishes it did not "
             f"run in this run (skipped, or before --start-at)"
         )
-    bound = planned.rebind({**param_values(params), OUTPUTS_ROOT: dict(outputs)})
-    return replace(bound, undo_of=planned.undo_of)
+
+
+def absent_placeholders(planned: PlannedStep, outputs: Mapping[str, str]) -> dict[str, str]:
+    """What a note shows for each output it names that is not there: a marked placeholder."""
+    return {n: f"{{outputs.{n}: not available}}" for n in planned.uses_outputs if n not in outputs}
 
 
 def _planned(
@@ -222,17 +276,21 @@ def _planned(
     compensation: bool = False,
     skip_reason: str | None = None,
 ) -> PlannedStep:
+    values, runbook = scoped(item, values, runbook)  # an included step binds its own params
     binding = item.bind(values, runbook)
-    wanted = tuple(used_outputs(item.templates()))
+    wanted = tuple(used_outputs([*item.templates(), item.note, item.title]))
+    late = tuple(late_names([*item.templates(), item.note, item.title]))
+    named = {k: values[k] for k in (RUNBOOK_ROOT,) if k in values}  # kept when bound again
 
     def rebind(more: Mapping[str, Any]) -> PlannedStep:
+        more = {**named, **more}
         return _planned(item, more, runbook, compensation=compensation, skip_reason=skip_reason)
 
     command = binding.command
     return PlannedStep(
         id=item.id,
         kind=item.kind,
-        title=item.label,
+        title=text(item.label, values) if "{" in item.label else item.label,  # a template
         description=item.description,
         automated=item.automated,
         command=None if command is None else command.text,
@@ -250,7 +308,11 @@ def _planned(
         spec=binding.spec,
         condition=item.when,
         uses_outputs=wanted,
-        rebind=rebind if wanted else None,
+        needs_outputs=tuple(used_outputs(item.templates())),
+        rebind=rebind if wanted or late else None,
+        uses_late=late,
+        **keyword_fields(item, values),
+        own_params=getattr(runbook, "params", None) if scope_of(item) is not None else None,
     )
 
 
@@ -267,7 +329,8 @@ def fingerprint(runbook: type[Runbook]) -> str:
     """Hash the step graph and the params schema; params values do not change it."""
     graph = [_shape(s) for s in list(runbook.steps) + list(runbook.compensations.values())]
     schema = {name: repr(f.annotation) for name, f in runbook.Params.model_fields.items()}
-    blob = json.dumps({"steps": graph, "params": schema}, sort_keys=True, default=repr)
+    shaped = {"steps": graph, "params": schema} | sections_shape(runbook)
+    blob = json.dumps(shaped, sort_keys=True, default=repr)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -281,4 +344,5 @@ def _shape(item: Step) -> dict[str, Any]:
     if item.outputs:
         shape["outputs"] = list(item.outputs)
     shape.update(item.shape())
+    shape.update(item.keyword_shape())
     return shape

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from opsbooks.define.hooks import hook_methods
 from opsbooks.define.params import Params
 from opsbooks.define.runbook import Change, Runbook, Trouble
 
@@ -37,6 +38,8 @@ class RunbookInfo:
     rpo: str
     rto_steps: tuple[str, str] | None
     params_schema: type[Params]
+    #: the step hook methods the runbook defines (``before_step`` ...), for its page
+    hooks: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, runbook: type[Runbook]) -> RunbookInfo:
@@ -62,4 +65,5 @@ class RunbookInfo:
             rpo=runbook.rpo,
             rto_steps=runbook.rto_steps,
             params_schema=runbook.Params,
+            hooks=tuple(hook_methods(runbook)),
         )

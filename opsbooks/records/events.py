@@ -69,6 +69,8 @@ class HostFinished(Event):
     exit_code: int | None
     duration: float | None
     error: str
+    #: the last lines of the host's output (redacted; empty for a quiet step)
+    output: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,26 @@ class Notice(Event):
     name: ClassVar[str] = "notice"
     message: str
     step: str | None = None
+
+
+@dataclass(frozen=True)
+class StepNote(Event):
+    """A step's run-time ``note``, templated and redacted, shown as the step starts."""
+
+    name: ClassVar[str] = "step_note"
+    step: str
+    text: str
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class StepSections(Event):
+    """The numbered headings of the sections a step is in, sent just before it starts
+    (only for a step in a section); the console prints those it has not just shown."""
+
+    name: ClassVar[str] = "step_sections"
+    step: str
+    headings: tuple[str, ...]
 
 
 class Observer(Protocol):

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 
 from opsbooks.define.policies import human
 from opsbooks.define.specs import CheckSpec, CommandStepSpec, GateSpec, NotifySpec, RemoteSpec
+from opsbooks.define.subrun import SubRunSpec
 from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.render import remote
+from opsbooks.render.cases import cases_body, cases_dry
+from opsbooks.render.gate_options import gate_options
 from opsbooks.render.md_text import block, prose
 
 Lines = Callable[[PlannedStep], list[str]]
@@ -87,6 +91,7 @@ def _gate_body(planned: PlannedStep, _plan: Plan) -> list[str]:
         out.append(f"- If nobody answers within {human(spec.timeout)}: {then}")
     if spec.rollback_on_decline:
         out.append("- Declining rolls back the steps already done")
+    out.extend(f"- {line}" for line in gate_options(planned, _plan))
     return ["\n".join(out)]
 
 
@@ -98,7 +103,7 @@ def _gate_dry(planned: PlannedStep) -> list[str]:
         out.append(f"choices: {', '.join(spec.choices)}")
     if spec.phrase:
         out.append(f"requires typing: {spec.phrase}")
-    return out
+    return out  # the dry run adds gate_options itself: it has the plan, to list what a no skips
 
 
 def _step_link(step_id: str, the_plan: Plan) -> str:
@@ -107,6 +112,8 @@ def _step_link(step_id: str, the_plan: Plan) -> str:
 
 def _branch_body(planned: PlannedStep, the_plan: Plan) -> list[str]:
     spec = planned.spec
+    if spec.cases:
+        return cases_body(spec, lambda target: _step_link(target, the_plan))
     out = [f"Route on `{spec.on}`:", ""]
     for value, target in spec.routes.items():
         out.append(f"- `{value}` → {_step_link(target, the_plan)}")
@@ -124,12 +131,12 @@ def _notify_body(planned: PlannedStep, _plan: Plan) -> list[str]:
 
 def _remote_facts(planned: PlannedStep) -> list[str]:
     spec: RemoteSpec = planned.spec
-    return [f"- **Hosts:** role `{spec.role}`; {spec.rollout}"]
+    return remote.facts(spec)
 
 
 def _remote_dry(planned: PlannedStep) -> list[str]:
     spec: RemoteSpec = planned.spec
-    return ([planned.text] if planned.text else []) + [f"on role {spec.role!r}: {spec.rollout}"]
+    return ([planned.text] if planned.text else []) + remote.dry_run(spec)
 
 
 def _command_facts(planned: PlannedStep) -> list[str]:
@@ -146,6 +153,21 @@ def _wait_dry(planned: PlannedStep) -> list[str]:
     spec: CheckSpec = planned.spec
     polls = [f"polls {spec.poll.describe()}"] if spec.poll else []
     return ([planned.text] if planned.text else []) + polls
+
+
+def _subrun_body(planned: PlannedStep, _plan: Plan) -> list[str]:
+    """A linked run: a link to the child's page, and the params it is started with."""
+    spec: SubRunSpec = planned.spec
+    short = spec.runbook.split(".", 1)[-1]
+    out = [f"Starts a linked run of [`{spec.runbook}`](../{spec.category}/{short}.md)"]
+    out[0] += " (its own run id, journal, lock and audit; this step succeeds iff it does)."
+    if spec.shown:
+        out += ["", *(f"- `{name}` = `{value}`" for name, value in spec.shown)]
+    return ["\n".join(out)]
+
+
+def _subrun_dry(planned: PlannedStep) -> list[str]:
+    return [planned.text] if planned.text else []
 
 
 def _verify_body(planned: PlannedStep, _plan: Plan) -> list[str]:
@@ -175,7 +197,8 @@ _BUILT_IN = {
         command_lead="Check:",
     ),
     "notify": KindRenderer("notify", "notification", body=_notify_body),
-    "branch": KindRenderer("branch", "branch", body=_branch_body),
+    "branch": KindRenderer("branch", "branch", body=_branch_body, dry_run=cases_dry),
+    "subrun": KindRenderer("linked run", "linked run", body=_subrun_body, dry_run=_subrun_dry),
 }
 for _kind in ("remote", "upload", "download"):
     _BUILT_IN[_kind] = KindRenderer(
@@ -184,6 +207,13 @@ for _kind in ("remote", "upload", "download"):
         facts=_remote_facts,
         dry_run=_remote_dry,
         command_lead="Run on each host:",
+    )
+for _kind, _label, _lead in (
+    ("remote_verify", "verification on hosts", "Check on each host:"),
+    ("remote_wait", "wait on hosts", "Wait on each host until this succeeds:"),
+):
+    _BUILT_IN[_kind] = KindRenderer(
+        _label, _label, facts=_remote_facts, dry_run=_remote_dry, command_lead=_lead
     )
 _RENDERERS.update(_BUILT_IN)
 

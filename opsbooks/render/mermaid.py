@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from opsbooks.define.specs import BranchSpec
 from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.render.sections import flow_nodes
 
 START = "start"
 DONE = "done"
@@ -15,7 +16,7 @@ DONE = "done"
 
 def node_id(step_id: str) -> str:
     """Prefix step ids so none collides with Mermaid keywords such as ``end``."""
-    return f"step_{step_id}"
+    return f"step_{step_id.replace('.', '__')}"  # a step in a section: a.b is a__b
 
 
 def label(text: str) -> str:
@@ -42,6 +43,8 @@ def _node(planned: PlannedStep, number: str) -> str:
         return f"    {ident}{{{{{text}}}}}"
     if planned.kind == "manual":
         return f"    {ident}[/{text}/]"
+    if planned.kind == "subrun":  # a linked run: Mermaid's subroutine shape
+        return f"    {ident}[[{text}]]"
     return f"    {ident}[{text}]"
 
 
@@ -52,7 +55,7 @@ def _edges(plan: Plan) -> list[str]:
         following = node_id(steps[index + 1].id) if index + 1 < len(steps) else DONE
         spec = planned.spec
         if isinstance(spec, BranchSpec):
-            for value, target in spec.routes.items():
+            for value, target in [*spec.routes.items(), *spec.cases]:
                 lines.append(f"    {node_id(planned.id)} -->|{label(value)}| {node_id(target)}")
             fallback = node_id(spec.default) if spec.default else following
             lines.append(f"    {node_id(planned.id)} -->|{label('otherwise')}| {fallback}")
@@ -74,7 +77,9 @@ def _undo_lines(plan: Plan) -> list[str]:
 def render_flow(plan: Plan) -> str:
     """Return the flowchart source (without the surrounding Markdown fence)."""
     lines = ["flowchart TD", f'    {START}(["Start"])']
-    for number, planned in enumerate(plan.steps, start=1):
+    if plan.sections:  # each section's nodes in a subgraph, numbered 2.1, 2.2
+        lines.extend(flow_nodes(plan, _node))
+    for number, planned in enumerate(plan.steps if not plan.sections else (), start=1):
         lines.append(_node(planned, str(number)))
     for planned in plan.compensations.values():
         lines.append(_node(planned, ""))

@@ -13,6 +13,8 @@ from typing import Any
 
 from opsbooks.define.policies import human
 from opsbooks.records.journal import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.render.md_text import fence
+from opsbooks.render.sections import report_rows
 
 
 def _when(ts: float | None) -> str:
@@ -36,7 +38,9 @@ def report_data(
     gates: list[GateRecord],
     hosts: list[HostRecord],
     commands: dict[str, str],
+    sections: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The run's record; ``sections`` (id -> numbered heading) groups its steps."""
     steps: dict[str, dict[str, Any]] = {}
     for t in transitions:
         entry = steps.setdefault(t.step_id, {"step": t.step_id, "command": commands.get(t.step_id)})
@@ -54,13 +58,18 @@ def report_data(
             entry["undo"] = t.detail["undo"]
         if t.detail.get("mark_done"):
             entry["marked_done_by"] = t.who
+        if t.detail.get("note"):
+            entry["note"] = t.detail["note"]
+        if t.detail.get("child_run"):  # a SubRun: the linked run it started
+            entry["child_run"] = t.detail["child_run"]
+            entry["child_runbook"] = t.detail.get("child_runbook", entry.get("child_runbook"))
     return {
         "run": asdict(run),
         "steps": list(steps.values()),
         "transitions": [asdict(t) | {"status": t.status.value} for t in transitions],
         "gates": [asdict(g) | {"waited": g.answered_at - g.asked_at} for g in gates],
         "hosts": [asdict(h) for h in hosts],
-    }
+    } | ({"sections": sections} if sections else {})
 
 
 def render_json(data: dict[str, Any]) -> str:
@@ -73,7 +82,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     sections = [
         _summary(data["run"]),
         _parameters(data["run"]["params"]),
-        _steps(steps) + _details(steps),
+        _steps(steps, data.get("sections") or {}) + _details(steps) + _notes(steps, data["hosts"]),
+        linked_runs(steps),
         _gates(data["gates"]),
         _rollback(steps),
         _hosts(data["hosts"]),
@@ -95,7 +105,7 @@ def _summary(run: dict[str, Any]) -> list[str]:
     ]
     if run["reason"]:
         lines.append(f"- Reason: {run['reason']}")
-    if run["outcome"] not in ("succeeded", "running"):
+    if run["outcome"] not in ("succeeded", "succeeded_with_warnings", "running"):
         lines.append(f"- To resume: `opsbooks resume {run['id']}`")
     if run["metrics"]:
         lines.append("- Measured: " + ", ".join(f"{k} = {v}" for k, v in run["metrics"].items()))
@@ -110,7 +120,7 @@ def _parameters(params: dict[str, Any]) -> list[str]:
     return lines + [f"| `{k}` | {_cell(v)} |" for k, v in params.items()]
 
 
-def _steps(steps: list[dict[str, Any]]) -> list[str]:
+def _steps(steps: list[dict[str, Any]], sections: dict[str, str]) -> list[str]:
     lines = [
         "",
         "## Steps",
@@ -118,15 +128,17 @@ def _steps(steps: list[dict[str, Any]]) -> list[str]:
         "| Step | Status | Command | Exit | Duration | Attempts |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for step in steps:
-        command = f"`{_cell(step['command'])}`" if step.get("command") else ""
-        took = human(step["duration"]) if step.get("duration") is not None else ""
-        exit_code = "" if step.get("exit_code") is None else str(step["exit_code"])
-        lines.append(
-            f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
-            f"{took} | {step.get('attempts') or ''} |"
-        )
-    return lines
+    return lines + report_rows(steps, sections, _step_row)  # a bold row per section
+
+
+def _step_row(step: dict[str, Any]) -> str:
+    command = f"`{_cell(step['command'])}`" if step.get("command") else ""
+    took = human(step["duration"]) if step.get("duration") is not None else ""
+    exit_code = "" if step.get("exit_code") is None else str(step["exit_code"])
+    return (
+        f"| `{step['step']}` | {step['status']} | {command} | {exit_code} | "
+        f"{took} | {step.get('attempts') or ''} |"
+    )
 
 
 def _details(steps: list[dict[str, Any]]) -> list[str]:
@@ -140,6 +152,44 @@ def _details(steps: list[dict[str, Any]]) -> list[str]:
         if step.get("output_tail"):
             tail = [f"  {x}" for x in step["output_tail"].splitlines()]
             lines += ["", "  ```", *tail, "  ```", ""]
+    return lines
+
+
+def _notes(steps: list[dict[str, Any]], hosts: list[dict[str, Any]]) -> list[str]:
+    """The notes the run printed as its steps started (none: no section).
+
+    A note naming ``{host.name}`` was printed once per host, bound for it; the journal
+    holds it as planned, so the report shows it once per host the step ran on, with
+    the name filled in (other ``{host.*}`` fields stay as written: the report has no
+    inventory).
+    """
+    noted = [s for s in steps if s.get("note")]
+    if not noted:
+        return []
+    lines = ["", "### Notes", ""]
+    for step in noted:
+        note = str(step["note"])
+        on = list(dict.fromkeys(h["host"] for h in hosts if h["step_id"] == step["step"]))
+        if "{host." not in note or not on:
+            lines.append(f"- `{step['step']}`: {_cell(note)}")
+            continue
+        for host in on:
+            lines.append(
+                f"- `{step['step']}` on {host}: {_cell(note.replace('{host.name}', host))}"
+            )
+    return lines
+
+
+def linked_runs(steps: list[dict[str, Any]]) -> list[str]:
+    """The runs ``SubRun`` steps started (none: no section), each with its report command."""
+    linked = [s for s in steps if s.get("child_run")]
+    lines = ["", "## Linked runs", ""] if linked else []
+    for s in linked:
+        of = f" of {s['child_runbook']}" if s.get("child_runbook") else ""
+        lines.append(
+            f"- `{s['step']}` started run `{s['child_run']}`{of} ({s['status']}); "
+            f"see `opsbooks report {s['child_run']}`"
+        )
     return lines
 
 
@@ -183,4 +233,15 @@ def _hosts(hosts: list[dict[str, Any]]) -> list[str]:
         took = human(h["duration"]) if h["duration"] is not None else ""
         exit_code = "" if h["exit_code"] is None else h["exit_code"]
         lines.append(f"| `{h['step_id']}` | {h['host']} | {result} | {exit_code} | {took} |")
+    return lines + host_output(hosts)
+
+
+def host_output(hosts: list[dict[str, Any]]) -> list[str]:
+    """Each host's last lines (stdout, then stderr), the failing host's own words first."""
+    said = sorted((h for h in hosts if h["output_tail"]), key=lambda h: bool(h["ok"]))
+    lines = ["", "### Host output"] if said else []
+    for h in said:
+        state = "ok" if h["ok"] else "failed"
+        head = f"`{h['step_id']}` on {h['host']} ({state}):"
+        lines += ["", head, "", fence(h["output_tail"], "text")]
     return lines

@@ -19,10 +19,12 @@ from opsbooks.define.context import StepContext
 from opsbooks.define.params import Params
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.records.events import AttemptFailed, Event
+from opsbooks.run import host_outputs
 from opsbooks.run.outcome import StepResult
 from opsbooks.run.protocols import Clock, Notifier, Output
 from opsbooks.run.retrying import retry_until_ok
 from opsbooks.run.state import RunState
+from opsbooks.run.subrun import ChildRuns, NoChildRuns
 
 Executor = Callable[[PlannedStep, "StepEnv", RunState], StepResult]
 Ask = Callable[[PlannedStep, RunState], StepResult]
@@ -56,6 +58,8 @@ class StepEnv:
     extras: Mapping[str, Any] = field(default_factory=dict)
     #: scrubs secrets from text that goes straight to the journal (host output, errors).
     redact: Callable[[str], str] = str
+    #: starts and resumes linked runs (``SubRun``); the composition root injects it
+    children: ChildRuns = field(default_factory=NoChildRuns)
 
     @property
     def params(self) -> Params:
@@ -172,9 +176,9 @@ def step_context(planned: PlannedStep, env: StepEnv, run: RunState) -> StepConte
     return StepContext(
         run_id=run.run_id,
         step_id=planned.id,
-        params=env.params,
+        params=env.params if planned.own_params is None else planned.own_params,  # included
         answers=run.answers,
-        outputs=run.outputs,
+        outputs=host_outputs.for_context(run),  # a remote step's: host -> value
         workdir=env.workdir,
         config=env.config,
         run=run_it,

@@ -7,11 +7,12 @@ Every answer carries who gave it and when, for the journal and the audit trail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol
 
@@ -38,6 +39,11 @@ class GateRequest:
     context: tuple[str, ...] = ()
     #: a secret answer: read without echo, never shown, journaled or stored.
     secret: bool = False
+    #: ``--yes`` answers this ask or choose with ``default`` (the gate's ``yes_default``)
+    yes_default: bool = False
+    #: an optional confirm (``on_decline="skip"``): the steps a "no" skips, which the
+    #: question names, so nobody answers no expecting the run to stop
+    skips: tuple[str, ...] | None = None
     #: returns a signal name once the run was asked to stop; a waiting prompt gives up then.
     cancelled: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 
@@ -91,7 +97,7 @@ def coerce(request: GateRequest, raw: Any) -> Any:
         return _choice(request, raw)
     wanted = request.answer_type or str
     if isinstance(raw, bool) and wanted is not bool:
-        raise ValueError(f"expected a {wanted.__name__}, got a yes/no")
+        raise ValueError(f"expected a {wanted.__name__}, got a yes/no (in YAML, quote it: 'yes')")
     given = "a secret answer" if request.secret else repr(raw)  # never echo a secret
     try:
         value = _convert(wanted, raw)
@@ -145,15 +151,21 @@ class ScriptedPrompter:
 
 @dataclass
 class YesPrompter:
-    """``--yes``: approves plain confirmations and manual steps, never asks or phrases."""
+    """``--yes``: approves plain confirmations and manual steps, never phrases.
+
+    An ask or a choose gets its default only when the gate declares ``yes_default=True``:
+    a default is a suggestion to a person unless the author says it is safe unattended.
+    """
 
     approver: str
     clock: Callable[[], float] = time.time
 
     def answer(self, request: GateRequest) -> GateAnswer | None:
+        at = self.clock()
+        if request.yes_default and request.default is not None and not request.secret:
+            return GateAnswer(coerce(request, request.default), self.approver, "--yes", at, at)
         if request.kind not in ("confirm", "manual") or request.phrase is not None:
             return None
-        at = self.clock()
         return GateAnswer(True, self.approver, "--yes", at, at)
 
 
@@ -214,6 +226,9 @@ class TerminalPrompter:
             return f"Type {request.phrase!r} to confirm: "
         if request.kind == "manual":
             return "Done? [y/n]: "
+        if request.kind == "confirm" and request.skips is not None:
+            part = ", ".join(request.skips) or "nothing else"
+            return f"Approve? [y/n] (no skips {part}; the run goes on): "
         if request.kind == "confirm":
             return "Approve? [y/n]: "
         if request.choices:
@@ -222,14 +237,19 @@ class TerminalPrompter:
         return f"Answer{default}: "
 
     def _read(self, request: GateRequest) -> str:
-        self.stdout.write(self._question(request))
-        self.stdout.flush()
-        if request.timeout is not None or request.cancelled is not None:
-            self._wait_for_input(request)
-        try:
-            line = _secret_line(self.stdin) if request.secret else self.stdin.readline()
-        except OSError:  # EIO: the terminal hung up (ssh dropped, window closed)
-            line = ""
+        # Echo goes off before the question is shown: the terminal echoes keys as they
+        # are typed, long before the line is read, so turning it off later is too late.
+        with _no_echo(self.stdin) if request.secret else contextlib.nullcontext(False) as quiet:
+            self.stdout.write(self._question(request))
+            self.stdout.flush()
+            if request.timeout is not None or request.cancelled is not None:
+                self._wait_for_input(request)
+            try:
+                line = self.stdin.readline()
+            except OSError:  # EIO: the terminal hung up (ssh dropped, window closed)
+                line = ""
+        if quiet:
+            self.stdout.write("\n")  # the Enter that ended the secret was not echoed either
         if line == "":
             raise NoAnswer(f"the terminal closed while gate {request.step_id!r} was waiting")
         return line.rstrip("\r\n")
@@ -260,23 +280,28 @@ class TerminalPrompter:
                 return
 
 
-def _secret_line(stdin: IO[str]) -> str:
-    """Read one line without echo when ``stdin`` is a terminal (a secret gate's answer)."""
+@contextlib.contextmanager
+def _no_echo(stdin: IO[str]) -> Iterator[bool]:
+    """Turn echo off while a secret is typed, when ``stdin`` is a terminal; yield whether.
+
+    Set and restored with ``TCSANOW``: ``TCSAFLUSH`` would throw away what was typed.
+    """
     try:
         fd = stdin.fileno()
         if not os.isatty(fd):
-            return stdin.readline()
+            raise ValueError("not a terminal")
         import termios
 
         before = termios.tcgetattr(fd)
     except (AttributeError, ValueError, OSError):
-        return stdin.readline()
+        yield False
+        return
     quiet = [*before[:3], before[3] & ~termios.ECHO, *before[4:]]
-    termios.tcsetattr(fd, termios.TCSAFLUSH, quiet)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
     try:
-        return stdin.readline()
+        yield True
     finally:
-        termios.tcsetattr(fd, termios.TCSAFLUSH, before)
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 @dataclass

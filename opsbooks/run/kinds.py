@@ -14,6 +14,7 @@ from opsbooks.backends.notify import DeliveryFailed
 from opsbooks.define.specs import BranchSpec, CheckSpec, CommandStepSpec, NotifySpec, PythonSpec
 from opsbooks.plan.binding import PlannedStep
 from opsbooks.records.events import AttemptFailed
+from opsbooks.run.conditions import choose_case
 from opsbooks.run.execute import (
     StepEnv,
     register_executor,
@@ -25,6 +26,7 @@ from opsbooks.run.execute import (
 from opsbooks.run.outcome import StepResult
 from opsbooks.run.retrying import poll_until
 from opsbooks.run.state import RunState
+from opsbooks.run.subrun import run_subrun
 
 
 def _command(planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
@@ -114,6 +116,8 @@ def route_key(value: Any) -> str:
 
 def _branch(planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
     spec: BranchSpec = planned.spec
+    if spec.cases:
+        return choose_case(planned, env, run)
     value = run.answers.get(spec.on, getattr(env.params, spec.on, None))
     key = route_key(value)
     target = spec.routes.get(key, spec.default)
@@ -183,5 +187,8 @@ for _kind, _executor in {
     "remote": _on_hosts,
     "upload": _on_hosts,
     "download": _on_hosts,
+    "remote_verify": _on_hosts,
+    "remote_wait": _on_hosts,
+    "subrun": run_subrun,
 }.items():
     register_executor(_kind, _executor)

@@ -32,15 +32,33 @@ class RunOptions:
     dry_run: bool = _option("--dry-run", "print the bound plan; execute nothing", scope="new")
     start_at: str | None = _option(
         "--start-at",
-        "begin at STEP (earlier steps skipped)",
+        "begin at STEP, or at the first step of a SECTION (earlier steps skipped)",
         kind="value",
         scope="new",
         metavar="STEP",
     )
     skip: tuple[str, ...] = _option(
-        "--skip", "skip STEP (repeatable)", kind="list", scope="new", metavar="STEP"
+        "--skip",
+        "skip STEP, or every step of a SECTION (repeatable)",
+        kind="list",
+        scope="new",
+        metavar="STEP",
     )
-    yes: bool = _option("--yes", "approve plain confirmations (never answers ask/choose gates)")
+    only_tags: tuple[str, ...] = _option(
+        "--only-tags",
+        "run only steps tagged TAG (repeatable or a comma list; setup steps always run)",
+        kind="list",
+        scope="new",
+        metavar="TAG",
+    )
+    skip_tags: tuple[str, ...] = _option(
+        "--skip-tags",
+        "skip steps tagged TAG (repeatable or a comma list)",
+        kind="list",
+        scope="new",
+        metavar="TAG",
+    )
+    yes: bool = _option("--yes", "approve plain confirmations (asks only if yes_default=True)")
     answers: Path | None = _option(  # noqa: RUF009
         "--answers", "YAML or JSON mapping of gate id to answer", kind="path", metavar="FILE"
     )

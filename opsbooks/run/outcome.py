@@ -38,6 +38,8 @@ class StepResult:
     published: Mapping[str, str] = field(default_factory=_frozen_map)
     #: a ``@step``'s return value: its output, published under the step's id
     returned: str | None = None
+    #: what each host of a remote step published: host -> {name: value} (``host_outputs``)
+    host_published: Mapping[str, Mapping[str, str]] = field(default_factory=_frozen_map)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", _frozen_map(self.detail))

@@ -17,6 +17,7 @@ from opsbooks.define.params import REDACTED, param_values, redacted
 from opsbooks.define.specs import GateSpec
 from opsbooks.errors import GateStopped
 from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.plan.optional import declined_skips
 from opsbooks.records.events import Event, GateAnswered
 from opsbooks.records.journal import GateRecord
 from opsbooks.records.redaction import Redactor
@@ -60,6 +61,7 @@ def request_for(
         timeout=spec.timeout,
         context=context,
         secret=spec.secret,
+        yes_default=spec.yes_default,
     )
 
 
@@ -115,11 +117,15 @@ class Questions:
         """Answer a gate or manual step; declines and silence stop the run (resumable)."""
         request = request_for(planned, self._context_lines(run), param_values(self.plan.params))
         assert request is not None
+        if _optional(planned):  # the question says what a "no" skips
+            request = replace(request, skips=tuple(declined_skips(planned.id, self.plan)))
         answer = self.ask(request, run)
         value = SecretStr(str(answer.value)) if request.secret else answer.value
         run.answers[planned.id] = value  # a secret answer stays a SecretStr to later steps
         if answer.approved:
             return StepResult(ok=True, answer=value, output=f"answer: {value!r}")
+        if _optional(planned):  # a "no" is an answer: the run goes on without the part
+            return StepResult(ok=True, answer=False, output="answer: False (declined; optional)")
         raise GateStopped(
             planned.id, f"declined by {answer.approver}", rollback=_rollback_on_decline(planned)
         )
@@ -190,6 +196,11 @@ class Questions:
         if run.completed:
             lines.append("done so far: " + ", ".join(run.completed))
         return tuple(lines)
+
+
+def _optional(planned: PlannedStep) -> bool:
+    spec = planned.spec
+    return isinstance(spec, GateSpec) and spec.on_decline == "skip"
 
 
 def _rollback_on_decline(planned: PlannedStep) -> bool:

@@ -15,32 +15,51 @@ from typing import Protocol
 
 from opsbooks.backends.hosts.actions import step_action
 from opsbooks.backends.hosts.inventory import Host, Inventory, bound_for_host
+from opsbooks.backends.hosts.targets import targets
 from opsbooks.backends.protocols import HostBackend
-from opsbooks.backends.rollout import Attempt, HostResult, RolloutOptions, roll_out
+from opsbooks.backends.rollout import Attempt, HostResult, RolloutOptions, explained, roll_out
 from opsbooks.backends.ssh.executor import RemoteExecutor
-from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
-from opsbooks.define.params import param_values
+from opsbooks.define.params import Params, param_values
+from opsbooks.define.policies import human
 from opsbooks.define.specs import RemoteSpec
-from opsbooks.errors import HostsUnreachable
+from opsbooks.errors import BadInput, HostsUnreachable
 from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.plan.late import run_env, run_values
 from opsbooks.records.events import AttemptFailed, HostFinished, Notice
 from opsbooks.records.journal import HostRecord
+from opsbooks.run import host_outputs
 from opsbooks.run.execute import StepEnv
 from opsbooks.run.gates import GateAnswer, GateRequest
+from opsbooks.run.notes import host_note
 from opsbooks.run.outcome import StepResult
+from opsbooks.run.remote_checks import checking, is_check
 from opsbooks.run.retrying import retry_until_ok
 from opsbooks.run.state import RunState
 
 
+def target_key(spec: RemoteSpec) -> str:
+    """How ``preflight``'s answer names a step's target: its role, or its hosts list."""
+    return spec.hosts or spec.role
+
+
+def resolve(planned: PlannedStep, inventory: Inventory) -> list[Host]:
+    """The hosts of a remote step; a name the inventory lacks is bad input naming the step."""
+    try:
+        return targets(inventory, planned.spec)
+    except BadInput as exc:
+        raise BadInput(f"step {planned.id}: {exc}") from None
+
+
 def preflight(plan: Plan, inventory: Inventory) -> dict[str, list[str]]:
-    """Resolve every remote step's role and check keys and host vars before anything runs."""
+    """Resolve every remote step's role (or hosts) and check keys and host vars before
+    anything runs; the answer maps each target (``target_key``) to its host names."""
     roles: dict[str, list[str]] = {}
     for planned in [*plan.steps, *plan.compensations.values()]:
         item = planned.spec
         if isinstance(item, RemoteSpec):
-            hosts = inventory.hosts_for(item.role)
-            inventory.preflight(hosts, [item.command])
-            roles[item.role] = [h.name for h in hosts]
+            hosts = resolve(planned, inventory)
+            inventory.preflight(hosts, [item.command, *([item.cwd] if item.cwd else [])])
+            roles[target_key(item)] = [h.name for h in hosts]
     return roles
 
 
@@ -52,18 +71,21 @@ def check_reachable(
     """Connect to every host the plan uses before any step runs.
 
     Refuse (``HostsUnreachable``) when a role has more unreachable hosts than its
-    strictest remote step tolerates; otherwise return a warning per unreachable host.
+    strictest remote step tolerates; otherwise return a note per unreachable host and
+    per host key the probe trusted (``trust_new_hosts``).
     """
     tolerance: dict[str, int] = {}
+    members_of: dict[str, list[Host]] = {}
     for planned in plan.steps:
         item = planned.spec
         if isinstance(item, RemoteSpec) and not planned.skip_reason:
-            total = len(inventory.hosts_for(item.role))
-            allowed = RolloutOptions.for_step(item).threshold.allowed(total)
-            tolerance[item.role] = min(tolerance.get(item.role, allowed), allowed)
+            key = target_key(item)
+            members_of[key] = resolve(planned, inventory)
+            allowed = RolloutOptions.for_step(item).threshold.allowed(len(members_of[key]))
+            tolerance[key] = min(tolerance.get(key, allowed), allowed)
     if not tolerance:
         return []
-    hosts = {h.name: h for role in tolerance for h in inventory.hosts_for(role)}
+    hosts = {h.name: h for role in tolerance for h in members_of[role]}
     backend = executor_factory(inventory)
     probe = roll_out(
         list(hosts.values()),
@@ -74,7 +96,7 @@ def check_reachable(
     problems: list[str] = []
     warnings: list[str] = []
     for role, allowed in tolerance.items():
-        members = [h.name for h in inventory.hosts_for(role)]
+        members = [h.name for h in members_of[role]]
         failing = [name for name in members if name in down]
         lines = [f"{name} ({hosts[name].target}): {down[name]}" for name in failing]
         if len(failing) > allowed:
@@ -83,9 +105,18 @@ def check_reachable(
                 f"unreachable, {allowed} tolerated:\n    " + "\n    ".join(lines)
             )
         else:
-            warnings.extend(f"{line} (tolerated by role {role!r})" for line in lines)
+            warnings.extend(
+                f"unreachable host {line} (tolerated by role {role!r})" for line in lines
+            )
     if problems:
         raise HostsUnreachable(plan.name, problems)
+    # a key accepted by the probe (trust_new_hosts) is known by the time a step runs:
+    # this is the only moment to say so
+    warnings.extend(
+        f"trusted a new host key for {r.host}: {r.trusted_key}"
+        for r in probe.results
+        if r.trusted_key
+    )
     return warnings
 
 
@@ -121,6 +152,47 @@ def _retrying(
     return on_host
 
 
+def _on_host(
+    backend: HostBackend,
+    planned: PlannedStep,
+    env: StepEnv,
+    run: RunState,
+    published: dict[str, dict[str, str]],
+) -> Attempt:
+    """What the step does on one host: bound with that host's outputs, its declared
+    outputs collected into ``published``, a failure explained in the host's own words."""
+    item: RemoteSpec = planned.spec
+    # a host's command may name answers and the run; it sees OPSBOOKS_RUN_ID/_RUNBOOK
+    params = run_values(param_values(own_params(planned, env)), run, env.plan.name)
+    item = replace(item, env={**run_env(run, env.plan.name), **item.env})
+    if item.check == "wait" and item.poll is not None and item.timeout_seconds is None:
+        item = replace(item, timeout_seconds=item.poll.timeout)  # a hung check: not forever
+    lock = threading.Lock()
+
+    def attempt(host: Host) -> HostResult:
+        absent = host_outputs.missing_for(host.name, planned.uses_outputs, run)
+        if absent:
+            why = (
+                f"output {absent[0]!r} has no value for {host.name}: the remote step that "
+                f"publishes it did not run there"
+            )
+            return HostResult(host.name, "failed", error=why, error_kind="error")
+        values = host_outputs.values_for(host.name, params, run)
+        done = step_action(backend, item, values, workdir=env.workdir)(host)
+        done, found = host_outputs.collect(item.outputs, done)
+        if found:
+            with lock:
+                published[host.name] = found
+        return explained(done)
+
+    return attempt
+
+
+def own_params(planned: PlannedStep, env: StepEnv) -> Params:
+    """The params a step binds with: an included step's own, else the plan's."""
+    return env.params if planned.own_params is None else planned.own_params
+
+
 def has_remote_steps(plan: Plan) -> bool:
     return any(isinstance(p.spec, RemoteSpec) for p in plan.all_steps())
 
@@ -148,11 +220,13 @@ class RemoteSteps:
 
     def __call__(self, planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult:
         item: RemoteSpec = planned.spec
-        hosts = self.inventory.hosts_for(item.role)
-        # outputs of earlier steps bind per host, like params ({outputs.NAME})
-        values = {**param_values(env.params), OUTPUTS_ROOT: dict(run.outputs)}
+        hosts = resolve(planned, self.inventory)
+        # outputs of earlier steps bind per host, like params ({outputs.NAME}); an output
+        # a remote step published per host binds to this host's own value
+        params = run_values(param_values(own_params(planned, env)), run, env.plan.name)
         undoing = planned.compensation and planned.undo_of is not None
-        skip = set() if undoing else self._in_place(run.run_id, planned.id, planned.undo)[0]
+        fresh = undoing or is_check(item)  # a check on hosts is read-only: check them all
+        skip = set() if fresh else self._in_place(run.run_id, planned.id, planned.undo)[0]
         if undoing:
             hosts = self._to_undo(env, run, planned, hosts)
         if skip:
@@ -165,8 +239,11 @@ class RemoteSteps:
             )
 
         def on_start(host: Host) -> None:
-            shown = bound_for_host(item.command, host, values).shown
-            env.output.say(f"    host {host.name}: $ {shown}")
+            values = host_outputs.values_for(host.name, params, run)
+            if not host_outputs.missing_for(host.name, planned.uses_outputs, run):
+                shown = bound_for_host(item.command, host, values).shown
+                env.output.say(f"    host {host.name}: $ {shown}")
+            host_note(env, planned, host, values)  # a note naming {host.*}: per host
 
         retried: dict[str, list[tuple[int, str, float]]] = {}
 
@@ -196,7 +273,8 @@ class RemoteSteps:
                     result.ok,
                     result.exit_code,
                     result.duration,
-                    result.error or "",
+                    env.redact(result.error or ""),
+                    "" if planned.quiet else output,
                 )
             )
             if result.trusted_key:
@@ -208,6 +286,12 @@ class RemoteSteps:
                 )
 
         def between_batches(number: int, results: list[HostResult]) -> bool:
+            if item.pause_seconds is not None:  # a timed wait, through the injected clock
+                wait = item.pause_seconds
+                note = f"{planned.id}: batch {number} done; waiting {human(wait)} before the next"
+                env.emit(Notice(note, planned.id))
+                env.waits.sleep(wait)
+                return True
             answer = self.ask(
                 GateRequest(
                     step_id=f"{planned.id}:batch{number}",
@@ -220,14 +304,21 @@ class RemoteSteps:
             )
             return bool(answer.approved)
 
-        backend = self.executor_factory(self.inventory)
+        published: dict[str, dict[str, str]] = {}
+        attempt = _on_host(self.executor_factory(self.inventory), planned, env, run, published)
+        lock = threading.Lock()
+
+        def polled(host: str, number: int, why: str, wait: float) -> None:
+            with lock:  # a worker thread: reported by on_host, from the main thread
+                retried.setdefault(host, []).append((number, why, wait))
+
+        attempt = checking(item, env, attempt, polled)
+        pausing = item.pause_between_batches or item.pause_seconds is not None
         outcome = roll_out(
             hosts,
-            _retrying(
-                planned, env, step_action(backend, item, values, workdir=env.workdir), retried
-            ),
+            _retrying(planned, env, attempt, retried),
             self._rollout_options(item, undoing=undoing),
-            between_batches=between_batches if item.pause_between_batches else None,
+            between_batches=between_batches if pausing else None,
             skip_hosts=skip,
             on_start=on_start,
             on_host=on_host,
@@ -238,7 +329,12 @@ class RemoteSteps:
         ok = all(r.ok for r in outcome.results if r.attempted) if undoing else outcome.ok
         attempts = 1 + max((len(v) for v in retried.values()), default=0)
         return StepResult(
-            ok=ok, output=summary, reason="" if ok else summary, detail=detail, attempts=attempts
+            ok=ok,
+            output=summary,
+            reason="" if ok else summary,
+            detail=detail,
+            attempts=attempts,
+            host_published=published,
         )
 
     @staticmethod

@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 
 from opsbooks.define.template import TemplateError
 from opsbooks.errors import GateStopped
-from opsbooks.plan.binding import PlannedStep, with_outputs
+from opsbooks.plan.binding import PlannedStep
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.events import Compensated, Event, StepStarted
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.redaction import Redactor
+from opsbooks.run import host_outputs
 from opsbooks.run.execute import Executor, StepEnv
 from opsbooks.run.outcome import StepResult
 from opsbooks.run.state import RunState
@@ -47,7 +48,7 @@ class Rollback:
         compensation: PlannedStep = replace(plan.get(undo), undo_of=step_id)
         unbound = ""
         try:
-            compensation = with_outputs(compensation, plan.params, run.outputs)
+            compensation = host_outputs.bound(compensation, plan.params, run)
         except TemplateError as exc:
             unbound = str(exc)
         self.emit(

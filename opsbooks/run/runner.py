@@ -19,18 +19,23 @@ from opsbooks.define import outputs
 from opsbooks.define.params import redacted
 from opsbooks.errors import GateStopped, Interrupted, OpsbooksError, RunFailed, StepFailed
 from opsbooks.plan.binding import PlannedStep
+from opsbooks.plan.selection import chosen_steps
 from opsbooks.plan.state import DONE, IllegalTransition, RunOutcome, StepStatus
 from opsbooks.records.events import Event, Notice, RunFinished, RunStarted
 from opsbooks.records.journal import Journal, RunRecord, Transition
 from opsbooks.records.metrics import last_success_times, recovery_figures
 from opsbooks.records.redaction import Redactor
+from opsbooks.run import host_outputs
+from opsbooks.run import selection as keywords
 from opsbooks.run.conditions import condition_holds
 from opsbooks.run.execute import Executor, StepEnv, execute
 from opsbooks.run.gates import GateAnswer, GateRequest
+from opsbooks.run.hooks import StepHooks
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
 from opsbooks.run.policies import FailurePolicy, StepPolicy, every_step
 from opsbooks.run.questions import Questions, resume_request, undo_resume_request
+from opsbooks.run.reconcile import Reconciliation
 from opsbooks.run.rollback import Rollback
 from opsbooks.run.state import RunState
 from opsbooks.run.stepping import StepRunner
@@ -56,7 +61,11 @@ class Runner:
     stop_requested: Callable[[], str | None] = lambda: None
     abandon_requested: Callable[[], bool] = lambda: False
     heartbeat_every: float = 30.0
+    #: ``--step``: offer a step the run went on past (``on_failure="continue"``) again
+    revisit_continued: bool = False
     resume_hint: Callable[[str], str] = lambda run_id: f"opsbooks resume {run_id}"
+    #: code the runbook and the project run before, after or around each forward step
+    hooks: StepHooks = field(default_factory=StepHooks)
 
     # -- run level --------------------------------------------------------------------
 
@@ -74,7 +83,7 @@ class Runner:
                 runbook=plan.name,
                 fingerprint=plan.fingerprint,
                 params=redacted(plan.params),
-                options={**options.to_dict(), "start_at": plan.start_at, "skip": list(plan.skip)},
+                options={**options.to_dict(), **chosen_steps(plan)},
                 who=self.who,
                 host=self.host,
                 pid=self.pid,
@@ -100,7 +109,9 @@ class Runner:
             )
         self.emit(Notice(f"took the lock of run {crashed} with --force"))
 
-    def resume(self, run_id: str, options: RunOptions) -> RunReport:
+    def resume(
+        self, run_id: str, options: RunOptions, reconciled: Reconciliation | None = None
+    ) -> RunReport:
         plan = self.env.plan
         record = self.journal.get_run(run_id)
         run = RunState(record.id, metrics=dict(record.metrics))
@@ -111,6 +122,10 @@ class Runner:
             self._close_crashed(previous[0], run.run_id, now)
         self.journal.reopen_run(run.run_id, pid=self.pid, host=self.host)
         run.answers.update(self.journal.answers(run.run_id))
+        if reconciled:  # what newer runs of the runbook did since this one stopped
+            reconciled.apply(self.journal, at=now)
+            for said in reconciled.notices():
+                self.emit(Notice(f"carried in from a newer run: {said}"))
         for step_id, reason in options.marked_done:
             self.journal.record(
                 run.run_id,
@@ -155,7 +170,11 @@ class Runner:
         except StepFailed as exc:
             failed, reason, error = exc.step, exc.reason, exc
             outcome = RunOutcome.FAILED
-            if self.on_failure.rollback and rollback(run):
+            if (
+                self.on_failure.rollback
+                and keywords.rolls_back(self.env.plan, exc.step, self.emit)
+                and rollback(run)
+            ):
                 outcome = RunOutcome.ROLLED_BACK
         except GateStopped as exc:
             failed, reason, error = exc.step, exc.reason, exc
@@ -170,6 +189,7 @@ class Runner:
         except OSError as exc:  # e.g. EIO writing to a terminal that hung up
             error = Interrupted(f"lost the terminal or output stream ({exc.strerror or exc})")
             reason, outcome = str(error), RunOutcome.INTERRUPTED
+        outcome, reason = keywords.with_warnings(outcome, reason, run.warnings)
         return self._finish(run, started_at, outcome, failed, reason, error)
 
     def _finish(
@@ -192,7 +212,8 @@ class Runner:
                 metrics=run.metrics,
             )
         )
-        hint = "" if outcome is RunOutcome.SUCCEEDED else self.resume_hint(run.run_id)
+        closed = outcome in (RunOutcome.SUCCEEDED, RunOutcome.SUCCEEDED_WITH_WARNINGS)
+        hint = "" if closed else self.resume_hint(run.run_id)
         self.journal.finish_run(
             run.run_id,
             outcome,
@@ -226,10 +247,12 @@ class Runner:
         states = self.journal.step_states(run.run_id)
         routes = _recorded_routes(transitions)
         abandoned = _abandoned(transitions)
+        continued = keywords.continued_failures(transitions)
         run.completed[:] = [s for s in plan.ids() if states.get(s) is S.SUCCEEDED]
         run.outputs.update(
             outputs.recorded(t.detail for t in transitions if t.status is S.SUCCEEDED)
         )
+        run.host_outputs.update(host_outputs.replay(transitions))  # also of failed attempts
         self.questions.reask_secrets(run)  # a secret answer was never stored
         stepper = StepRunner(
             self.env,
@@ -248,8 +271,11 @@ class Runner:
                     stepper.skip(planned, run, f"branch routed to {jump}")
                 continue
             jump = None
-            if status in DONE:
+            # done: skipped over, unless a setup or rerun_on_resume step (it runs again)
+            if status in DONE and not keywords.runs_again(planned, status):
                 jump = routes.get(planned.id)
+                continue
+            if keywords.kept_failed(planned, run, continued, revisit=self.revisit_continued):
                 continue
             signal_name = self.stop_requested()
             if signal_name:
@@ -261,7 +287,7 @@ class Runner:
             if why_not is not None:
                 stepper.skip(planned, run, why_not)
                 continue
-            jump = stepper.run(planned, run, index, len(plan.steps))
+            jump = self.hooks.run(stepper, planned, run, index, len(plan.steps))
 
     def _finish_rollback(
         self, run: RunState, cut: list[str], rollback: Rollback
@@ -321,7 +347,7 @@ class Runner:
 
     def _rerun_in_flight(self, planned: PlannedStep, run: RunState) -> bool:
         """A step was running at a crash: re-run if idempotent, else ask a person."""
-        if planned.idempotent:
+        if planned.idempotent or planned.setup or planned.rerun_on_resume:
             self.emit(
                 Notice(f"{planned.id} was in flight at a crash; idempotent, re-running", planned.id)
             )

@@ -20,3 +20,7 @@ class RunState:
     outputs: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     completed: list[str] = field(default_factory=list)
+    #: outputs remote steps published per host: name -> host -> value
+    host_outputs: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: failures the run went on past (``on_failure="continue"``), one line each
+    warnings: list[str] = field(default_factory=list)

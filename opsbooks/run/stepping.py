@@ -13,14 +13,25 @@ from typing import Any
 from opsbooks.define import outputs
 from opsbooks.define.template import TemplateError
 from opsbooks.errors import GateStopped, Interrupted, StepFailed
-from opsbooks.plan.binding import PlannedStep, with_outputs
+from opsbooks.plan.binding import PlannedStep
+from opsbooks.plan.sections import headings
 from opsbooks.plan.state import StepStatus
-from opsbooks.records.events import Event, Notice, StepFinished, StepStarted
+from opsbooks.records.events import (
+    Event,
+    Notice,
+    StepFinished,
+    StepNote,
+    StepSections,
+    StepStarted,
+)
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.metrics import metric_lines
 from opsbooks.records.redaction import Redactor
+from opsbooks.run import host_outputs
 from opsbooks.run.execute import Executor, StepEnv
+from opsbooks.run.notes import per_host
 from opsbooks.run.outcome import StepResult
+from opsbooks.run.selection import CONTINUED, QuietOutput, again_detail, warning
 from opsbooks.run.state import RunState
 
 S = StepStatus
@@ -39,18 +50,27 @@ class StepRunner:
     heartbeat_every: float
 
     def skip(self, planned: PlannedStep, run: RunState, reason: str) -> None:
+        again = again_detail(planned) or None
         self.journal.record(
-            run.run_id, planned.id, S.SKIPPED, at=self.env.clock.wall(), reason=reason
+            run.run_id, planned.id, S.SKIPPED, at=self.env.clock.wall(), reason=reason, detail=again
         )
         self.emit(StepFinished(planned.id, S.SKIPPED.value, 0.0, reason=reason, attempts=0))
 
     def run(self, planned: PlannedStep, run: RunState, index: int, total: int) -> str | None:
         """Run ``planned``; return the branch route it chose; raise ``StepFailed`` on failure."""
+        if "." in planned.id:  # a step in a section: the console heads it with its section
+            self.emit(StepSections(planned.id, headings(self.env.plan, planned.id)))
         planned = self._bound(planned, run, index, total)
         now = self.env.clock.wall()
-        detail = {"command": self.redactor.text(planned.shown)} if planned.shown else None
-        self.journal.record(run.run_id, planned.id, S.RUNNING, at=now, attempt=1, detail=detail)
+        note = self.redactor.text(planned.note or "")
+        detail = {"command": self.redactor.text(planned.shown)} if planned.shown else {}
+        detail |= ({"note": note} if note else {}) | again_detail(planned)
+        self.journal.record(
+            run.run_id, planned.id, S.RUNNING, at=now, attempt=1, detail=detail or None
+        )
         self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown))
+        if note and not per_host(planned):  # a {host.*} note is shown as each host starts
+            self.emit(StepNote(planned.id, note))
         result = self._execute(planned, run)
         tail = self.redactor.text(result.tail())
         if self.abandon_requested():
@@ -58,6 +78,9 @@ class StepRunner:
         result, produced = self._published(planned, run, result)
         reason = self.redactor.text(result.reason)
         status = S.SUCCEEDED if result.ok else S.FAILED
+        # how the run took this failure (went on, or stopped without a rollback)
+        custom = not result.ok and planned.on_failure != "rollback"
+        policy = {CONTINUED: planned.on_failure} if custom else {}
         self.journal.record(
             run.run_id,
             planned.id,
@@ -68,7 +91,7 @@ class StepRunner:
             duration=result.duration,
             output_tail=tail,
             reason=reason,
-            detail=self._detail(result, produced),
+            detail=self._detail(result, produced) | policy,
         )
         self.emit(
             StepFinished(
@@ -85,6 +108,9 @@ class StepRunner:
             partly = "ok" in dict(result.detail.get("hosts", {})).values()
             if partly or planned.undo_on_failure:
                 run.completed.append(planned.id)  # may be partly done: undo it too
+            if planned.on_failure == "continue":
+                self._went_on(planned, run, reason)
+                return None
             raise StepFailed(
                 planned.id,
                 reason,
@@ -99,23 +125,29 @@ class StepRunner:
     def _bound(self, planned: PlannedStep, run: RunState, index: int, total: int) -> PlannedStep:
         """Bind ``{outputs.*}``; a missing output fails the step before it starts."""
         try:
-            return with_outputs(planned, self.env.plan.params, run.outputs)
+            return host_outputs.bound(planned, self.env.plan.params, run)
         except TemplateError as exc:
             now = self.env.clock.wall()
             self.journal.record(run.run_id, planned.id, S.RUNNING, at=now, attempt=1)
             self.journal.record(run.run_id, planned.id, S.FAILED, at=now, reason=str(exc))
-            self.emit(
-                StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown)
-            )
+            # its command never starts: no `$ command` line as if it had run
+            self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total, None))
             self.emit(StepFinished(planned.id, S.FAILED.value, 0.0, reason=str(exc)))
             raise StepFailed(planned.id, str(exc)) from None
 
+    def _went_on(self, planned: PlannedStep, run: RunState, reason: str) -> None:
+        """A non-critical step failed: say so, keep it as a warning, and go on."""
+        run.warnings.append(warning(planned.id, reason))
+        why = "declares on_failure='continue': the run goes on; it ends with warnings"
+        self.emit(Notice(f"{planned.id} failed and {why}", planned.id))
+
     def _execute(self, planned: PlannedStep, run: RunState) -> StepResult:
+        env = replace(self.env, output=QuietOutput(self.env.output)) if planned.quiet else self.env
         try:
             if planned.automated:
-                with self.env.output.heartbeat(planned.id, self.heartbeat_every):
-                    return self.execute(planned, self.env, run)
-            return self.execute(planned, self.env, run)
+                with env.output.heartbeat(planned.id, self.heartbeat_every):
+                    return self.execute(planned, env, run)
+            return self.execute(planned, env, run)
         except GateStopped as stop:
             self.journal.record(
                 run.run_id, planned.id, S.STOPPED, at=self.env.clock.wall(), reason=stop.reason
@@ -143,6 +175,8 @@ class StepRunner:
         self, planned: PlannedStep, run: RunState, result: StepResult
     ) -> tuple[StepResult, dict[str, str]]:
         """Collect what a succeeded step published; a declared output missing fails it."""
+        if host_outputs.per_host(planned):  # per host, also from the hosts of a failed step
+            return host_outputs.publish(run, result, self.redactor), {}
         if not result.ok:
             return result, {}
         try:

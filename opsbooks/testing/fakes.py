@@ -170,6 +170,8 @@ class HostCall:
     stdin: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     timeout: float | None = None
+    #: the user a ``become`` step runs as (``None``: the login user)
+    become: str | None = None
 
 
 class FakeHosts:
@@ -206,8 +208,10 @@ class FakeHosts:
         timeout: float | None = None,
         stdin: str | None = None,
         env: Mapping[str, str] | None = None,
+        become: str | None = None,
     ) -> HostResult:
-        return self._answer(HostCall(host.name, "run", command, stdin, dict(env or {}), timeout))
+        call = HostCall(host.name, "run", command, stdin, dict(env or {}), timeout, become)
+        return self._answer(call)
 
     def put(self, host: Host, local: str | Path, remote: str) -> HostResult:
         return self._answer(HostCall(host.name, "put", f"put {local} {remote}"))

@@ -21,3 +21,11 @@ def test_every_step_kind_and_error_is_exported() -> None:
         for name, obj in vars(module).items():
             if inspect.isclass(obj) and issubclass(obj, base) and not name.startswith("_"):
                 assert name in public, f"{module.__name__}.{name} is not in opsbooks.__all__"
+
+
+def test_sections_and_include_are_exported() -> None:
+    assert {"Include", "Section"} <= set(opsbooks.__all__)
+
+
+def test_subrun_is_exported() -> None:
+    assert "SubRun" in opsbooks.__all__

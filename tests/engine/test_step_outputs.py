@@ -102,12 +102,14 @@ def test_a_declared_output_that_is_not_printed_fails_its_step(drill: Drill) -> N
     result.assert_not_ran("apply")
 
 
-def test_a_skipped_producer_fails_the_consumer_with_a_reason(drill: Drill) -> None:
-    result = drill.run(Pick, answers={"approve": True}, skip=["find"])
-    assert result.outcome == "failed", result.output
-    assert result.steps["approve"] == "failed"
-    named = "[2/5] approve: Approve (gate)\n    -> FAILED in 0s: output 'target' is not"
-    assert named in result.output
+def test_a_skipped_producer_of_a_needed_output_is_bad_input_before_any_step(
+    drill: Drill,
+) -> None:
+    with pytest.raises(ob.BadInput) as caught:  # said before any step runs, not halfway
+        drill.run(Pick, answers={"approve": True}, skip=["find"])
+    message = str(caught.value)
+    assert "step 'approve' needs output 'target', which step 'find' publishes" in message
+    assert "do not --skip find" in message
 
 
 @pytest.mark.slow

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 from every_kind import EveryKind
+from gate_options_book import GateOptions
+from remote_context_book import RemoteContext
+from sections_book import Sections
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Contacts
@@ -23,7 +26,13 @@ CONTACTS = Contacts(
     L2="Platform on-call (#platform)",
     L3="Engineering lead",
 )
-RUNBOOKS: list[type[Runbook]] = [*discover(["playbooks"]).all(), EveryKind]
+RUNBOOKS: list[type[Runbook]] = [
+    *discover(["playbooks"]).all(),
+    EveryKind,
+    GateOptions,
+    Sections,
+    RemoteContext,
+]
 
 
 @pytest.mark.parametrize("runbook", RUNBOOKS, ids=lambda rb: rb.name)

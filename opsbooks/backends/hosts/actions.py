@@ -6,6 +6,7 @@ step into a per-host ``Attempt`` the same way whatever carries it out.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -59,12 +60,28 @@ def step_action(
         return lambda h: backend.get(h, path(remote, h), local_path(h))
     command, timeout = step.command, step.timeout_seconds
     env_templates: Mapping[str, str] = getattr(step, "env", None) or {}
+    cwd, umask = getattr(step, "cwd", None), getattr(step, "umask", None)
+    become: str | None = getattr(step, "become", None)
+    extra = {"become": become} if become else {}  # a user's own backend may not take it
 
     def run(h: Host) -> Any:
         env = {k: path(v, h) for k, v in env_templates.items()} or None
-        return backend.run(h, bind_for_host(command, h, values), timeout=timeout, env=env)
+        line = with_context(bind_for_host(command, h, values), cwd and path(cwd, h), umask)
+        return backend.run(h, line, timeout=timeout, env=env, **extra)
 
     return run
+
+
+def with_context(command: str, cwd: str | None = None, umask: str | None = None) -> str:
+    """``command`` preceded by its remote context: the umask, then the directory.
+
+    One line each, and the script exits if one fails, so a command never runs in the
+    wrong directory or with the wrong mask. ``cwd`` is plain text (bound per host).
+    """
+    lines = [f"umask {umask} || exit 1"] if umask else []
+    if cwd:
+        lines.append(f"cd -- {shlex.quote(cwd)} || exit 1")
+    return "\n".join([*lines, command])
 
 
 def command_action(

@@ -32,12 +32,19 @@ class App:
     environ: Mapping[str, str] = field(default_factory=dict)
     _catalog: Catalog | None = field(default=None, init=False, repr=False)
 
-    def catalog(self) -> Catalog:
-        """Import the configured packages once and return their runbooks."""
+    def catalog(self, *wanted: str) -> Catalog:
+        """Import the configured packages once and return their runbooks.
+
+        The first call warns about modules that failed to import, except those of the
+        runbooks in ``wanted`` (the names the command was given): asking for one of
+        those is refused by ``Catalog.get`` with the same error, and the operator should
+        read it once, as the error, not twice.
+        """
         if self._catalog is None:
             self._catalog = discover(self.config.packages, self.config.exclude)
-            if self._catalog.broken:
-                print(f"opsbooks: {self._catalog.warning()}", file=self.err)
+            warning = self._catalog.warning(skip=wanted)
+            if warning:
+                print(f"opsbooks: {warning}", file=self.err)
         return self._catalog
 
     def say(self, text: str = "") -> None:

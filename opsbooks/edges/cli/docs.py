@@ -48,7 +48,7 @@ def list_runbooks(args: argparse.Namespace, app: App) -> int:
 
 def show_runbook(args: argparse.Namespace, app: App) -> int:
     """Print one runbook's page exactly as ``opsbooks docs`` writes it."""
-    catalog = app.catalog()
+    catalog = app.catalog(args.name)
     runbook = catalog.get(args.name)
     known = {rb.name: rb for rb in catalog}
     app.out.write(render_runbook(runbook, app.config.contacts, known=known))

@@ -24,11 +24,47 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.run",
     "opsbooks.edges.cli.records",
     "opsbooks.edges.cli.abandon",
+    "opsbooks.edges.cli.lint",
+    "opsbooks.edges.cli.stats",
+    "opsbooks.edges.cli.review",
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every command module's subcommands."""
+#: The module that registers each command, so a command imports only its own module:
+#: ``opsbooks list`` then loads neither the runner, SSH, nor the review tooling (bench
+#: row 3). A command missing here still works, with every module imported as before;
+#: ``tests/bench/test_lazy_cli.py`` checks the table against the modules.
+COMMAND_OWNERS = {
+    "list": "opsbooks.edges.cli.docs",
+    "show": "opsbooks.edges.cli.docs",
+    "docs": "opsbooks.edges.cli.docs",
+    "run": "opsbooks.edges.cli.run",
+    "resume": "opsbooks.edges.cli.run",
+    "history": "opsbooks.edges.cli.records",
+    "report": "opsbooks.edges.cli.records",
+    "audit": "opsbooks.edges.cli.records",
+    "abandon": "opsbooks.edges.cli.abandon",
+    "lint": "opsbooks.edges.cli.lint",
+    "stats": "opsbooks.edges.cli.stats",
+    "review": "opsbooks.edges.cli.review",
+}
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command word of ``argv`` (after ``--config PATH``), or None (``--help``, none)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+        elif not word.startswith("--config="):
+            return None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser: ``command``'s module only when it is known, else every module."""
     parser = argparse.ArgumentParser(
         prog="opsbooks",
         description="Executable runbooks: run them, resume them, render their docs.",
@@ -40,14 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="config file (opsbooks.toml or pyproject.toml); default: nearest above cwd",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
+    owner = COMMAND_OWNERS.get(command or "")
+    for module_name in [owner] if owner else COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the program and return its exit code (0 ok, 1 failed, 2 bad input, 3 stopped)."""
-    parser = build_parser()
+    _reopen_closed_stdio()
+    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -64,10 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("opsbooks: interrupted", file=sys.stderr)
         return 130
-    except OSError as exc:  # the terminal went away (SIGHUP, closed ssh session)
-        if exc.errno not in (errno.EIO, errno.EPIPE):
-            raise
-        return EXIT_STOPPED
+    except OSError as exc:
+        if exc.errno in (errno.EIO, errno.EPIPE):  # the terminal went away (SIGHUP, ssh)
+            return EXIT_STOPPED
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"opsbooks: the operating system refused: {exc.strerror or exc}{where}. Fix the "
+            f"cause (disk space, permissions, limits), then run the command again; a run "
+            f"it stopped resumes with `opsbooks resume` (`opsbooks history` lists it).",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     return code
 
 
@@ -77,6 +122,28 @@ def _importable(root: Path) -> None:
     if entry in sys.path:
         sys.path.remove(entry)
     sys.path.insert(0, entry)
+
+
+def _reopen_closed_stdio() -> None:
+    """Point a closed stdin, stdout or stderr (``opsbooks run >&-``) at ``/dev/null``.
+
+    Python then has ``sys.stdout = None`` and every print raises; worse, the first file
+    opsbooks or a step's command opens would get descriptor 1, and output meant for
+    the terminal would land in the journal or an audit file.
+    """
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            mode = "r" if fd == 0 else "w"
+            # it is sys.stdout (or stdin, stderr) for the process's life: no `with`
+            stream = open(fd, mode, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
+            setattr(sys, name, stream)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -14,13 +15,16 @@ from opsbooks.define.policies import human
 from opsbooks.define.runbook import Runbook
 from opsbooks.define.template import TemplateError
 from opsbooks.edges.cli.app import App, Subparsers
+from opsbooks.edges.identity import LocalIdentity
 from opsbooks.edges.session import journal_url
+from opsbooks.edges.subruns import link_notes
 from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.plan.binding import plan, with_outputs
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.audit import cross_check, verify
-from opsbooks.records.journal import Journal, open_journal
+from opsbooks.records.journal import Journal, RunRecord, open_journal
 from opsbooks.render.report import render_json, render_markdown, report_data
+from opsbooks.render.sections import section_titles
 
 
 def register(subparsers: Subparsers) -> None:
@@ -46,8 +50,21 @@ def _journal(app: App) -> Journal:
     return open_journal(journal_url(app.config))
 
 
+def as_seen(run: RunRecord) -> RunRecord:
+    """A ``running`` row whose runner is gone from this host, shown as the crash it is.
+
+    A runner that dies (SIGKILL, OOM, a full disk that refuses even the final write)
+    cannot record its own end; the row says ``running`` until a resume closes it. Only
+    this host can tell, and only a pid that no longer runs counts as gone.
+    """
+    identity = LocalIdentity()
+    if run.outcome != "running" or run.host != identity.name() or identity.is_alive(run.pid):
+        return run
+    return dataclasses.replace(run, outcome="interrupted", reason=f"crashed: pid {run.pid} is gone")
+
+
 def history_command(args: argparse.Namespace, app: App) -> int:
-    runs = _journal(app).runs(args.name, limit=args.limit)
+    runs = [as_seen(run) for run in _journal(app).runs(args.name, limit=args.limit)]
     if args.ids:
         for run in runs:
             app.say(run.id)
@@ -56,10 +73,12 @@ def history_command(args: argparse.Namespace, app: App) -> int:
         app.say("no runs recorded" + (f" for {args.name}" if args.name else ""))
         return 0
     rows = [("RUN", "RUNBOOK", "WHO", "STARTED (UTC)", "DURATION", "OUTCOME")]
+    links = link_notes(_journal(app), runs)  # linked runs (SubRun): parent and children
     for run in runs:
         started = dt.datetime.fromtimestamp(run.started_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         took = human(run.duration) if run.duration is not None else "-"
         outcome = run.outcome + (f" at {run.failed_step}" if run.failed_step else "")
+        outcome += f" ({links[run.id]})" if run.id in links else ""
         rows.append((run.id, run.runbook, run.who, started, took, outcome))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
@@ -69,14 +88,16 @@ def history_command(args: argparse.Namespace, app: App) -> int:
 
 def report_command(args: argparse.Namespace, app: App) -> int:
     journal = _journal(app)
-    run = journal.get_run(args.run_id)
+    run = as_seen(journal.get_run(args.run_id))
     transitions = journal.transitions(run.id)
     published = outputs.recorded(t.detail for t in transitions if t.status is StepStatus.SUCCEEDED)
     commands: dict[str, str] = {}
+    titles: dict[str, str] = {}
     with contextlib.suppress(BadInput):
         commands = planned_commands(app.catalog().get(run.runbook), run.params, published)
+        titles = section_titles(plan(app.catalog().get(run.runbook)))
     data = report_data(
-        run, transitions, journal.gates(run.id), journal.host_results(run.id), commands
+        run, transitions, journal.gates(run.id), journal.host_results(run.id), commands, titles
     )
     app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
     return 0

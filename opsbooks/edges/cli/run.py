@@ -129,7 +129,7 @@ def run_command(args: argparse.Namespace, app: App) -> int:
         return 0 if args.show_help else EXIT_BAD_INPUT
     if args.show_help:
         args.rest = ["--help", *args.rest]
-    runbook = app.catalog().get(args.name)
+    runbook = app.catalog(args.name).get(args.name)
     try:
         configured = app.config.param_defaults(runbook.name, set(runbook.Params.model_fields))
         values, opts = parse_params(runbook, args.rest, f"opsbooks run {runbook.name}", configured)

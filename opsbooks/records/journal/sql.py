@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from opsbooks.errors import JournalError
-from opsbooks.plan.state import RunOutcome, StepStatus, check_transition
+from opsbooks.plan.state import AGAIN, RunOutcome, StepStatus, check_transition
 from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal import schema
 from opsbooks.records.journal.dialect import Connection, Dialect
@@ -263,7 +263,8 @@ class SqlJournal:
         who: str = "",
         detail: Mapping[str, Any] | None = None,
     ) -> None:
-        check_transition(step_id, self.step_status(run_id, step_id), status)
+        again = bool(detail and detail.get(AGAIN))
+        check_transition(step_id, self.step_status(run_id, step_id), status, again=again)
         names = [c for c in schema.table("transitions").names if c != "seq"]
         values = (run_id, step_id, status.value, at, attempt, exit_code, duration)
         encoded = json.dumps(dict(detail or {}), sort_keys=True, default=str)

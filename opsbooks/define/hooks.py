@@ -1,0 +1,100 @@
+"""What a step hook is handed and may return: ``StepView``, ``StepOutcome`` and ``Skip``.
+
+Hooks run code before, after or around each step (timing, a skip by tag, a ticket
+comment). They see a frozen, read-only view of the step instead of the planned step
+itself, so a hook can observe or skip a step but never change what it runs. The
+signature rules live here too: the definition checks (runbook methods) and the config
+loader (plugins) apply the same ones, so both say the same thing about a wrong hook.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+#: hook method name -> the parameters it takes after ``self``
+HOOK_METHODS: dict[str, tuple[str, ...]] = {
+    "before_step": ("ctx", "step"),
+    "after_step": ("ctx", "step", "result"),
+    "around_step": ("ctx", "step", "proceed"),
+}
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Returned by ``before_step`` or ``around_step``: do not run this step, and why.
+
+    The step is journaled as skipped with the reason, like a ``when=`` that is false.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What a hook sees of a step: read-only, and only what is safe to show.
+
+    ``command`` is the shown (redacted) command; ``hosts`` the hosts a remote step
+    targets; ``tags`` and ``section`` are empty when the step has none.
+    """
+
+    id: str
+    kind: str
+    title: str
+    tags: tuple[str, ...] = ()
+    section: str | None = None
+    hosts: tuple[str, ...] = ()
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What ``after_step`` gets and ``proceed()`` returns: how the step ended.
+
+    ``status`` is ``"succeeded"`` or ``"failed"``; ``reason`` says why it failed.
+    """
+
+    status: str
+    duration: float = 0.0
+    exit_code: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+def hook_methods(target: object) -> dict[str, Callable[..., Any]]:
+    """The hook methods ``target`` (a class or an instance) defines, by name."""
+    found = {}
+    for name in HOOK_METHODS:
+        method = getattr(target, name, None)
+        if method is not None:
+            found[name] = method
+    return found
+
+
+def signature_problem(name: str, method: object, *, bound: bool) -> str | None:
+    """Why ``method`` cannot be called as hook ``name``, or None when it can.
+
+    ``bound`` says whether ``self`` is already bound (a plugin instance's method) or
+    still to be passed (a function found on a runbook class).
+    """
+    wanted = HOOK_METHODS[name]
+    shown = f"def {name}(self, {', '.join(wanted)})"
+    if not callable(method):
+        return f"{name} is not a method; define it as `{shown}`"
+    if inspect.iscoroutinefunction(method):
+        return f"{name} is async; hooks are plain methods: `{shown}`"
+    try:
+        signature = inspect.signature(method)
+    except (TypeError, ValueError):
+        return None  # a builtin or C callable: trust it
+    arguments = list(wanted) if bound else ["self", *wanted]
+    try:
+        signature.bind(*arguments)
+    except TypeError:
+        return f"{name}{signature} has the wrong parameters; define it as `{shown}`"
+    return None

@@ -1,0 +1,132 @@
+"""Load step hooks: project plugins (config ``hooks``, entry points) and the runbook's own.
+
+A plugin is named ``"package.module:Name"`` in the ``hooks`` list of the opsbooks
+configuration, or registered by an installed distribution under the entry point group
+``opsbooks.hooks``. ``Name`` is a class (instantiated with no arguments) or an object
+with any of ``before_step``, ``after_step``, ``around_step``. Every problem (a module
+that does not import, a missing name, a wrong signature) is a ``ConfigError`` before
+any step runs. Order, outermost first: config plugins, entry points, the runbook's
+methods; so a project's timing hook also times what the runbook's own hook does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from opsbooks.define.hooks import HOOK_METHODS, hook_methods, signature_problem
+from opsbooks.define.specs import RemoteSpec
+from opsbooks.edges.config import Config
+from opsbooks.errors import ConfigError, OpsbooksError
+from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.run.hooks import HostsOf, NamedHook, StepHooks
+
+ENTRY_POINT_GROUP = "opsbooks.hooks"
+_FIX = "fix the `hooks` list of the opsbooks configuration (see docs/guides/hooks.md)"
+
+EntryPoints = Callable[[], Iterable[importlib.metadata.EntryPoint]]
+
+
+def _installed() -> Iterable[importlib.metadata.EntryPoint]:
+    return importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+
+
+def load_hooks(config: Config, bound: Plan, *, entry_points: EntryPoints = _installed) -> StepHooks:
+    """Every hook of a run of ``bound``, checked; raise ``ConfigError`` on the first problem."""
+    where = f"in {config.source}" if config.configured else "in the configuration"
+    hooks = [_plugin(spec, _imported(spec), where) for spec in config.hooks]
+    named = set(config.hooks)
+    for point in entry_points():
+        if point.value in named:
+            continue  # listed in the config too: called once, in the config's place
+        named.add(point.value)
+        hooks.append(_plugin(point.value, _loaded(point), f"entry point {point.name!r}"))
+    for instance in bound.hooks:
+        methods = hook_methods(instance)
+        hooks.append(NamedHook(f"{bound.name}.{type(instance).__name__}", methods))
+    if not hooks:
+        return StepHooks()
+    return StepHooks(tuple(hooks), hosts_of=_hosts_lister(bound, config))
+
+
+def describe(hooks: StepHooks) -> str:
+    """One line for the dry run: which hooks will run around each step (or nothing)."""
+    if not hooks.hooks:
+        return ""
+    listed = ", ".join(f"{h.name} ({', '.join(sorted(h.methods))})" for h in hooks.hooks)
+    return f"Hooks around each step (outermost first; not around undo steps): {listed}\n"
+
+
+def _imported(spec: str) -> Any:
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigError(f"hook {spec!r} is not 'package.module:Name'; {_FIX}")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time error of the user's module
+        raise ConfigError(
+            f"hook {spec!r}: module {module_name!r} does not import "
+            f"({type(exc).__name__}: {exc}); install it or put it in the project folder, "
+            f"or {_FIX}"
+        ) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"hook {spec!r}: {module_name} has no {attr!r}; {_FIX}") from None
+
+
+def _loaded(point: importlib.metadata.EntryPoint) -> Any:
+    try:
+        return point.load()
+    except Exception as exc:
+        raise ConfigError(
+            f"hook entry point {point.name!r} ({point.value}) of group {ENTRY_POINT_GROUP!r} "
+            f"does not load ({type(exc).__name__}: {exc}); fix or uninstall the package "
+            f"that registers it"
+        ) from None
+
+
+def _plugin(spec: str, found: Any, where: str) -> NamedHook:
+    """Instantiate a hook class, check each hook method's signature, name the result."""
+    target = found
+    if isinstance(found, type):
+        try:
+            target = found()
+        except Exception as exc:
+            raise ConfigError(
+                f"hook {spec!r} ({where}): {found.__name__}() failed "
+                f"({type(exc).__name__}: {exc}); a hook class is created with no arguments"
+            ) from None
+    methods = hook_methods(target)
+    if not methods:
+        raise ConfigError(
+            f"hook {spec!r} ({where}) defines none of {', '.join(HOOK_METHODS)}; {_FIX}"
+        )
+    for name, method in methods.items():
+        problem = signature_problem(name, method, bound=True)
+        if problem is not None:
+            raise ConfigError(f"hook {spec!r} ({where}): {problem}")
+    return NamedHook(spec, methods)
+
+
+def _hosts_lister(bound: Plan, config: Config) -> HostsOf:
+    """The hosts a remote step targets, for ``StepView.hosts`` (none for local steps)."""
+    roles = {p.spec.role for p in bound.steps if isinstance(p.spec, RemoteSpec)}
+    if not roles:
+        return lambda planned: ()
+    from opsbooks.backends.hosts.inventory import Inventory
+
+    inventory = Inventory.from_config(config)
+
+    def hosts_of(planned: PlannedStep) -> tuple[str, ...]:
+        spec = planned.spec
+        if not isinstance(spec, RemoteSpec):
+            return ()
+        try:
+            return tuple(host.name for host in inventory.hosts_for(spec.role))
+        except OpsbooksError:  # a role bound at run time, checked elsewhere
+            return ()
+
+    return hosts_of
