@@ -238,7 +238,7 @@ class Mark(ob.Runbook):
 '''
 
 
-def _project(tmp_path: Path, pair: SshdCluster, known: Path) -> Path:
+def _project(tmp_path: Path, pair: SshdCluster, known: Path, *, trust: bool = False) -> Path:
     root = tmp_path / "project"
     package = f"hops_{uuid.uuid4().hex[:8]}"
     (root / package / "hops").mkdir(parents=True)
@@ -247,7 +247,8 @@ def _project(tmp_path: Path, pair: SshdCluster, known: Path) -> Path:
     body = "from __future__ import annotations\n\nimport opsbooks as ob\n"
     (root / package / "hops" / "mark.py").write_text(body + textwrap.dedent(RUNBOOK))
     toml = [f'packages = ["{package}"]', "", "[ssh]", f'known_hosts = "{known}"']
-    toml += ["connect_timeout = 5", "use_agent = false", ""]
+    toml += ["connect_timeout = 5", "use_agent = false"]
+    toml += ["trust_new_hosts = true", ""] if trust else [""]
     for name, table in _hosts(pair, tmp_path).items():
         toml.append(f"[hosts.{name}]")
         for key, value in table.items():
@@ -301,6 +302,18 @@ def test_a_remote_step_runs_through_the_bastion_from_the_cli(
     assert _logins(bastion) > logins[0] and _logins(web1) > logins[1]  # probe + step
     ((_, outcome, _),) = _runs(root)
     assert outcome == "succeeded"
+
+
+def test_keys_trusted_before_the_first_step_are_reported_on_the_console(
+    tmp_path: Path, pair: SshdCluster
+) -> None:
+    known = _write_known(tmp_path / "known_hosts")
+    root = _project(tmp_path, pair, known, trust=True)
+    done = _cli(root, "run", "hops.mark", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    # the reachability probe trusted them: by the time the step runs they are known
+    assert "note: trusted a new host key for web1: ssh-" in done.stdout, done.stdout
+    assert len(known.read_text().splitlines()) == 2  # the bastion's and web1's
 
 
 def test_an_unknown_bastion_key_stops_the_cli_before_any_step(
