@@ -60,14 +60,12 @@ def check_utf8(runbook: str, values: Mapping[str, Any]) -> None:
 
 
 def check_argv_lengths(bound: Plan, values: Mapping[str, Any]) -> None:
-    """Refuse a bound command (or undo) longer than one argv string may be."""
+    """Refuse a bound command longer than one argv string may be (undo steps included:
+    ``all_steps`` holds the compensations)."""
     for planned in bound.all_steps():
-        for text in (planned.command, planned.undo):
-            if text is None:
-                continue
-            size = len(text.encode("utf-8", "surrogateescape")) + 1
-            if size <= MAX_ARG_STRLEN:
-                continue
+        text = planned.command
+        size = 0 if text is None else len(text.encode("utf-8", "surrogateescape")) + 1
+        if size > MAX_ARG_STRLEN:
             long = [n for n, v in values.items() if any(len(s) > _LONG for s in _strings(v))]
             which = f" (parameter(s) {', '.join(map(_flag, long))})" if long else ""
             raise BadInput(
