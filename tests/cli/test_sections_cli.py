@@ -4,22 +4,13 @@ section id (exit 2, no traceback), failure then resume, the report and ``show``.
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, lines_of, query, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 CHILD = '''
 class RestartApp(ob.Runbook):
@@ -62,34 +53,11 @@ class Maintain(ob.Runbook):
 
 
 def _project(root: Path) -> Path:
-    (root / "books" / "web").mkdir(parents=True)
-    (root / "opsbooks.toml").write_text('packages = ["books"]\n')
-    (root / "books" / "__init__.py").write_text("")
-    (root / "books" / "web" / "__init__.py").write_text("")
-    head = "from __future__ import annotations\n\nimport opsbooks as ob\n"
-    (root / "books" / "web" / "restart_app.py").write_text(head + textwrap.dedent(CHILD))
-    (root / "books" / "web" / "maintain.py").write_text(head + textwrap.dedent(PARENT))
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "tester", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return write_project(root, {"web/restart_app": CHILD, "web/maintain": PARENT})
 
 
 def _log(root: Path) -> list[str]:
-    path = root / "work.log"
-    return path.read_text().splitlines() if path.exists() else []
+    return lines_of(root / "work.log")
 
 
 def _run_id(output: str) -> str:
@@ -99,18 +67,17 @@ def _run_id(output: str) -> str:
 
 
 def _journal_ids(root: Path, run_id: str) -> list[str]:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        rows = db.execute(
-            "SELECT step_id FROM transitions WHERE run_id = ? AND status = 'succeeded' "
-            "ORDER BY rowid",
-            (run_id,),
-        ).fetchall()
+    rows = query(
+        root,
+        "SELECT step_id FROM transitions WHERE run_id = ? AND status = 'succeeded' ORDER BY rowid",
+        run_id,
+    )
     return [row[0] for row in rows]
 
 
 def test_a_run_heads_sections_binds_the_include_and_journals_dotted_ids(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    done = _cli(root, "run", "web.maintain", "--yes")
+    done = cli(root, "run", "web.maintain", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _log(root) == [
         "announce web1",
@@ -134,12 +101,12 @@ def test_a_run_heads_sections_binds_the_include_and_journals_dotted_ids(tmp_path
 
 def test_the_dry_run_and_the_page_show_the_sections(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    dry = _cli(root, "run", "web.maintain", "--dry-run", "--target", "web9")
+    dry = cli(root, "run", "web.maintain", "--dry-run", "--target", "web9")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "  3. restart: Restart App [includes web.restart_app]" in dry.stdout
     assert "         $ echo stop web9.internal >> work.log" in dry.stdout
     assert _log(root) == []
-    page = _cli(root, "show", "web.maintain")
+    page = cli(root, "show", "web.maintain")
     assert page.returncode == 0, page.stderr
     assert "### 2. Drain the host" in page.stdout and "#### 2.2 Take out" in page.stdout
     assert "includes [`web.restart_app`](../web/restart_app.md)" in page.stdout
@@ -148,18 +115,18 @@ def test_the_dry_run_and_the_page_show_the_sections(tmp_path: Path) -> None:
 
 def test_start_at_and_skip_take_section_ids(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    done = _cli(root, "run", "web.maintain", "--yes", "--start-at", "restart")
+    done = cli(root, "run", "web.maintain", "--yes", "--start-at", "restart")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _log(root) == ["stop web1.internal", "check web1.internal", "finish web1"]
     (root / "work.log").unlink()
-    done = _cli(root, "run", "web.maintain", "--yes", "--skip", "drain", "--skip", "restart")
+    done = cli(root, "run", "web.maintain", "--yes", "--skip", "drain", "--skip", "restart")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _log(root) == ["announce web1", "finish web1"]
 
 
 def test_an_unknown_section_is_exit_2_listing_the_known_ids(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    done = _cli(root, "run", "web.maintain", "--yes", "--skip", "drian")
+    done = cli(root, "run", "web.maintain", "--yes", "--skip", "drian")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "--skip drian: web.maintain has no step or section 'drian'" in done.stderr
     assert "its sections are: drain, restart" in done.stderr
@@ -171,16 +138,16 @@ def test_a_failure_in_the_include_resumes_there_and_the_report_groups_by_section
 ) -> None:
     root = _project(tmp_path)
     (root / "fail-flag").touch()
-    first = _cli(root, "run", "web.maintain", "--yes", "--no-rollback")
+    first = cli(root, "run", "web.maintain", "--yes", "--no-rollback")
     assert first.returncode == 1, first.stdout + first.stderr
     run_id = _run_id(first.stdout)
     assert "restart.check" in first.stdout
     (root / "fail-flag").unlink()
-    second = _cli(root, "resume", run_id, "--yes")
+    second = cli(root, "resume", run_id, "--yes")
     assert second.returncode == 0, second.stdout + second.stderr
     assert _log(root)[-2:] == ["check web1.internal", "finish web1"]
     assert _log(root).count("stop web1.internal") == 1  # never twice
-    report = _cli(root, "report", run_id)
+    report = cli(root, "report", run_id)
     assert report.returncode == 0, report.stderr
     assert "| **3. Restart App** | | | | | |" in report.stdout
     assert "| `restart.check` | succeeded |" in report.stdout

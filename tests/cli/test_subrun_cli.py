@@ -10,19 +10,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from cli_kit import PYTHON, clean_env, cli, lines_of, run_ids, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 CHILD = '''
 class Migrate(ob.Runbook):
@@ -56,55 +50,27 @@ class Release(ob.Runbook):
 
 
 def _project(root: Path) -> Path:
-    for package in ("db", "web"):
-        (root / "books" / package).mkdir(parents=True)
-        (root / "books" / package / "__init__.py").write_text("")
-    (root / "opsbooks.toml").write_text('packages = ["books"]\n')
-    (root / "books" / "__init__.py").write_text("")
-    head = "from __future__ import annotations\n\nimport opsbooks as ob\n"
-    (root / "books" / "db" / "migrate.py").write_text(head + textwrap.dedent(CHILD))
-    (root / "books" / "web" / "release.py").write_text(head + textwrap.dedent(PARENT))
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "tester", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return write_project(root, {"db/migrate": CHILD, "web/release": PARENT})
 
 
 def _log(root: Path) -> list[str]:
-    path = root / "work.log"
-    return path.read_text().splitlines() if path.exists() else []
-
-
-def _runs(text: str) -> list[str]:
-    return re.findall(r"as run (\S+)", text)
+    return lines_of(root / "work.log")
 
 
 def test_a_failed_child_is_resumed_with_the_parent(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / "migrate-fails").write_text("")
-    first = _cli(root, "run", "web.release")
+    first = cli(root, "run", "web.release")
     assert first.returncode == 1, first.stdout + first.stderr
-    parent, child = _runs(first.stdout)[:2]
+    parent, child = run_ids(first.stdout)[:2]
     assert f"linked run {child} of db.migrate ended failed" in first.stdout
     assert "Traceback" not in first.stderr
 
     (root / "migrate-fails").unlink()  # the fix
-    second = _cli(root, "resume", parent)
+    second = cli(root, "resume", parent)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"resuming linked run {child} of db.migrate" in second.stdout
-    assert _runs(second.stdout) == [parent, child]  # the same child run, resumed
+    assert run_ids(second.stdout) == [parent, child]  # the same child run, resumed
     assert _log(root) == [
         "announce staging",
         "backup app_staging",
@@ -112,38 +78,38 @@ def test_a_failed_child_is_resumed_with_the_parent(tmp_path: Path) -> None:
         "deploy staging",
     ]
 
-    history = _cli(root, "history")
+    history = cli(root, "history")
     assert history.returncode == 0, history.stderr
     rows = {line.split()[0]: line for line in history.stdout.splitlines()[1:]}
     assert rows[parent].endswith(f"succeeded (children: {child})")
     assert rows[child].endswith(f"succeeded (child of {parent})")
-    report = _cli(root, "report", parent)
+    report = cli(root, "report", parent)
     assert f"- `migrate` started run `{child}` of db.migrate (succeeded)" in report.stdout
 
 
 def test_a_succeeded_child_is_not_run_again_on_resume(tmp_path: Path) -> None:
     root = _project(tmp_path)
     (root / "deploy-fails").write_text("")
-    first = _cli(root, "run", "web.release", "--no-rollback")
+    first = cli(root, "run", "web.release", "--no-rollback")
     assert first.returncode == 1, first.stdout + first.stderr
-    parent = _runs(first.stdout)[0]
+    parent = run_ids(first.stdout)[0]
     (root / "deploy-fails").unlink()
-    second = _cli(root, "resume", parent)
+    second = cli(root, "resume", parent)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert _runs(second.stdout) == [parent]  # no child run started or resumed
+    assert run_ids(second.stdout) == [parent]  # no child run started or resumed
     assert _log(root) == [
         "announce staging",
         "backup app_staging",
         "migrate app_staging",
         "deploy staging",
     ]
-    ids = _cli(root, "history", "db.migrate", "--ids").stdout.split()
+    ids = cli(root, "history", "db.migrate", "--ids").stdout.split()
     assert len(ids) == 1
 
 
 def test_the_dry_run_shows_the_linked_run(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    dry = _cli(root, "run", "web.release", "--dry-run", "--env", "prod")
+    dry = cli(root, "run", "web.release", "--dry-run", "--env", "prod")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "starts a linked run of db.migrate with params db=app_prod" in dry.stdout
     assert _log(root) == []
@@ -168,14 +134,11 @@ class Migrate(ob.Runbook):
 
 def test_a_parent_killed_during_its_child_resumes_that_child(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    head = "from __future__ import annotations\n\nimport opsbooks as ob\n"
-    (root / "books" / "db" / "migrate.py").write_text(head + textwrap.dedent(SLOW_CHILD))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "tester", "PYTHONDONTWRITEBYTECODE": "1"})
+    write_project(root, {"db/migrate": SLOW_CHILD})
     with subprocess.Popen(
         [PYTHON, "-m", "opsbooks", "run", "web.release"],
         cwd=root,
-        env=env,
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -189,9 +152,9 @@ def test_a_parent_killed_during_its_child_resumes_that_child(tmp_path: Path) -> 
             time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)  # the parent, its child run and its shell
         out, _ = proc.communicate()
-    parent, child = _runs(out)[:2]
+    parent, child = run_ids(out)[:2]
     (root / "resumed").write_text("")
-    refused = _cli(root, "resume", parent)  # the child's own command still runs: refused
+    refused = cli(root, "resume", parent)  # the child's own command still runs: refused
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert f"resuming linked run {child} of db.migrate" in refused.stdout
     found = re.search(r"its command is still running \(process group (\d+)\)", refused.stdout)
@@ -202,10 +165,10 @@ def test_a_parent_killed_during_its_child_resumes_that_child(tmp_path: Path) -> 
     while _alive(group):
         assert time.monotonic() < deadline, f"process group {group} outlived SIGKILL"
         time.sleep(0.05)
-    second = _cli(root, "resume", parent)
+    second = cli(root, "resume", parent)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"resuming linked run {child} of db.migrate" in second.stdout
-    assert _runs(second.stdout) == [parent, child]
+    assert run_ids(second.stdout) == [parent, child]
     assert _log(root) == [
         "announce staging",
         "backup app_staging",

@@ -6,14 +6,11 @@ process with real ``sh`` commands, and the journal is read back with SQLite.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, last_run, query
 
 BOOKS = Path(__file__).resolve().parent / "exprbooks"
 pytestmark = pytest.mark.slow
@@ -29,33 +26,14 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OPSBOOKS_USER": "cli-test"}
-    return subprocess.run(
-        [sys.executable, "-m", "opsbooks", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def last_run(root: Path) -> str:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        (run_id,) = db.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
-    return str(run_id)
-
-
 def journal(root: Path, run_id: str) -> list[tuple[str, str, str, str]]:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        rows = db.execute(
-            "SELECT step_id, status, COALESCE(reason, ''), COALESCE(detail, '') FROM transitions "
-            "WHERE run_id=? ORDER BY rowid",
-            (run_id,),
-        )
-        return [tuple(r) for r in rows]
+    rows = query(
+        root,
+        "SELECT step_id, status, COALESCE(reason, ''), COALESCE(detail, '') FROM transitions "
+        "WHERE run_id=? ORDER BY rowid",
+        run_id,
+    )
+    return [(a, b, c, d) for a, b, c, d in rows]
 
 
 def test_dry_run_shows_what_the_params_decide(project: Path) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import PYTHON, clean_env, cli, journal_runs, write_project
 
 from opsbooks.records.journal import open_journal
 from opsbooks.testing import Drill
@@ -27,7 +28,6 @@ from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 pytestmark = pytest.mark.slow  # real sshd, the CLI in subprocesses
 
-OPSBOOKS = str(Path(sys.executable).with_name("opsbooks"))
 HOSTS = ["web1", "web2"]
 CANARY = "tok-9Zq4-canary"
 
@@ -145,20 +145,6 @@ class Grab(ob.Runbook):
 '''
 
 
-def _toml(data: Mapping[str, Any], prefix: str = "") -> str:
-    """Nested dicts as TOML tables (strings, numbers, booleans, lists of strings)."""
-    plain = {k: v for k, v in data.items() if not isinstance(v, Mapping)}
-    tables = {k: v for k, v in data.items() if isinstance(v, Mapping)}
-    lines = [f"[{prefix}]"] if prefix and plain else []
-    for key, value in plain.items():
-        shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
-        lines.append(f"{key} = {shown}")
-    text = "\n".join(lines) + ("\n\n" if lines else "")
-    for key, value in tables.items():
-        text += _toml(value, f"{prefix}.{key}" if prefix else key)
-    return text
-
-
 @dataclass
 class Project:
     """A project on disk whose inventory is the two sshd hosts; each host has a folder."""
@@ -172,22 +158,13 @@ class Project:
     def cli(
         self, *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [OPSBOOKS, *args], cwd=cwd or self.root, env={**os.environ, **(env or {})},
-            capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        return cli(self.root, *args, cwd=cwd, env=env)
 
     def state_blobs(self) -> list[bytes]:
         return [p.read_bytes() for p in (self.root / ".opsbooks").rglob("*") if p.is_file()]
 
     def runs(self) -> list[Any]:
-        if not (self.root / ".opsbooks" / "journal.db").exists():
-            return []
-        journal = open_journal(f"sqlite:///{self.root / '.opsbooks' / 'journal.db'}")
-        try:
-            return list(journal.runs())
-        finally:
-            journal.close()
+        return journal_runs(self.root)
 
     def only_run(self) -> str:
         runs = self.runs()
@@ -199,18 +176,12 @@ def _make_project(
     root: Path, cluster: SshdCluster, module: str = BOOKS, where: str = "issue13.py"
 ) -> Project:
     project = Project(root, cluster)
-    (root / "books" / where).parent.mkdir(parents=True)
-    for folder in (root / "books" / where).parents:
-        if folder == root:
-            break
-        (folder / "__init__.py").write_text("")
-    (root / "books" / where).write_text(module)
     host_vars = {}
     for name in cluster.names:
         project.host_dir(name).mkdir(parents=True)
         host_vars[name] = {"dir": str(project.host_dir(name))}
     inventory = cluster.inventory_config(roles=["web"], host_vars=host_vars)
-    (root / "opsbooks.toml").write_text(_toml({"packages": ["books"], **inventory}))
+    write_project(root, {where.removesuffix(".py"): module}, config=inventory)
     (root / "settings.json").write_text(json.dumps(inventory))  # for a Drill's settings
     return project
 
@@ -262,8 +233,9 @@ def test_item7_resume_after_a_kill_replays_the_output_to_the_remote_step(
     project: Project,
 ) -> None:
     started = subprocess.Popen(
-        [OPSBOOKS, "run", "i13.crash", "--yes"], cwd=project.root, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [PYTHON, "-m", "opsbooks", "run", "i13.crash", "--yes"], cwd=project.root,
+        env=clean_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     pid_file = project.root / "hold.pid"
     deadline = time.monotonic() + 60

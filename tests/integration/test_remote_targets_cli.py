@@ -10,20 +10,18 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import cli, journal_runs, write_project
 
-from opsbooks.records.journal import open_journal
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 pytestmark = pytest.mark.slow  # real sshd, the CLI in subprocesses
 
-OPSBOOKS = str(Path(sys.executable).with_name("opsbooks"))
 TOKEN = "tok-3Kd9-canary"
 
 BOOK = '''
@@ -92,36 +90,13 @@ class Project:
         return self.root.parent / "hosts" / host
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "OPSBOOKS_SECRET_TOKEN": TOKEN, "OPSBOOKS_USER": "tester"}
-        return subprocess.run(
-            [OPSBOOKS, *args], cwd=self.root, env=env, capture_output=True, text=True,
-            timeout=120, check=False, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+        return cli(self.root, *args, OPSBOOKS_SECRET_TOKEN=TOKEN)
 
     def runs(self) -> list[Any]:
-        if not (self.root / ".opsbooks" / "journal.db").exists():
-            return []
-        journal = open_journal(f"sqlite:///{self.root / '.opsbooks' / 'journal.db'}")
-        try:
-            return list(journal.runs())
-        finally:
-            journal.close()
+        return journal_runs(self.root)
 
     def everything_stored(self) -> bytes:
         return b"".join(p.read_bytes() for p in (self.root / ".opsbooks").rglob("*") if p.is_file())
-
-
-def _toml(data: Mapping[str, Any], prefix: str = "") -> str:
-    plain = {k: v for k, v in data.items() if not isinstance(v, Mapping)}
-    tables = {k: v for k, v in data.items() if isinstance(v, Mapping)}
-    lines = [f"[{prefix}]"] if prefix and plain else []
-    for key, value in plain.items():
-        shown = str(value).lower() if isinstance(value, bool) else json.dumps(value)
-        lines.append(f"{key} = {shown}")
-    text = "\n".join(lines) + ("\n\n" if lines else "")
-    for key, value in tables.items():
-        text += _toml(value, f"{prefix}.{key}" if prefix else key)
-    return text
 
 
 @pytest.fixture
@@ -132,16 +107,13 @@ def project(tmp_path: Path) -> Iterator[Project]:
 
 def _project(root: Path, cluster: SshdCluster) -> Project:
     made = Project(root)
-    (root / "books").mkdir(parents=True)
-    (root / "books" / "__init__.py").write_text("")
-    (root / "books" / "fleet.py").write_text(BOOK)
     host_vars = {}
     for number, name in enumerate(cluster.names, start=1):
         made.host_dir(name).mkdir(parents=True)
         (made.host_dir(name) / "file.txt").write_text("line\n" * (number * 2 + 1))
         host_vars[name] = {"dir": str(made.host_dir(name))}
     inventory = cluster.inventory_config(roles=["web"], host_vars=host_vars)
-    (root / "opsbooks.toml").write_text(_toml({"packages": ["books"], **inventory}))
+    write_project(root, {"fleet": BOOK}, config=inventory)
     return made
 
 

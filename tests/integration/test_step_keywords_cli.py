@@ -5,21 +5,12 @@ journal, ``history`` and ``report``.
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, last_run, query, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 BOOK = '''
 from __future__ import annotations
@@ -48,85 +39,57 @@ class Upkeep(ob.Runbook):
 
 
 def _project(root: Path) -> Path:
-    (root / "kw_cli_books" / "app").mkdir(parents=True)
-    (root / "opsbooks.toml").write_text('packages = ["kw_cli_books"]\n')
-    (root / "kw_cli_books" / "__init__.py").write_text("")
-    (root / "kw_cli_books" / "app" / "__init__.py").write_text("")
-    (root / "kw_cli_books" / "app" / "upkeep.py").write_text(textwrap.dedent(BOOK))
-    (root / "version").write_text("1.0\n")
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "tester", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root, capture_output=True, text=True, timeout=90, env=env,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
+    modules = {"app/upkeep": BOOK}
+    return write_project(root, modules, package="kw_cli_books", files={"version": "1.0\n"})
 
 
 def _ledger(root: Path) -> list[str]:
     return (root / "ledger").read_text().splitlines()
 
 
-def _run_id(root: Path) -> str:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        (run_id,) = db.execute("SELECT id FROM runs ORDER BY started_at DESC LIMIT 1").fetchone()
-    return str(run_id)
-
-
-def _query(root: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        return list(db.execute(sql, args))
-
-
 def test_continue_and_stop_then_resume_ends_succeeded_with_warnings(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    first = _cli(root, "run", "app.upkeep")
+    first = cli(root, "run", "app.upkeep")
     assert first.returncode == 1, first.stdout + first.stderr
     assert "warm failed and declares on_failure='continue'" in first.stdout
     assert "migrate failed and declares on_failure='stop': no rollback" in first.stdout
     assert _ledger(root) == ["login", "warm", "deploy"]  # no undeploy: stop keeps it in place
     assert "CHATTER-42" not in first.stdout  # quiet: off the console...
-    run_id = _run_id(root)
-    tails = _query(
+    run_id = last_run(root)
+    tails = query(
         root, "SELECT output_tail FROM transitions WHERE run_id=? AND step_id='chatter'", run_id
     )
     assert any("CHATTER-42" in str(tail) for (tail,) in tails)  # ...but journaled
 
     (root / "version").write_text("2.0\n")
     (root / "migrate.ok").touch()
-    resumed = _cli(root, "resume", run_id)
+    resumed = cli(root, "resume", run_id)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # setup runs again, the probe is fresh (2.0), the continued failure stays failed
     assert _ledger(root) == ["login", "warm", "deploy", "login", "migrate 2.0"]
     assert "Run succeeded_with_warnings" in resumed.stdout
-    ((outcome, reason),) = _query(root, "SELECT outcome, reason FROM runs WHERE id=?", run_id)
+    ((outcome, reason),) = query(root, "SELECT outcome, reason FROM runs WHERE id=?", run_id)
     assert outcome == "succeeded_with_warnings" and "warm failed (exit code 1" in str(reason)
 
-    history = _cli(root, "history")
+    history = cli(root, "history")
     assert history.returncode == 0 and "succeeded_with_warnings" in history.stdout
-    report = _cli(root, "report", run_id)
+    report = cli(root, "report", run_id)
     assert report.returncode == 0, report.stderr
     assert "- Outcome: **succeeded_with_warnings**" in report.stdout
     assert "To resume" not in report.stdout
-    again = _cli(root, "resume", run_id)
+    again = cli(root, "resume", run_id)
     assert again.returncode == 2 and "succeeded with warnings" in again.stderr
     assert "Traceback" not in again.stderr
 
 
 def test_only_tags_runs_the_tagged_step_and_the_setup_step(tmp_path: Path) -> None:
     root = _project(tmp_path)
-    done = _cli(root, "run", "app.upkeep", "--only-tags", "deploy")
+    done = cli(root, "run", "app.upkeep", "--only-tags", "deploy")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _ledger(root) == ["login", "deploy"]
-    reasons = dict(
-        _query(root, "SELECT step_id, reason FROM transitions WHERE status='skipped'")  # type: ignore[arg-type]
-    )
+    reasons = dict(query(root, "SELECT step_id, reason FROM transitions WHERE status='skipped'"))
     assert reasons["warm"] == "not tagged deploy (--only-tags)"
-    ((options,),) = _query(root, "SELECT options FROM runs")
+    ((options,),) = query(root, "SELECT options FROM runs")
     assert '"only_tags": ["deploy"]' in str(options)
 
 
@@ -134,7 +97,7 @@ def test_a_bad_keyword_is_a_one_paragraph_error_at_import(tmp_path: Path) -> Non
     root = _project(tmp_path)
     book = root / "kw_cli_books" / "app" / "upkeep.py"
     book.write_text(book.read_text().replace('on_failure="stop"', 'on_failure="ignore"'))
-    done = _cli(root, "run", "app.upkeep")
+    done = cli(root, "run", "app.upkeep")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "step 'migrate': on_failure='ignore' is not one of" in done.stderr
     assert "Traceback" not in done.stderr

@@ -14,22 +14,17 @@ Each port is at most as long as the peer's text, measured below.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_kit import cli, write_project
 
 from opsbooks.records.journal import open_journal
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses, real sshd
-
-OPSBOOKS = str(Path(sys.executable).with_name("opsbooks"))
 
 PEER_CAPTURE_ALL = """capture_all %Q{wc -l file.txt | cut -d " " -f 1}, into: :num_lines, \
 strip: true, ssh_config: {servers: ["host1.stg", "host2.stg"]}"""
@@ -86,35 +81,15 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 
 def _project(root: Path, cluster: SshdCluster) -> Path:
-    (root / "stg_books").mkdir(parents=True)
-    (root / "stg_books" / "__init__.py").write_text("")
-    (root / "stg_books" / "stg.py").write_text(MODULE)
-    lines = ['packages = ["stg_books"]']
     for number, host in enumerate(cluster.hosts, start=1):
         (host.home / "file.txt").write_text("x\n" * (number * 10))
         (host.home / "bin").mkdir()
         (host.home / "bin" / "service").write_text(SERVICE)
         (host.home / "bin" / "service").chmod(0o755)
-        lines += [
-            f'\n[hosts."{host.name}"]',
-            f'address = "{host.address}"',
-            f"port = {host.port}",
-            f'user = "{host.user}"',
-            f'key_file = "{host.key_file}"',
-            f'vars = {{ home = "{host.home}" }}',
-        ]
-    settings: dict[str, Any] = {"known_hosts": str(cluster.known_hosts), "use_agent": False}
-    lines += ["\n[ssh]", *(f"{k} = {json.dumps(v)}" for k, v in settings.items())]
-    (root / "opsbooks.toml").write_text("\n".join(lines) + "\n")
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    return subprocess.run(
-        [OPSBOOKS, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120,
-        check=False, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    config = cluster.inventory_config(
+        host_vars={h.name: {"home": str(h.home)} for h in cluster.hosts}
+    )
+    return write_project(root, {"stg": MODULE}, package="stg_books", config=config)
 
 
 def _details(root: Path, step: str) -> dict[str, Any]:
@@ -133,7 +108,7 @@ def test_the_ports_read_at_most_as_long_as_the_peer() -> None:
 
 
 def test_capture_all_keeps_one_value_per_server(project: Path) -> None:
-    done = _cli(project, "run", "general.count_lines", "--yes")
+    done = cli(project, "run", "general.count_lines", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _details(project, "num_lines")["host_outputs"] == {
         "num_lines": {"host1.stg": "10", "host2.stg": "20"}
@@ -142,12 +117,12 @@ def test_capture_all_keeps_one_value_per_server(project: Path) -> None:
 
 def test_servers_are_chosen_at_run_time_and_checked_first(project: Path, tmp_path: Path) -> None:
     homes = {h: tmp_path / "sshd" / "sshd" / h / "home" for h in ("host1.stg", "host2.stg")}
-    done = _cli(project, "run", "general.restart_servers", "--servers", "host2.stg", "--yes")
+    done = cli(project, "run", "general.restart_servers", "--servers", "host2.stg", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert not (homes["host1.stg"] / "app.log").exists()
     assert (homes["host2.stg"] / "app.log").read_text() == "stop\nstart\n"
 
-    refused = _cli(
+    refused = cli(
         project, "run", "general.restart_servers", "--servers", "host2.stg,host3.stg", "--yes"
     )
     assert refused.returncode == 2, refused.stdout + refused.stderr

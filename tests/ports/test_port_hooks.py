@@ -10,20 +10,12 @@ the optional part is a confirm whose "no" skips only the steps that depend on it
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 # -- the port, as a user writes it ------------------------------------------------------
 
@@ -58,38 +50,17 @@ class BounceNodes(ob.Runbook):
 
 
 def _project(root: Path) -> Path:
-    (root / "ports_books" / "ops").mkdir(parents=True)
-    (root / "opsbooks.toml").write_text(
-        'packages = ["ports_books"]\nhooks = ["step_timer:StepTimer"]\n'
-    )
-    (root / "ports_books" / "__init__.py").write_text("")
-    (root / "ports_books" / "ops" / "__init__.py").write_text("")
-    body = "from __future__ import annotations\n\nimport opsbooks as ob\n\n" + BOUNCE
-    (root / "ports_books" / "ops" / "bounce_nodes.py").write_text(textwrap.dedent(body))
-    (root / "step_timer.py").write_text(textwrap.dedent(TIMER))
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "porter", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    modules = {"ops/bounce_nodes": BOUNCE}
+    config = {"hooks": ["step_timer:StepTimer"]}
+    files = {"step_timer.py": TIMER}
+    return write_project(root, modules, package="ports_books", config=config, files=files)
 
 
 def test_the_timer_times_every_step_and_tagged_steps_are_skipped(tmp_path: Path) -> None:
     root = _project(tmp_path)
     answers = root / "answers.yaml"
     answers.write_text("warm: yes\n")
-    done = _cli(root, "run", "ops.bounce_nodes", "--answers", str(answers))
+    done = cli(root, "run", "ops.bounce_nodes", "--answers", str(answers))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Step restart_nodes: Restart nodes took" in done.stdout
     assert "Step disable_monitoring: Disable monitoring took" in done.stdout  # skipped, timed
@@ -101,7 +72,7 @@ def test_declining_the_optional_part_skips_it_and_the_run_succeeds(tmp_path: Pat
     root = _project(tmp_path)
     answers = root / "answers.yaml"
     answers.write_text("warm: no\n")
-    done = _cli(root, "run", "ops.bounce_nodes", "--answers", str(answers))
+    done = cli(root, "run", "ops.bounce_nodes", "--answers", str(answers))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (root / "nodes.log").read_text() == "restarted\n"
     assert "Step warm_caches" not in done.stdout  # skipped by its when=: hooks never see it

@@ -12,20 +12,13 @@ peer's skip hook is the run-time flag ``--skip-tags skip``. The peer's ``server
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, query, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 # -- the port, as a user writes it ------------------------------------------------------
 
@@ -71,34 +64,14 @@ esac
 
 
 def _project(root: Path) -> Path:
-    books = root / "port_notes_books" / "web"
-    books.mkdir(parents=True)
-    (root / "opsbooks.toml").write_text('packages = ["port_notes_books"]\n')
-    (root / "port_notes_books" / "__init__.py").write_text("")
-    (books / "__init__.py").write_text("")
-    head = "from __future__ import annotations\n\nimport opsbooks as ob\n\n"
-    (books / "restart_nginx.py").write_text(head + textwrap.dedent(RESTART_NGINX))
-    (books / "bounce_nodes.py").write_text(head + textwrap.dedent(BOUNCE_NODES))
-    (root / "bin").mkdir()
-    (root / "bin" / "service").write_text(SERVICE)
+    modules = {"web/restart_nginx": RESTART_NGINX, "web/bounce_nodes": BOUNCE_NODES}
+    write_project(root, modules, package="port_notes_books", files={"bin/service": SERVICE})
     (root / "bin" / "service").chmod(0o755)
     return root
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "porter", "PYTHONDONTWRITEBYTECODE": "1"})
-    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root, capture_output=True, text=True, timeout=90, env=env,
-        stdin=subprocess.DEVNULL, check=False,
-    )  # fmt: skip
-
-
-def _journal(root: Path, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        return list(db.execute(sql))
+    return cli(root, *args, PATH=f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
 def test_restart_nginx_prints_its_purpose_and_each_note_as_the_step_starts(
@@ -114,7 +87,7 @@ def test_restart_nginx_prints_its_purpose_and_each_note_as_the_step_starts(
     assert "    Starting Nginx..." in lines
     assert "    Make sure to report why you restarted nginx" in lines
     assert (root / "nginx.state").read_text() == "running\n"
-    notes = _journal(
+    notes = query(
         root,
         "SELECT step_id, json_extract(detail, '$.note') FROM transitions "
         "WHERE status = 'running' AND json_extract(detail, '$.note') IS NOT NULL",
@@ -128,7 +101,7 @@ def test_bounce_nodes_skips_the_tagged_step_at_run_time(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "    disable_monitoring: skipped (tagged skip (--skip-tags))" in done.stdout
     assert "Have you restarted the nodes?" in done.stdout
-    rows = _journal(root, "SELECT step_id, status, reason FROM transitions ORDER BY seq")
+    rows = query(root, "SELECT step_id, status, reason FROM transitions ORDER BY seq")
     assert ("disable_monitoring", "skipped", "tagged skip (--skip-tags)") in rows
     assert ("restart_nodes", "succeeded", "") in [(s, st, r or "") for s, st, r in rows]
 

@@ -11,25 +11,15 @@ script is first on its ``PATH`` (the one test-only line).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from cli_kit import cli, write_project
 
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses, a real sshd
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 # -- the port, as a user writes it ------------------------------------------------------
 
@@ -67,10 +57,6 @@ esac
 """
 
 
-def _toml(value: Any) -> str:
-    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
-
-
 def _project(root: Path, cluster: SshdCluster) -> Path:
     bin_dir = root / "app01-bin"
     bin_dir.mkdir(parents=True)
@@ -79,22 +65,8 @@ def _project(root: Path, cluster: SshdCluster) -> Path:
     state.write_text("running\n")
     service.write_text(SERVICE.format(state=state, broken=root / "broken"))
     service.chmod(0o755)
-    (root / "ports_books" / "web").mkdir(parents=True)
-    (root / "ports_books" / "__init__.py").write_text("")
-    (root / "ports_books" / "web" / "__init__.py").write_text("")
-    body = "from __future__ import annotations\n\nimport opsbooks as ob\n" + BOOK
-    (root / "ports_books" / "web" / "restart_nginx.py").write_text(textwrap.dedent(body))
     config = cluster.inventory_config(host_vars={"app01.prod": {"bin": str(bin_dir)}})
-    lines = ['packages = ["ports_books"]']
-    for name, table in config["hosts"].items():
-        lines.append(f'\n[hosts."{name}"]')
-        lines += [f"{k} = {_toml(v)}" for k, v in table.items() if k != "vars"]
-        lines.append(f'\n[hosts."{name}".vars]')
-        lines += [f"{k} = {_toml(v)}" for k, v in table["vars"].items()]
-    lines.append("\n[ssh]")
-    lines += [f"{k} = {_toml(v)}" for k, v in config["ssh"].items()]
-    (root / "opsbooks.toml").write_text("\n".join(lines) + "\n")
-    return root
+    return write_project(root, {"web/restart_nginx": BOOK}, package="ports_books", config=config)
 
 
 @pytest.fixture
@@ -103,27 +75,12 @@ def cluster(tmp_path: Path) -> Iterator[SshdCluster]:
         yield running
 
 
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "porter", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
 # -- running it -------------------------------------------------------------------------
 
 
 def test_restart_nginx_runs_its_section_on_app01(tmp_path: Path, cluster: SshdCluster) -> None:
     root = _project(tmp_path / "project", cluster)
-    done = _cli(root, "run", "web.restart_nginx", "--yes")
+    done = cli(root, "run", "web.restart_nginx", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "== 1. Restart Nginx ==" in out
@@ -139,12 +96,12 @@ def test_a_failed_start_stops_the_section_and_resume_finishes_it(
 ) -> None:
     root = _project(tmp_path / "project", cluster)
     (root / "broken").touch()
-    first = _cli(root, "run", "web.restart_nginx", "--yes")
+    first = cli(root, "run", "web.restart_nginx", "--yes")
     assert first.returncode == 1, first.stdout + first.stderr
     assert "restart_nginx.start_nginx" in first.stdout
     run_id = first.stdout.split("as run ", 1)[1].split()[0]
     (root / "broken").unlink()
-    second = _cli(root, "resume", run_id, "--yes")
+    second = cli(root, "resume", run_id, "--yes")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "Stopping Nginx..." not in second.stdout  # done before: never run twice
     assert (root / "nginx.state").read_text() == "running\n"

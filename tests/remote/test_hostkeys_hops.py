@@ -5,28 +5,20 @@ through the executor and through the real CLI in a subprocess."""
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
-import sys
-import textwrap
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cli_kit import cli, journal_runs, write_project
 
 from opsbooks.backends.hosts.inventory import Inventory
 from opsbooks.backends.ssh.executor import RemoteExecutor
-from opsbooks.records.journal import open_journal
 from opsbooks.testing.sshd import SshdCluster, SshdHost, sshd_hosts
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 
 @pytest.fixture
@@ -239,64 +231,28 @@ class Mark(ob.Runbook):
 
 
 def _project(tmp_path: Path, pair: SshdCluster, known: Path, *, trust: bool = False) -> Path:
-    root = tmp_path / "project"
+    ssh: dict[str, object] = {"known_hosts": str(known), "connect_timeout": 5, "use_agent": False}
+    if trust:
+        ssh["trust_new_hosts"] = True
+    config = {"ssh": ssh, "hosts": _hosts(pair, tmp_path)}
     package = f"hops_{uuid.uuid4().hex[:8]}"
-    (root / package / "hops").mkdir(parents=True)
-    (root / package / "__init__.py").write_text("")
-    (root / package / "hops" / "__init__.py").write_text("")
-    body = "from __future__ import annotations\n\nimport opsbooks as ob\n"
-    (root / package / "hops" / "mark.py").write_text(body + textwrap.dedent(RUNBOOK))
-    toml = [f'packages = ["{package}"]', "", "[ssh]", f'known_hosts = "{known}"']
-    toml += ["connect_timeout = 5", "use_agent = false"]
-    toml += ["trust_new_hosts = true", ""] if trust else [""]
-    for name, table in _hosts(pair, tmp_path).items():
-        toml.append(f"[hosts.{name}]")
-        for key, value in table.items():
-            if isinstance(value, dict):
-                inner = ", ".join(f'{k} = "{v}"' for k, v in value.items())
-                toml.append(f"{key} = {{ {inner} }}")
-            elif isinstance(value, list):
-                toml.append(f"{key} = [{', '.join(repr(str(v)) for v in value)}]".replace("'", '"'))
-            elif isinstance(value, int):
-                toml.append(f"{key} = {value}")
-            else:
-                toml.append(f'{key} = "{value}"')
-        toml.append("")
-    (root / "opsbooks.toml").write_text("\n".join(toml))
-    return root
-
-
-def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "hop-tester", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        check=False,
+    return write_project(
+        tmp_path / "project", {"hops/mark": RUNBOOK}, package=package, config=config
     )
 
 
 def _runs(root: Path) -> list[tuple[str, str, str | None]]:
-    journal = open_journal(str(root / ".opsbooks" / "journal.db"))
-    try:
-        return [(r.id, r.outcome, r.failed_step) for r in journal.runs()]
-    finally:
-        journal.close()
+    return [(r.id, r.outcome, r.failed_step) for r in journal_runs(root)]
 
 
-def test_a_remote_step_runs_through_the_bastion_from_the_cli(
+def test_a_remote_step_runs_through_the_bastion_from_thecli(
     tmp_path: Path, pair: SshdCluster
 ) -> None:
     bastion, web1 = pair.host("bastion"), pair.host("web1")
     known = _write_known(tmp_path / "known_hosts", _line(bastion), _line(web1))
     root = _project(tmp_path, pair, known)
     logins = (_logins(bastion), _logins(web1))
-    done = _cli(root, "run", "hops.mark", "--yes")
+    done = cli(root, "run", "hops.mark", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "web1.count").read_text() == "ran\n"
     assert _logins(bastion) > logins[0] and _logins(web1) > logins[1]  # probe + step
@@ -309,7 +265,7 @@ def test_keys_trusted_before_the_first_step_are_reported_on_the_console(
 ) -> None:
     known = _write_known(tmp_path / "known_hosts")
     root = _project(tmp_path, pair, known, trust=True)
-    done = _cli(root, "run", "hops.mark", "--yes")
+    done = cli(root, "run", "hops.mark", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     # the reachability probe trusted them: by the time the step runs they are known
     assert "note: trusted a new host key for web1: ssh-" in done.stdout, done.stdout
@@ -321,7 +277,7 @@ def test_an_unknown_bastion_key_stops_the_cli_before_any_step(
 ) -> None:
     known = _write_known(tmp_path / "known_hosts", _line(pair.host("web1")))
     root = _project(tmp_path, pair, known)
-    refused = _cli(root, "run", "hops.mark", "--yes")
+    refused = cli(root, "run", "hops.mark", "--yes")
     text = refused.stdout + refused.stderr
     assert refused.returncode == 2, text
     assert "jump host bastion on the way to web1: host key of" in text
@@ -344,7 +300,7 @@ def test_a_target_key_revoked_mid_run_fails_like_a_wrong_key_and_resumes_after_t
     (tmp_path / "bad_known_hosts").write_text(bad)
     # the reachability probe passes; then the first step changes known_hosts under the run
     (root / "change.sh").write_text(f"cp {tmp_path / 'bad_known_hosts'} {known}\n")
-    failed = _cli(root, "run", "hops.mark", "--yes")
+    failed = cli(root, "run", "hops.mark", "--yes")
     text = failed.stdout + failed.stderr
     assert failed.returncode == 1, text
     assert "Traceback" not in text
@@ -357,7 +313,7 @@ def test_a_target_key_revoked_mid_run_fails_like_a_wrong_key_and_resumes_after_t
     assert not (tmp_path / "web1.count").exists()
 
     known.write_text(good)  # the fix: the host's real key is known again
-    resumed = _cli(root, "resume", run_id, "--yes")
+    resumed = cli(root, "resume", run_id, "--yes")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert (tmp_path / "web1.count").read_text() == "ran\n"
     assert [(r[1], r[2]) for r in _runs(root)] == [("succeeded", None)]

@@ -6,22 +6,16 @@ registered as an entry point by a ``.dist-info`` folder on ``PYTHONPATH``.
 
 from __future__ import annotations
 
-import os
+import json
 import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pexpect
 import pytest
+from cli_kit import PYTHON, clean_env, cli, query, write_project
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses
-
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = str(REPO / ".venv" / "bin" / "python")
-if not Path(PYTHON).exists():
-    PYTHON = sys.executable
 
 BOOK = '''
 from __future__ import annotations
@@ -77,39 +71,16 @@ class Counter:
 
 
 def _project(root: Path, hooks: str = '["projhooks:Timing"]') -> Path:
-    root.mkdir(parents=True)
-    (root / "opsbooks.toml").write_text(f'packages = ["hookbooks"]\nhooks = {hooks}\n')
-    (root / "hookbooks" / "ops").mkdir(parents=True)
-    (root / "hookbooks" / "__init__.py").write_text("")
-    (root / "hookbooks" / "ops" / "__init__.py").write_text("")
-    (root / "hookbooks" / "ops" / "bounce.py").write_text(textwrap.dedent(BOOK))
-    (root / "projhooks.py").write_text(textwrap.dedent(PLUGIN))
-    return root
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}
-    env.update({"OPSBOOKS_USER": "hook-tester", "PYTHONDONTWRITEBYTECODE": "1", **extra})
-    return env
-
-
-def _cli(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "opsbooks", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(**env),
-        stdin=subprocess.DEVNULL,
-        check=False,
+    config = {"hooks": json.loads(hooks)}
+    files = {"projhooks.py": textwrap.dedent(PLUGIN)}
+    return write_project(
+        root, {"ops/bounce": BOOK}, package="hookbooks", config=config, files=files
     )
 
 
 def _rows(root: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(root / ".opsbooks" / "journal.db") as db:
-        rows = db.execute("SELECT step_id, status, reason FROM transitions ORDER BY seq")
-        return [(a, b, c or "") for a, b, c in rows]
+    rows = query(root, "SELECT step_id, status, reason FROM transitions ORDER BY seq")
+    return [(a, b, c or "") for a, b, c in rows]
 
 
 def test_hooks_time_and_skip_steps_through_the_cli_and_the_journal_says_why(
@@ -118,14 +89,14 @@ def test_hooks_time_and_skip_steps_through_the_cli_and_the_journal_says_why(
     root = _project(tmp_path / "p")
     answers = root / "answers.yaml"
     answers.write_text("warm: no\n")  # a bare YAML no declines the optional part
-    done = _cli(root, "run", "ops.bounce", "--omit-tag", "mutator", "--answers", str(answers))
+    done = cli(root, "run", "ops.bounce", "--omit-tag", "mutator", "--answers", str(answers))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (root / "ledger.txt").read_text() == "drain\ncheck\n"
     assert "timing: drain succeeded in" in done.stdout
     assert "timing: restart skipped in" in done.stdout
     assert ("restart", "skipped", "tagged mutator (hook ops.bounce.Bounce)") in _rows(root)
     assert any(r[:2] == ("warm_caches", "skipped") for r in _rows(root))
-    dry = _cli(root, "run", "ops.bounce", "--dry-run")
+    dry = cli(root, "run", "ops.bounce", "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "Hooks around each step" in dry.stdout and "projhooks:Timing" in dry.stdout
 
@@ -137,7 +108,7 @@ def test_a_hook_that_raises_fails_the_run_rolls_back_and_resumes_once_fixed(
     answers = root / "answers.yaml"
     answers.write_text("warm: yes\n")
     (root / "window-closed").write_text("")
-    failed = _cli(root, "run", "ops.bounce", "--answers", str(answers))
+    failed = cli(root, "run", "ops.bounce", "--answers", str(answers))
     assert failed.returncode == 1, failed.stdout + failed.stderr
     said = failed.stdout + failed.stderr
     assert "hook ops.bounce.Bounce.before_step raised RuntimeError" in said
@@ -145,14 +116,14 @@ def test_a_hook_that_raises_fails_the_run_rolls_back_and_resumes_once_fixed(
     ledger = (root / "ledger.txt").read_text()
     assert "check" not in ledger and ledger.endswith("undrain\n")  # rolled back
     (root / "window-closed").unlink()  # the hook's reason is gone
-    resumed = _cli(root, "resume", "last", "--answers", str(answers))
+    resumed = cli(root, "resume", "last", "--answers", str(answers))
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert (root / "ledger.txt").read_text().endswith("check\n")
 
 
 def test_a_bad_plugin_exits_2_with_one_paragraph_before_any_step(tmp_path: Path) -> None:
     root = _project(tmp_path / "p", hooks='["projhooks:Nope"]')
-    done = _cli(root, "run", "ops.bounce", "--yes")
+    done = cli(root, "run", "ops.bounce", "--yes")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "hook 'projhooks:Nope'" in done.stderr and "has no 'Nope'" in done.stderr
     assert "Traceback" not in done.stderr and not (root / "ledger.txt").exists()
@@ -166,7 +137,7 @@ def test_an_entry_point_plugin_is_loaded_from_an_installed_distribution(tmp_path
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: counter-hooks\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[opsbooks.hooks]\ncounter = counter_hooks:Counter\n")
     (site / "counter_hooks.py").write_text(textwrap.dedent(COUNTER))
-    done = _cli(root, "run", "ops.bounce", "--yes", PYTHONPATH=str(site))
+    done = cli(root, "run", "ops.bounce", "--yes", PYTHONPATH=str(site))
     assert done.returncode == 0, done.stdout + done.stderr
     assert (root / "counted.txt").read_text().split() == [
         "drain",
@@ -211,7 +182,7 @@ def test_yes_answers_an_ask_with_its_default_and_a_secret_is_typed_without_echo(
         PYTHON,
         ["-m", "opsbooks", "run", "ops.asks", "--yes"],
         cwd=str(root),
-        env=_env(),
+        env=clean_env(),
         encoding="utf-8",
         timeout=30,
     )
@@ -261,16 +232,16 @@ def test_a_declined_optional_section_is_skipped_and_stays_skipped_on_resume(
     (root / "hookbooks" / "ops" / "warm.py").write_text(textwrap.dedent(SECTIONED))
     answers = root / "answers.yaml"
     answers.write_text("caches.go: no\n")
-    first = _cli(root, "run", "ops.warm", "--answers", str(answers), "--no-rollback")
+    first = cli(root, "run", "ops.warm", "--answers", str(answers), "--no-rollback")
     assert first.returncode == 1, first.stdout + first.stderr
     why = "optional gate caches.go was declined: the rest of section caches is skipped"
     assert why in first.stdout
     (root / "ready").write_text("")
-    resumed = _cli(root, "resume", "last")  # no answers, no terminal: the no is replayed
+    resumed = cli(root, "resume", "last")  # no answers, no terminal: the no is replayed
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert (root / "ledger.txt").read_text() == "deploy\ncheck\n"
     assert [r for r in _rows(root) if r[0] == "caches.fill"] == [("caches.fill", "skipped", why)]
-    dry = _cli(root, "run", "ops.warm", "--dry-run")
+    dry = cli(root, "run", "ops.warm", "--dry-run")
     assert "optional: declining records the answer no, skips `caches.fill`, and the run" in (
         dry.stdout
     )
