@@ -19,6 +19,7 @@ from opsbooks.define.checks_expressions import (
 from opsbooks.define.checks_gates import check_gate_options
 from opsbooks.define.checks_hooks import check_hooks
 from opsbooks.define.checks_keywords import check_keywords
+from opsbooks.define.checks_per_host import check_per_host
 from opsbooks.define.checks_remote import check_host_outputs, check_remote_context
 from opsbooks.define.checks_sections import check_sections
 from opsbooks.define.checks_subrun import check_subruns
@@ -68,6 +69,7 @@ def validate(cls: type[Runbook]) -> None:
     check_case_shapes(cls)  # before anything reads a branch's cases
     _check_unique_ids(cls)
     check_sections(cls)  # clashes, empty sections, includes (their steps' templates too)
+    check_per_host(cls)  # node-first sections: host steps on one target, their roll-out
     check_subruns(cls)  # SubRun children, their params, linked-run cycles
     param_names = set(cls.Params.model_fields)
     every = list(cls.steps) + list(cls.compensations.values())

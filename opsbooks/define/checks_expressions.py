@@ -268,8 +268,9 @@ def _check_secret_answers(cls: type[Runbook], item: Step, known: _Known) -> None
     for template in _command_templates(item):
         for _, found in scan(template):
             root, _, rest = found.name.partition(".") if found else ("", "", "")
-            if root == ANSWERS and rest.split(".")[0] in known.secret_gates:
-                var = rest.split(".")[0].upper()
+            gate = _secret_gate(rest, known.secret_gates)
+            if root == ANSWERS and gate is not None:
+                var = gate.rpartition(".")[2].upper()
                 raise DefinitionError(
                     cls.name,
                     f"secret {{{found.name if found else ''}}} would be on the command line "
@@ -278,3 +279,13 @@ def _check_secret_answers(cls: type[Runbook], item: Step, known: _Known) -> None
                     f"${var} in the command), or on stdin",
                     step=item.id,
                 )
+
+
+def _secret_gate(rest: str, secret_gates: frozenset[str]) -> str | None:
+    """The secret gate ``answers.REST`` names, if any: a gate in a section has a dotted
+    id (``vault.token``), so each leading part of ``rest`` is tried, longest first."""
+    parts = rest.split(".")
+    for size in range(len(parts), 0, -1):
+        if ".".join(parts[:size]) in secret_gates:
+            return ".".join(parts[:size])
+    return None

@@ -10,9 +10,14 @@ loader (plugins) apply the same ones, so both say the same thing about a wrong h
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from opsbooks.define.sections import Include, entries, included_runbook, is_section
+
+if TYPE_CHECKING:
+    from opsbooks.define.runbook import Runbook
 
 #: hook method name -> the parameters it takes after ``self``
 HOOK_METHODS: dict[str, tuple[str, ...]] = {
@@ -98,3 +103,25 @@ def signature_problem(name: str, method: object, *, bound: bool) -> str | None:
     except TypeError:
         return f"{name}{signature} has the wrong parameters; define it as `{shown}`"
     return None
+
+
+def included_runbooks(cls: type[Runbook]) -> tuple[tuple[str, type[Runbook]], ...]:
+    """(section id, runbook class) of each ``Include`` in ``cls``, nested ones too, in order.
+
+    An included runbook keeps its hook methods and its ``prepare_project`` in the
+    including runbook: the composition root reads them from here, since the plan holds
+    only the including runbook's own instance.
+    """
+    found: list[tuple[str, type[Runbook]]] = []
+
+    def walk(owner: type, members: Mapping[str, Any], prefix: str) -> None:
+        for attr, value in members.items():
+            if isinstance(value, Include):
+                child = included_runbook(owner, value, prefix + attr)
+                found.append((prefix + attr, child))
+                walk(child, entries(child), f"{prefix}{attr}.")
+            elif is_section(value):
+                walk(owner, entries(value), f"{prefix}{attr}.")
+
+    walk(cls, entries(cls), "")
+    return tuple(found)

@@ -20,8 +20,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from opsbooks.define.answer_scope import answer_renames
 from opsbooks.define.base import Step
 from opsbooks.define.decisions import Branch, Gate
+from opsbooks.define.node_first import NodeFirst, node_first
 from opsbooks.define.params import param_values
 from opsbooks.define.template import bind, fields, roots
 from opsbooks.errors import DefinitionError, ParamsError
@@ -37,7 +39,21 @@ class Section:
     """Base of a group of steps: subclass it inside a runbook body, steps as attributes.
 
     The docstring's first line is the section's title, the rest its description.
+    ``class upgrade(ob.Section, per_host=True)`` rolls the whole section out node
+    first (every step on one host, or batch, before the next), with ``batch_size``,
+    ``max_failures`` and ``pause_between_batches`` as class attributes; see
+    ``opsbooks.run.per_host``.
     """
+
+    per_host: bool = False
+    batch_size: int = 1
+    max_failures: int | str = 0
+    pause_between_batches: bool | str | float = False
+
+    def __init_subclass__(cls, per_host: bool | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if per_host is not None:
+            cls.per_host = per_host
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,8 @@ class SectionInfo:
     include: str | None = None
     include_category: str = ""
     include_params: tuple[tuple[str, str], ...] = ()
+    #: a node-first section (``per_host=True``): its roll-out, as the section declares it
+    rollout: NodeFirst | None = None
 
     @property
     def depth(self) -> int:
@@ -149,7 +167,7 @@ def _walk(
             _include(owner, value, full, raw, out, renamed)
         else:
             title, description = _doc(value, attr)
-            out.sections.append(SectionInfo(full, title, description))
+            out.sections.append(SectionInfo(full, title, description, rollout=node_first(value)))
             _walk(owner, entries(value), full + ".", raw, inline, out, renamed)
 
 
@@ -272,6 +290,8 @@ def _resolve(item: Step, full: str, known: set[str], gates: set[str]) -> Step:
         changes["undo"] = lookup(item.undo, section, known)
     if isinstance(item.when, str):
         changes["when"] = _resolve_names(item.when, section, gates)
+    if section:  # {answers.approve} in a template: the nearest gate, as in when=
+        changes.update(answer_renames(item, section, gates, lookup))
     if isinstance(item, Branch):
         changes["routes"] = {k: lookup(v, section, known) for k, v in item.routes.items()}
         if item.default is not None:

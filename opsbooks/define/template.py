@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +110,24 @@ def near_misses(template: str) -> list[tuple[str, str]]:
             continue
         found.append((match[0], match.group("word") or match.group("open")))
     return found
+
+
+def rename_fields(template: str, rename: Callable[[str], str]) -> str:
+    """``template`` with each placeholder's name replaced by ``rename(name)``.
+
+    Everything else (text, escaped braces, conversions, format specs) stays exactly
+    as written, so a template whose names ``rename`` keeps comes back unchanged.
+    """
+    out: list[str] = []
+    at = 0
+    for match in _SCAN.finditer(template):
+        name = match.group("name")
+        if not name or rename(name) == name:
+            continue
+        start, end = match.span("name")
+        out += [template[at:start], rename(name)]
+        at = end
+    return "".join(out) + template[at:] if out else template
 
 
 def quoted_fields(template: str) -> list[str]:

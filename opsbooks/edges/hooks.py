@@ -6,7 +6,8 @@ configuration, or registered by an installed distribution under the entry point 
 with any of ``before_step``, ``after_step``, ``around_step``. Every problem (a module
 that does not import, a missing name, a wrong signature) is a ``ConfigError`` before
 any step runs. Order, outermost first: config plugins, entry points, the runbook's
-methods; so a project's timing hook also times what the runbook's own hook does.
+methods, then those of each runbook it includes (around that section's steps only);
+so a project's timing hook also times what the runbook's own hook does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import importlib.metadata
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from opsbooks.define.hooks import HOOK_METHODS, hook_methods, signature_problem
+from opsbooks.define.hooks import HOOK_METHODS, hook_methods, included_runbooks, signature_problem
+from opsbooks.define.runbook import Runbook
 from opsbooks.define.specs import RemoteSpec
 from opsbooks.edges.config import Config
 from opsbooks.errors import ConfigError, OpsbooksError
@@ -33,8 +35,18 @@ def _installed() -> Iterable[importlib.metadata.EntryPoint]:
     return importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
 
 
-def load_hooks(config: Config, bound: Plan, *, entry_points: EntryPoints = _installed) -> StepHooks:
-    """Every hook of a run of ``bound``, checked; raise ``ConfigError`` on the first problem."""
+def load_hooks(
+    config: Config,
+    bound: Plan,
+    *,
+    entry_points: EntryPoints = _installed,
+    runbook: type[Runbook] | None = None,
+) -> StepHooks:
+    """Every hook of a run of ``bound``, checked; raise ``ConfigError`` on the first problem.
+
+    With ``runbook`` (the class ``bound`` was planned from), each runbook it includes
+    brings its own hook methods, called (innermost) around that section's steps only.
+    """
     where = f"in {config.source}" if config.configured else "in the configuration"
     hooks = [_plugin(spec, _imported(spec), where) for spec in config.hooks]
     named = set(config.hooks)
@@ -46,16 +58,51 @@ def load_hooks(config: Config, bound: Plan, *, entry_points: EntryPoints = _inst
     for instance in bound.hooks:
         methods = hook_methods(instance)
         hooks.append(NamedHook(f"{bound.name}.{type(instance).__name__}", methods))
+    hooks += _included(bound, runbook)
     if not hooks:
         return StepHooks()
     return StepHooks(tuple(hooks), hosts_of=_hosts_lister(bound, config))
+
+
+def _included(bound: Plan, runbook: type[Runbook] | None) -> list[NamedHook]:
+    """The hook methods of each included runbook, bound to its own params in this run.
+
+    The instance is made as the plan makes it for the included steps (``own_params``),
+    so ``self.params`` in a hook is the included runbook's params, not the parent's.
+    """
+    if runbook is None:
+        return []
+    found: list[NamedHook] = []
+    for section, child in included_runbooks(runbook):
+        if not hook_methods(child):
+            continue
+        params = next(
+            (
+                planned.own_params
+                for planned in bound.steps
+                if planned.own_params is not None
+                and type(planned.own_params) is child.Params
+                and planned.id.startswith(section + ".")
+            ),
+            None,
+        )
+        if params is None:
+            continue  # planned without values (a page): no run to hook into
+        methods = hook_methods(child(params))
+        found.append(NamedHook(f"{child.name}.{child.__name__}", methods, section=section))
+    return found
 
 
 def describe(hooks: StepHooks) -> str:
     """One line for the dry run: which hooks will run around each step (or nothing)."""
     if not hooks.hooks:
         return ""
-    listed = ", ".join(f"{h.name} ({', '.join(sorted(h.methods))})" for h in hooks.hooks)
+
+    def one(hook: NamedHook) -> str:
+        where = f", section {hook.section} only" if hook.section else ""
+        return f"{hook.name} ({', '.join(sorted(hook.methods))}{where})"
+
+    listed = ", ".join(one(h) for h in hooks.hooks)
     return f"Hooks around each step (outermost first; not around undo steps): {listed}\n"
 
 

@@ -1,7 +1,9 @@
 """Call a runbook's ``prepare_project`` hook and load the configuration it points at.
 
 The composition roots call ``prepare_run`` (runs, dry runs, invoke tasks) or
-``prepare_resume`` once, before params are bound. Whatever goes wrong in the hook
+``prepare_resume`` once, before params are bound. The hooks of the runbooks it
+includes (``ob.Include``) are called too, once each, after its own: an included
+runbook's steps may need what its hook prepares. Whatever goes wrong in a hook
 becomes a ``BadInput`` naming the runbook, never a traceback: nothing has run yet.
 """
 
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
+from opsbooks.define.hooks import included_runbooks
 from opsbooks.define.project import Mode, Project
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Config, find_config_file, load_config
@@ -50,6 +53,41 @@ def prepare_resume(runbook: type[Runbook], config: Config, say: Say) -> Config:
 
 
 def _prepare(runbook: type[Runbook], config: Config, say: Say, mode: Mode) -> Config:
+    """The runbook's hook, then each included runbook's (distinct ones, once each).
+
+    Each sees the configuration chosen so far. The first hook that chooses another
+    configuration decides the run's; a later one may choose only that same one, since
+    one run journals, locks and reads its inventory in one configuration.
+    """
+    prepared = _prepare_one(runbook, config, say, mode)
+    chosen_by = runbook.name if prepared is not config else ""
+    called = {_call_key(runbook, config)}
+    for section, child in included_runbooks(runbook):
+        key = _call_key(child, prepared)
+        if key in called:
+            continue  # the same hook with the same settings: it has run
+        called.add(key)
+        picked = _prepare_one(child, prepared, say, mode)
+        if picked is prepared:
+            continue
+        if chosen_by and picked.source != prepared.source:
+            raise BadInput(
+                f"{runbook.name} includes {child.name} (section {section}), whose "
+                f"prepare_project hook chose {picked.source}, but {chosen_by}'s chose "
+                f"{prepared.source}; one run has one configuration: make the hooks agree "
+                f"(or let one return None); nothing was run"
+            )
+        prepared, chosen_by = picked, chosen_by or child.name
+    return prepared
+
+
+def _call_key(runbook: type[Runbook], config: Config) -> tuple[object, str, str]:
+    """What makes two calls of a hook the same call: its code, project and settings."""
+    hook = getattr(runbook.prepare_project, "__func__", runbook.prepare_project)
+    return hook, config.source, repr(sorted(config.runbook_settings(runbook.name).items()))
+
+
+def _prepare_one(runbook: type[Runbook], config: Config, say: Say, mode: Mode) -> Config:
     project = project_of(runbook, config, say, mode)
     try:
         chosen = runbook.prepare_project(project)

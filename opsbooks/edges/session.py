@@ -137,7 +137,8 @@ def start_run(
     bound, answers = prepare(invocation, config, catalog, surroundings)
     options = invocation.options
     if options.dry_run:
-        hooks = describe_hooks(load_hooks(config, bound))  # a bad plugin: exit 2 here too
+        found = load_hooks(config, bound, runbook=catalog.get(bound.name))  # a bad one: exit 2
+        hooks = describe_hooks(found)
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)) + hooks)
         return None
     check_reachable(bound, config, surroundings)
@@ -244,7 +245,8 @@ def _runner(
     catalog: Catalog,
 ) -> Iterator[Runner]:
     """Build the runner once, with every dependency; nothing is patched in afterwards."""
-    hooks = load_hooks(config, bound)  # a bad plugin is a ConfigError before any step
+    # a bad plugin is a ConfigError before any step; included runbooks bring their hooks
+    hooks = load_hooks(config, bound, runbook=catalog.get(bound.name))
     who = approver(surroundings.environ)
     identity = LocalIdentity()
     redactor = Redactor(secret_values(bound.params), config.secret_patterns)

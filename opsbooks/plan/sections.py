@@ -107,8 +107,14 @@ def expand(
 def sections_shape(runbook: type[Runbook]) -> dict[str, Any]:
     """What the sections add to the fingerprint: nothing for a runbook without any.
 
-    An include's param templates change what its steps run with, so they count.
+    An include's param templates change what its steps run with, so they count, and so
+    does a node-first roll-out (only for such a section: other fingerprints stay as they were).
     """
     if not runbook.sections:
         return {}
-    return {"sections": [[s.id, s.include, list(s.include_params)] for s in runbook.sections]}
+    shape: list[list[Any]] = [[s.id, s.include, list(s.include_params)] for s in runbook.sections]
+    for row, info in zip(shape, runbook.sections, strict=True):
+        if info.rollout is not None:  # node-first: the order hosts are touched in differs
+            rollout = info.rollout
+            row.append(["per_host", rollout.batch_size, str(rollout.max_failures), rollout.pause])
+    return {"sections": shape}

@@ -1,7 +1,9 @@
 """Draw a plan's step graph as a Mermaid flowchart, so the docs show the flow at a glance.
 
 Steps run top to bottom; a branch fans out with labelled edges; gates are diamonds;
-undo steps hang off the step they compensate on dashed edges. Pure: data in, text out.
+undo steps hang off the step they compensate on dashed edges; a tagged step shows
+its tags after its title, so `--only-tags`/`--skip-tags` can be read off the picture.
+Pure: data in, text out.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def label(text: str) -> str:
 
 def _node(planned: PlannedStep, number: str) -> str:
     title = f"{number}. {planned.title}" if number else f"undo: {planned.title}"
+    if planned.tags:  # only tagged steps: an untagged flow reads exactly as before
+        title += f" [{', '.join(planned.tags)}]"
     if planned.when is not None:
         title += f" (when {planned.when})"
     text = label(title)

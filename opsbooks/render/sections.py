@@ -58,6 +58,8 @@ def _section_block(info: SectionInfo, numbers: Mapping[str, str]) -> str:
         if info.include_params:
             given = ", ".join(f"`{name}` = `{value}`" for name, value in info.include_params)
             facts += f" with {given}"
+    if info.rollout is not None:
+        facts += f" · {info.rollout.describe()}"
     parts = [f'<a id="{section_anchor(info.id)}"></a>\n{level} {heading(info, numbers)}', facts]
     if info.description:
         parts.append(block(info.description))
@@ -97,6 +99,7 @@ def dry_run(plan: Plan, step: Callable[[str, PlannedStep], list[str]]) -> list[s
     for planned, started, depth in _opened(plan):
         for info in started:
             what = f"includes {info.include}" if info.include else "section"
+            what += f"; {info.rollout.describe()}" if info.rollout is not None else ""
             number = numbers[info.id]
             lines.append(f"{'  ' * info.depth}{number:>3}. {info.id}: {info.title} [{what}]")
         lines += [f"{'  ' * depth}{line}" for line in step(numbers[planned.id], planned)]
@@ -115,7 +118,10 @@ def flow_nodes(plan: Plan, node: Callable[[PlannedStep, str], str]) -> list[str]
             depth -= 1
             lines.append("    " + "  " * depth + "end")
         for info in started:
-            title = label(f"{numbers[info.id]}. {info.title}")  # as its nodes are numbered
+            shown = f"{numbers[info.id]}. {info.title}"  # as its nodes are numbered
+            if info.rollout is not None:  # the subgraph says the order differs
+                shown += f" (node-first, {info.rollout.batch_size} host(s) at a time)"
+            title = label(shown)
             lines.append("    " + "  " * depth + f"subgraph {section_node(info.id)}[{title}]")
             depth += 1
         lines.append("  " * depth + node(planned, numbers[planned.id]))

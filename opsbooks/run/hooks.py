@@ -39,6 +39,11 @@ class NamedHook:
 
     name: str
     methods: Mapping[str, Callable[..., Any]]
+    #: an included runbook's own hooks: only around the steps of the section it became
+    section: str = ""
+
+    def covers(self, step_id: str) -> bool:
+        return not self.section or step_id.startswith(self.section + ".")
 
 
 @dataclass(frozen=True)
@@ -59,9 +64,10 @@ class StepHooks:
         if declined is not None:
             stepper.skip(planned, run, declined)
             return None
-        if not self.hooks:
+        mine = tuple(hook for hook in self.hooks if hook.covers(planned.id))
+        if not mine:
             return stepper.run(planned, run, index, total)
-        call = _Call(self, stepper, planned, run, index, total)
+        call = _Call(replace(self, hooks=mine), stepper, planned, run, index, total)
         return call.start()
 
     def names(self) -> list[str]:

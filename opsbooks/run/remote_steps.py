@@ -356,19 +356,29 @@ class RemoteSteps:
     def _in_place(
         self, run_id: str, step_id: str, undo_id: str | None
     ) -> tuple[set[str], set[str]]:
-        """(hosts where ``step_id``'s effect is in place, hosts where it half-ran).
+        return in_place(self.journal.host_results(run_id), step_id, undo_id)
 
-        Read from the host records in journal order: a host's success adds it, a
-        success of the step's undo on that host takes it away again (so a resume after
-        a rollback runs the step again there), and a failure since marks it half-ran.
-        """
-        in_place: set[str] = set()
-        half_ran: set[str] = set()
-        for record in self.journal.host_results(run_id):
-            if record.step_id == step_id:
-                (in_place if record.ok else half_ran).add(record.host)
-                (half_ran if record.ok else in_place).discard(record.host)
-            elif undo_id is not None and record.step_id == undo_id and record.ok:
-                in_place.discard(record.host)
-                half_ran.discard(record.host)
-        return in_place, half_ran
+    def host_names(self, planned: PlannedStep) -> list[str]:
+        """The names of ``planned``'s hosts, in roll-out order (for node-first sections)."""
+        return [h.name for h in resolve(planned, self.inventory)]
+
+
+def in_place(
+    records: list[HostRecord], step_id: str, undo_id: str | None
+) -> tuple[set[str], set[str]]:
+    """(hosts where ``step_id``'s effect is in place, hosts where it half-ran).
+
+    Read from the host records in journal order: a host's success adds it, a
+    success of the step's undo on that host takes it away again (so a resume after
+    a rollback runs the step again there), and a failure since marks it half-ran.
+    """
+    placed: set[str] = set()
+    half_ran: set[str] = set()
+    for record in records:
+        if record.step_id == step_id:
+            (placed if record.ok else half_ran).add(record.host)
+            (half_ran if record.ok else placed).discard(record.host)
+        elif undo_id is not None and record.step_id == undo_id and record.ok:
+            placed.discard(record.host)
+            half_ran.discard(record.host)
+    return placed, half_ran

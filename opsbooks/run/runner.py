@@ -33,6 +33,7 @@ from opsbooks.run.gates import GateAnswer, GateRequest
 from opsbooks.run.hooks import StepHooks
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
+from opsbooks.run.per_host import NodeFirstWalk
 from opsbooks.run.policies import FailurePolicy, StepPolicy, every_step
 from opsbooks.run.questions import Questions, resume_request, undo_resume_request
 from opsbooks.run.reconcile import Reconciliation
@@ -263,6 +264,7 @@ class Runner:
             self.abandon_requested,
             self.heartbeat_every,
         )
+        node_first = NodeFirstWalk(self, stepper, states, transitions, abandoned)
         jump: str | None = None
         for index, planned in enumerate(plan.steps, start=1):
             status = states.get(planned.id, S.PENDING)
@@ -271,6 +273,8 @@ class Runner:
                     stepper.skip(planned, run, f"branch routed to {jump}")
                 continue
             jump = None
+            if node_first.owns(planned.id, run):  # its section runs as one, host by host
+                continue
             # done: skipped over, unless a setup or rerun_on_resume step (it runs again)
             if status in DONE and not keywords.runs_again(planned, status):
                 jump = routes.get(planned.id)

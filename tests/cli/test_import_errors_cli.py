@@ -6,6 +6,7 @@ subprocess), so these are fast tests.
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -183,3 +184,33 @@ def test_step_line_finds_the_assignment_in_the_class_block(
     path = tmp_path / "book.py"
     path.write_text(SECTIONED)
     assert step_line(str(path), 1, step) == line
+
+
+GATED = '''\
+import opsbooks as ob
+
+
+class Gated(ob.Runbook):
+    """Stops at its gate, so there is a run to resume."""
+
+    scope, owner, last_reviewed = "tests", "sre", "2026-12-01"
+
+    approve = ob.Gate.confirm("Go on?")
+'''
+
+
+def test_resuming_a_run_whose_module_no_longer_imports_prints_its_error_once(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runbook's name comes from the journal, so the catalog warning must skip it."""
+    (project / "gated.py").write_text(GATED)
+    assert main(["run", "ops.gated"]) == 3  # no terminal, no answer: stopped at the gate
+    [run_id] = re.findall(r"opsbooks resume (\S+)", capsys.readouterr().out)
+    for name in [m for m in sys.modules if m.endswith(".ops.gated")]:
+        del sys.modules[name]
+    (project / "gated.py").write_text(GATED + '    later = ob.Command("x", when="nope")\n')
+    assert main(["resume", run_id]) == 2
+    err = capsys.readouterr().err
+    [paragraph] = _paragraphs(err)
+    assert paragraph.startswith("opsbooks: runbook 'ops.gated' cannot be loaded"), err
+    assert "warning" not in err

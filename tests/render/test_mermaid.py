@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from every_kind import EveryKind
+from keywords_book import StepKeywords
 
 import opsbooks as ob
 from opsbooks.edges.config import Contacts
@@ -52,3 +53,11 @@ def test_labels_escape_quotes_and_brackets() -> None:
 def test_page_embeds_the_flow_in_a_mermaid_fence() -> None:
     page = render_runbook(EveryKind, Contacts())
     assert "```mermaid\n" + render_flow(ob.plan(EveryKind)) + "```" in page
+
+
+def test_tagged_steps_show_their_tags_and_untagged_steps_do_not() -> None:
+    lines = render_flow(ob.plan(StepKeywords)).splitlines()
+    assert '    step_restart["4. Restart [restart, prod]"]' in lines
+    assert '    step_migrate["5. Migrate [prod]"]' in lines
+    assert '    step_login["1. Login"]' in lines  # no tags: no brackets
+    assert not any("[]" in line for line in lines)

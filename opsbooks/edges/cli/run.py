@@ -10,9 +10,18 @@ from typing import Any, Literal
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.cli.app import App, Subparsers
+from opsbooks.edges.identity import LocalIdentity
 from opsbooks.edges.paramflags import flag_specs, help_line
-from opsbooks.edges.session import Invocation, ResumeRequest, Surroundings, resume_run, start_run
+from opsbooks.edges.session import (
+    Invocation,
+    ResumeRequest,
+    Surroundings,
+    journal_url,
+    resume_run,
+    start_run,
+)
 from opsbooks.errors import EXIT_BAD_INPUT, BadInput
+from opsbooks.records.journal import open_journal
 from opsbooks.run.options import RunOptions, declared
 
 
@@ -149,7 +158,22 @@ def resume_command(args: argparse.Namespace, app: App) -> int:
             "(it is recorded with your name)"
         )
     request = ResumeRequest(run_id=args.run_id, options=RunOptions.from_values(vars(args)))
-    return resume_run(request, app.config, _surroundings(app), app.catalog()).exit_code
+    catalog = app.catalog(_runbook_of(args.run_id, app))
+    return resume_run(request, app.config, _surroundings(app), catalog).exit_code
+
+
+def _runbook_of(run_id: str, app: App) -> str:
+    """The runbook a run belongs to, read from the journal before the catalog loads.
+
+    The catalog's import warning must leave out that runbook's module: if it fails to
+    import, ``resume_run`` refuses the run with that same error, and the operator should
+    read it once. An unknown run id is refused here, before any module is imported.
+    """
+    journal = open_journal(journal_url(app.config), identity=LocalIdentity())
+    try:
+        return journal.get_run(run_id).runbook
+    finally:
+        journal.close()
 
 
 def _surroundings(app: App) -> Surroundings:
