@@ -252,12 +252,15 @@ PLACEHOLDERS: tuple[tuple[str, str], ...] = (
     (
         "{answers.GATE_ID}",
         "the answer of an earlier gate (a secret answer is masked when shown and refused "
-        "on a command line); bound when the step runs",
+        "on a command line); bound when the step runs. In a section, a bare gate id is "
+        "looked up in the step's own section, then each enclosing one, then the top; "
+        "`{answers.SECTION.GATE}` names one anywhere",
     ),
     ("{run_id}", "this run's id; bound when the step runs"),
     (
         "{host.name}",
-        "on Remote, Upload and Download: the host's name (also `address`, `port`, `user`)",
+        "on Remote, RemoteVerify, RemoteWait, Upload and Download: the host's name (also "
+        "`address`, `port`, `user`)",
     ),
     ("{host.KEY} / {host.vars.KEY}", "on steps that run on hosts: the host's var `KEY`"),
     ("{{ and }}", "one literal brace; other braces (`{ a; b; }`, `${X}`, `#{x}`) are text"),
