@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -138,13 +139,23 @@ class Plan:
     def bound(self) -> bool:
         return self.params is not None
 
+    @cached_property
+    def _index(self) -> Mapping[str, PlannedStep]:
+        """Every step by id, built once: the runner looks steps up at every step, and a
+        scan made a long run quadratic. The first forward step of an id wins, then a
+        compensation, as the scan did. Not a field: the fingerprint, equality and
+        ``to_dict`` never see it."""
+        index = dict(self.compensations)
+        for planned in reversed(self.steps):
+            index[planned.id] = planned
+        return MappingProxyType(index)
+
+    @cached_property
+    def _ids(self) -> tuple[str, ...]:
+        return tuple(planned.id for planned in self.steps)
+
     def get(self, step_id: str) -> PlannedStep:
-        for planned in self.steps:
-            if planned.id == step_id:
-                return planned
-        if step_id in self.compensations:
-            return self.compensations[step_id]
-        raise KeyError(step_id)
+        return self._index[step_id]
 
     def find(self, step_id: str) -> PlannedStep | None:
         try:
@@ -153,7 +164,9 @@ class Plan:
             return None
 
     def ids(self) -> list[str]:
-        return [planned.id for planned in self.steps]
+        """The forward step ids in order, as a list of the caller's own (a copy of the
+        tuple built once: no attribute lookups per step, as the comprehension had)."""
+        return list(self._ids)
 
     def all_steps(self) -> list[PlannedStep]:
         """Forward steps then compensations: everything that may run."""

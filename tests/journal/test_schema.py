@@ -94,10 +94,38 @@ def _v1_journal(tmp_path: Path) -> Path:
     return path
 
 
+#: Indexes added since the previous version: an opened older journal gets them.
+NEW_INDEXES = {"transitions_by_step": ["run_id", "step_id", "seq"]}
+
+
+def _without_new_indexes(shape: dict[str, object]) -> dict[str, object]:
+    columns, keys, indexes = shape["transitions"]  # type: ignore[misc]
+    kept = {k: v for k, v in indexes.items() if k not in NEW_INDEXES}
+    return {**shape, "transitions": (columns, keys, kept)}
+
+
 def test_a_fresh_journal_has_the_previous_versions_shape(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh" / "journal.db"
     open_journal(f"sqlite:///{fresh}").close()
-    assert _shape(fresh) == _shape(_v1_journal(tmp_path))
+    old = _v1_journal(tmp_path)
+    assert _without_new_indexes(_shape(fresh)) == _shape(old)  # the same tables, columns
+    open_journal(f"sqlite:///{old}").close()
+    assert _shape(fresh) == _shape(old), "opening the older journal adds the new indexes"
+    transitions = _shape(old)["transitions"]
+    assert NEW_INDEXES.items() <= transitions[2].items()  # type: ignore[index]
+
+
+def test_a_steps_latest_status_is_read_through_the_index(tmp_path: Path) -> None:
+    path = _v1_journal(tmp_path)
+    open_journal(f"sqlite:///{path}").close()
+    db = sqlite3.connect(path)
+    plan = db.execute(
+        "EXPLAIN QUERY PLAN SELECT status FROM transitions WHERE run_id=? AND step_id=?"
+        " ORDER BY seq DESC LIMIT 1",
+        (OLD_RUN, "build"),
+    ).fetchall()
+    db.close()
+    assert "USING INDEX transitions_by_step" in " ".join(str(row[-1]) for row in plan)
 
 
 def test_a_journal_of_the_previous_version_opens(tmp_path: Path) -> None:
@@ -198,6 +226,25 @@ def test_postgres_renders_the_previous_versions_tables(pg: PostgresServer, pg_ur
     fresh = pg.psql(_COLUMNS, db=pg_url.rsplit("/", 1)[1])
     previous = pg.psql(_COLUMNS, db=old.rsplit("/", 1)[1])
     assert fresh.replace("_v1", "") == previous.replace("_v1", "")
+
+
+_INDEXES = (
+    "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    " AND tablename = 'transitions' ORDER BY indexname"
+)
+
+
+@pytest.mark.slow
+def test_postgres_previous_version_gets_the_new_index(pg: PostgresServer, pg_url: str) -> None:
+    name = pg_url.rsplit("/", 1)[1] + "_v1idx"
+    old = pg.createdb(name)
+    pg.psql(V1_POSTGRES, db=name)
+    assert "transitions_by_step" not in pg.psql(_INDEXES, db=name)
+    journal = open_journal(old)
+    assert journal.step_status("r1", "s1") is StepStatus.RUNNING  # its rows read as before
+    journal.close()
+    indexes = pg.psql(_INDEXES, db=name)
+    assert "transitions_by_step" in indexes and "(run_id, step_id, seq)" in indexes
 
 
 @pytest.mark.slow

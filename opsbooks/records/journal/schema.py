@@ -6,6 +6,9 @@ format: journals written by earlier versions open because they are unchanged. A 
 here bumps :data:`SCHEMA_VERSION`, and an opened older journal is brought up to it by
 re-running the idempotent ``CREATE ... IF NOT EXISTS`` statements (a new table or index);
 a change to an existing table needs its own migration step in ``SqlJournal.migrate``.
+A new index alone changes no stored row and an older opsbooks reads and writes the
+journal as before (the database keeps the index up to date), so it keeps the version:
+bumping it would make older versions refuse a journal they can use.
 """
 
 from __future__ import annotations
@@ -163,6 +166,9 @@ TABLES: tuple[Table, ...] = (
 INDEXES: tuple[Index, ...] = (
     Index("runs_by_runbook", "runs", ("runbook", "started_at")),
     Index("transitions_by_run", "transitions", ("run_id", "seq")),
+    # the latest status of one step (``SqlJournal.step_status``, before every transition):
+    # without it each lookup scans the run's transitions, and a long run goes quadratic
+    Index("transitions_by_step", "transitions", ("run_id", "step_id", "seq")),
 )
 
 

@@ -47,6 +47,9 @@ _RUN, _TRANSITION, _GATE, _HOST = (
     ", ".join(field_names(record)) for record in (RunRecord, Transition, GateRecord, HostRecord)
 )
 
+#: How many runs' decoded transitions one journal keeps (a resume reads a few runs).
+_CACHED_RUNS = 8
+
 #: The columns a new run sets; the others start NULL or at their defaults.
 _RUN_INSERT = (
     "id",
@@ -78,6 +81,8 @@ class SqlJournal:
         self._db = connection
         self._identity = identity
         self._q = dialect.placeholder
+        #: each run's transitions as last read, decoded (see ``transitions``)
+        self._transitions: dict[str, tuple[Transition, ...]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -288,11 +293,36 @@ class SqlJournal:
         return {step: step_status_of(status) for step, status in rows}
 
     def transitions(self, run_id: str) -> list[Transition]:
+        """Every transition of ``run_id`` in order, each row decoded once per journal.
+
+        A resume reads them several times, and decoding was most of its cost. Rows are
+        only ever appended, so the run's count and last ``seq`` (one indexed query) say
+        what any process added since: only newer rows are read, and a count that does
+        not add up (a row committed out of ``seq`` order) reads all again. The records
+        are shared between callers: read them, never change them."""
+        q = self._q
+        shape = self._db.execute(
+            f"SELECT count(*), max(seq) FROM transitions WHERE run_id={q}", (run_id,)
+        ).fetchone()
+        count, last = int(shape[0]), shape[1]
+        found = self._transitions.get(run_id, ())
+        if len(found) != count or (found and found[-1].seq != last):
+            found += self._read_transitions(run_id, found[-1].seq if found else None)
+            if len(found) != count or (found and found[-1].seq != last):
+                found = self._read_transitions(run_id, None)  # out of order: read it all
+            self._transitions.pop(run_id, None)
+            self._transitions[run_id] = found
+            if len(self._transitions) > _CACHED_RUNS:  # `stats` reads every run once
+                del self._transitions[next(iter(self._transitions))]
+        return list(found)
+
+    def _read_transitions(self, run_id: str, after: int | None) -> tuple[Transition, ...]:
+        q = self._q
+        since, args = (f" AND seq>{q}", (run_id, after)) if after is not None else ("", (run_id,))
         rows = self._db.execute(
-            f"SELECT {_TRANSITION} FROM transitions WHERE run_id={self._q} ORDER BY seq",
-            (run_id,),
+            f"SELECT {_TRANSITION} FROM transitions WHERE run_id={q}{since} ORDER BY seq", args
         ).fetchall()
-        return [transition_from_row(row) for row in rows]
+        return tuple(transition_from_row(row) for row in rows)
 
     # -- gates and hosts --------------------------------------------------------------
 
