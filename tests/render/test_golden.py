@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from every_kind import EveryKind
 from gate_options_book import GateOptions
+from keywords_book import StepKeywords
 from remote_context_book import RemoteContext
 from sections_book import Sections
+from subrun_book import LinkedRelease
 
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Contacts
@@ -32,6 +34,8 @@ RUNBOOKS: list[type[Runbook]] = [
     GateOptions,
     Sections,
     RemoteContext,
+    StepKeywords,
+    LinkedRelease,
 ]
 
 

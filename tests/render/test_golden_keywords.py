@@ -1,32 +1,13 @@
-"""The golden page of a runbook using every shared step keyword (note, tags, on_failure,
-setup, rerun_on_resume, quiet). Refresh it with ``pytest tests/render --update-golden``.
+"""How the shared step keywords (note, tags, on_failure, setup, rerun_on_resume, quiet)
+render; the golden page is checked with the others in ``test_golden.py``.
 """
 
 from __future__ import annotations
-
-import difflib
-from pathlib import Path
 
 from keywords_book import StepKeywords
 
 from opsbooks.edges.config import Contacts
 from opsbooks.render import render_runbook
-
-GOLDEN = Path(__file__).resolve().parent.parent / "golden" / f"{StepKeywords.name}.md"
-
-
-def test_the_keywords_page_matches_its_golden_file(update_golden: bool) -> None:
-    page = render_runbook(StepKeywords, Contacts(L1="Ops on-call"))
-    if update_golden:
-        GOLDEN.write_text(page, encoding="utf-8")
-        return
-    expected = GOLDEN.read_text(encoding="utf-8")
-    diff = "".join(
-        difflib.unified_diff(
-            expected.splitlines(keepends=True), page.splitlines(keepends=True), "golden", "page"
-        )
-    )
-    assert page == expected, f"{diff}\nIf intended: `pytest tests/render --update-golden`"
 
 
 def test_the_page_shows_each_keyword_where_the_step_sets_it() -> None:
