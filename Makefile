@@ -12,6 +12,9 @@ BIN := $(abspath $(VENV)/bin)
 SANDBOX ?= .sandbox
 DEMO_VERSION ?= 1.1.0
 CHECKED := opsbooks playbooks tests bench tasks.py scripts
+# `make test` runs the suite on this many pytest-xdist workers: most tests wait on real
+# servers and subprocesses, so two workers on two cores nearly halve the run
+JOBS ?= auto
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/system-deps.sh demo
@@ -49,7 +52,7 @@ docs-check: $(VENV)/.installed
 test: $(VENV)/.installed
 	bash scripts/system-deps.sh
 	$(MAKE) --no-print-directory lint docs-check
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS)
 
 # Fakes only, no subprocess, server or sleep: about a minute.
 test-fast: $(VENV)/.installed

@@ -8,7 +8,9 @@ from pydantic import Field, SecretStr
 
 from opsbooks.define.argv import NoOption
 from opsbooks.define.context import StepContext
+from opsbooks.define.diagnosis import Diagnosis
 from opsbooks.define.hooks import Skip, StepOutcome, StepView
+from opsbooks.define.incidents import IncidentPolicy
 from opsbooks.define.params import NoParams, Params
 from opsbooks.define.policies import Poll, Retry
 from opsbooks.define.project import Project
@@ -66,11 +68,13 @@ __all__ = [
     "Command",
     "ConfigError",
     "DefinitionError",
+    "Diagnosis",
     "Download",
     "Field",
     "Gate",
     "GateStopped",
     "HostsUnreachable",
+    "IncidentPolicy",
     "Include",
     "Interrupted",
     "InventoryError",

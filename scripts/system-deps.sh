@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite drives for real (sshd, PostgreSQL, git),
+# Install the Debian packages the test suite drives for real (sshd, PostgreSQL, git,
+# Prometheus and Alertmanager),
 # only when they are missing. Needs root (or sudo) the first time; a no-op afterwards.
 set -euo pipefail
 
@@ -17,6 +18,10 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# the monitoring runbooks' tests run real Prometheus (with promtool) and Alertmanager
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
@@ -39,4 +44,10 @@ $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian's postgresql package starts a cluster service; the tests start their own.
 if command -v pg_ctlcluster >/dev/null 2>&1; then
     $sudo pg_ctlcluster --force 15 main stop >/dev/null 2>&1 || true
+fi
+# and the prometheus packages start their services where systemd runs; the tests start
+# their own on free loopback ports
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $sudo systemctl stop prometheus prometheus-alertmanager prometheus-node-exporter \
+        >/dev/null 2>&1 || true
 fi

@@ -7,6 +7,7 @@ that every kind has (and their run-time meaning) live here, in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 Check = str | Sequence[str] | Callable[["StepContext"], bool]
 Condition = str | Callable[[Mapping[str, Any]], bool]
 OnFailure = Literal["rollback", "continue", "stop"]
+#: a fact's name (``marks=``, ``::fact`` lines): dotted lower-case words
+FACT_NAME = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 #: what a failed step may do to the run: undo what was done, go on, or stop as it is
 ON_FAILURE: tuple[str, ...] = ("rollback", "continue", "stop")
 
@@ -56,6 +59,9 @@ class Step:
     id: str = field(default="", compare=False)
     #: why a mutating step has no ``undo`` (``"deletes the old tag for good"``); ``opsbooks lint``
     irreversible: str = ""
+    #: facts journaled when the step succeeds, at that time, with who (a gate: who said
+    #: yes): the milestones reports and MTTR read, e.g. ``marks="incident.acknowledged"``
+    marks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.timeout is not None:
@@ -68,6 +74,8 @@ class Step:
         # and step id in the message) by ``define.checks_keywords`` at class definition
         tags = (self.tags,) if isinstance(self.tags, str) else tuple(self.tags)
         object.__setattr__(self, "tags", tags)
+        marks = (self.marks,) if isinstance(self.marks, str) else tuple(self.marks)
+        object.__setattr__(self, "marks", marks)
 
     def __set_name__(self, owner: type, name: str) -> None:
         if not self.id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from opsbooks.define.checks_diagnosis import check_diagnoses
 from opsbooks.define.checks_expressions import (
     LATE_ROOTS,
     check_case_shapes,
@@ -71,6 +72,7 @@ def validate(cls: type[Runbook]) -> None:
     check_sections(cls)  # clashes, empty sections, includes (their steps' templates too)
     check_per_host(cls)  # node-first sections: host steps on one target, their roll-out
     check_subruns(cls)  # SubRun children, their params, linked-run cycles
+    check_diagnoses(cls)  # Diagnosis leaves: a finding, no undo, a known escalation level
     param_names = set(cls.Params.model_fields)
     every = list(cls.steps) + list(cls.compensations.values())
     gate_ids = {s.id for s in every if isinstance(s, Gate)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from opsbooks.define.checks_approvals import check_approvers
 from opsbooks.define.decisions import Gate
 from opsbooks.errors import DefinitionError
 
@@ -39,6 +40,8 @@ def check_gate_options(cls: type[Runbook], gate: Gate) -> None:
             )
     if gate.yes_default:
         _check_yes_default(cls, gate)
+    if gate.approvers is not None or gate.quorum != 1 or gate.four_eyes is not None:
+        check_approvers(cls, gate)
 
 
 def _check_yes_default(cls: type[Runbook], gate: Gate) -> None:

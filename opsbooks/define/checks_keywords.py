@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from opsbooks.define.base import ON_FAILURE, Step
+from opsbooks.define.base import FACT_NAME, ON_FAILURE, Step
 from opsbooks.define.checks_sections import own_param_names
 from opsbooks.define.decisions import Branch, Gate
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
@@ -58,6 +58,14 @@ def check_keywords(cls: type[Runbook], item: Step) -> None:
                 cls.name,
                 f"tag {tag!r} is not a tag: use letters, digits, '_', '-', '.' or ':' "
                 f"(no spaces or commas), for example tags=('restart', 'prod')",
+                **where,
+            )
+    for mark in item.marks:
+        if not isinstance(mark, str) or not FACT_NAME.match(mark):
+            raise DefinitionError(
+                cls.name,
+                f"marks={mark!r} is not a fact name: use dotted lower-case words, for "
+                f'example marks="incident.acknowledged"',
                 **where,
             )
     for flag in ("setup", "rerun_on_resume", "quiet"):

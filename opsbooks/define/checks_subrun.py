@@ -37,6 +37,15 @@ def _check_one(cls: type[Runbook], item: SubRun) -> None:
     from opsbooks.define.runbook import Runbook
 
     child = item.runbook
+    if isinstance(child, str):  # named at run time: the child checks its params then
+        if not roots(child):
+            raise DefinitionError(
+                cls.name,
+                f"SubRun({child!r}): a runbook named by text must be a template such as "
+                f'"{{outputs.runbook}}"; for a fixed runbook pass its class',
+                step=item.id,
+            )
+        return
     if not (isinstance(child, type) and issubclass(child, Runbook)) or child.abstract:
         raise DefinitionError(
             cls.name,

@@ -35,7 +35,9 @@ class Gate(Step):
     again on resume. ``on_decline="skip"`` makes a confirmation optional: a "no" is
     recorded as the answer ``False`` and the run goes on without the optional part (the
     rest of the gate's section, and steps with ``when="GATE_ID"``). ``yes_default=True``
-    lets ``--yes`` answer an ask or a choose with its ``default``.
+    lets ``--yes`` answer an ask or a choose with its ``default``. ``approvers="role"``
+    (with ``quorum=2``, ``four_eyes=True``) makes a confirmation wait for signed
+    approvals (``opsbooks approve RUN GATE``) from that role's members, never the starter.
     """
 
     kind: ClassVar[str] = "gate"
@@ -55,6 +57,12 @@ class Gate(Step):
     on_decline: Literal["stop", "skip"] = field(default="stop", kw_only=True)
     #: an ask or a choose that ``--yes`` answers with ``default``
     yes_default: bool = field(default=False, kw_only=True)
+    #: a role in ``[tool.opsbooks.approvals]``: the gate needs signed approvals from it
+    approvers: str | None = field(default=None, kw_only=True)
+    #: how many distinct approvers must sign (``approvers`` only)
+    quorum: int = field(default=1, kw_only=True)
+    #: no approver may be the person who started the run (default: on with ``approvers``)
+    four_eyes: bool | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -88,6 +96,9 @@ class Gate(Step):
             secret=self.secret,
             on_decline=self.on_decline,
             yes_default=self.yes_default,
+            approvers=self.approvers,
+            quorum=self.quorum,
+            four_eyes=self.four_eyes is not False,
         )
         return Binding(text=text(self.prompt, values), spec=spec)
 
@@ -95,7 +106,11 @@ class Gate(Step):
         shape = [self.mode, list(self.choices), repr(self.answer_type), self.pattern]
         shape += ["secret"] if self.secret else []
         shape += [f"on_decline={self.on_decline}"] if self.on_decline != "stop" else []
-        return {"gate": shape + (["yes_default"] if self.yes_default else [])}
+        shape += ["yes_default"] if self.yes_default else []
+        if self.approvers:  # only when set, so older gates' fingerprints still match
+            shape += [f"approvers={self.approvers}", f"quorum={self.quorum}"]
+            shape += [] if self.four_eyes is not False else ["no four_eyes"]
+        return {"gate": shape}
 
     @classmethod
     def confirm(cls, prompt: str, **kwargs: Any) -> Gate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,6 +100,19 @@ class Runbook:
         is nothing to do and safe to call again. Return ``None`` to keep ``project``, or
         the path of another configuration file (or of a folder holding one) to run with
         that configuration. See docs/guides/writing-runbooks.md#preparing-before-first-use.
+        """
+        return None
+
+    @classmethod
+    def check_params(cls, params: ParamsBase, config: Mapping[str, Any]) -> None:
+        """Refuse params that are valid on their own but not in this project's configuration.
+
+        The engine calls it for a new run (and a dry run) after the params are bound and
+        before the run is created, with the configuration a step sees as ``ctx.config``
+        (``[tool.opsbooks.incidents]`` as ``config["incidents"]``, ...). Raise
+        ``ob.BadInput`` (or a ``ValueError``) saying which value is wrong and which are
+        valid; the run is then refused with exit 2 and nothing is journaled. See
+        docs/guides/writing-runbooks.md#checking-params-against-the-configuration.
         """
         return None
 

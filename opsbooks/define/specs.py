@@ -70,6 +70,10 @@ class GateSpec:
     secret: bool = False
     on_decline: Literal["stop", "skip"] = "stop"
     yes_default: bool = False
+    #: signed approvals: the role whose members approve, how many, and four-eyes
+    approvers: str | None = None
+    quorum: int = 1
+    four_eyes: bool = True
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,8 @@ def step(
     rerun_on_resume: bool = False,
     quiet: bool = False,
     irreversible: str = "",
+    marks: tuple[str, ...] | str = (),
+    outputs: tuple[str, ...] | str = (),
 ) -> Callable[[StepFunction], PythonStep]:
     """Turn a runbook method ``(self, ctx) -> str | None`` into a step.
 
@@ -229,6 +231,8 @@ def step(
             rerun_on_resume=rerun_on_resume,
             quiet=quiet,
             irreversible=irreversible,
+            marks=(marks,) if isinstance(marks, str) else tuple(marks),
+            outputs=(outputs,) if isinstance(outputs, str) else tuple(outputs),
             function=function,
             id=function.__name__,
         )

@@ -6,6 +6,12 @@ run id. Its ``params`` bind exactly as an ``Include``'s do: each of the child's 
 maps to a template over the parent's params (``{"host": "{target}"}``); a bare
 ``"{name}"`` passes the parent's value as it is (typed, a secret stays a secret), any
 other template binds to text; unmapped ones take the child's defaults.
+
+The runbook may also be a template (``SubRun("{outputs.alert_runbook}", chosen_by="the
+alert's runbook label")``): its name is bound when the step runs and looked up in the
+catalog then, so an unknown name fails the step with the names that exist. Its params
+cannot be checked against the child at definition time; the child checks them when it
+starts (a ``ParamsError`` fails the step with the child's message).
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class SubRunSpec:
     category: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     shown: tuple[tuple[str, str], ...] = ()
+    #: for a runbook named at run time: what names it (the page says so); else ""
+    chosen_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,14 +55,18 @@ class SubRun(Step):
 
     kind: ClassVar[str] = "subrun"
 
-    runbook: type[Runbook]
+    #: the child runbook class, or a template of its name bound when the step runs
+    runbook: type[Runbook] | str
     params: Mapping[str, str] = field(default_factory=dict, kw_only=True)
+    #: with a templated ``runbook``: what names it, for people ("the alert's runbook label")
+    chosen_by: str = field(default="", kw_only=True)
     #: running the step again resumes the same child (or takes its success), never a
     #: second child: so a SubRun in flight at a crash is re-run without asking
     idempotent: bool = field(default=True, kw_only=True)
 
     def templates(self) -> list[str]:
-        return [str(v) for v in self.params.values()]
+        named = [self.runbook] if isinstance(self.runbook, str) else []
+        return [*named, *(str(v) for v in self.params.values())]
 
     def bind(self, values: Mapping[str, Any], runbook: Any = None) -> Binding:
         passed: dict[str, Any] = {}
@@ -69,11 +81,23 @@ class SubRun(Step):
             passed[name] = values[bare] if bare is not None else bound.text
             shown.append((name, bound.shown))
         child = self.runbook
-        spec = SubRunSpec(child.name, child.title, child.category, passed, tuple(shown))
+        if isinstance(child, str):  # named at run time: bound once its names are known
+            name = bind(child, values, shell=False).text if roots(child) <= set(values) else child
+            spec = SubRunSpec(
+                name,
+                "",
+                name.partition(".")[0],
+                passed,
+                tuple(shown),
+                self.chosen_by or f"the runbook named by {child}",
+            )
+        else:
+            spec = SubRunSpec(child.name, child.title, child.category, passed, tuple(shown))
         return Binding(text=describe(spec), spec=spec)
 
     def shape(self) -> dict[str, Any]:
-        return {"subrun": self.runbook.name, "params": sorted(self.params.items())}
+        child = self.runbook if isinstance(self.runbook, str) else self.runbook.name
+        return {"subrun": child, "params": sorted(self.params.items())}
 
 
 def bare_name(template: str) -> str | None:
@@ -85,7 +109,10 @@ def bare_name(template: str) -> str | None:
 def describe(spec: SubRunSpec) -> str:
     """One line for the dry run and the page: which runbook, with which params."""
     given = ", ".join(f"{k}={v}" for k, v in spec.shown)
-    return f"starts a linked run of {spec.runbook}" + (f" with params {given}" if given else "")
+    which = spec.runbook
+    if spec.chosen_by and "{" in which:  # not bound yet: say what will name it
+        which = f"{spec.chosen_by} ({which})"
+    return f"starts a linked run of {which}" + (f" with params {given}" if given else "")
 
 
 def linked_runbooks(cls: type[Runbook]) -> Iterator[type[Runbook]]:
@@ -98,7 +125,8 @@ def linked_runbooks(cls: type[Runbook]) -> Iterator[type[Runbook]]:
     while todo:
         current = todo.pop()
         for item in [*current.steps, *current.compensations.values()]:
-            if isinstance(item, SubRun) and item.runbook.name not in seen:
-                seen.add(item.runbook.name)
-                yield item.runbook
-                todo.append(item.runbook)
+            child = item.runbook if isinstance(item, SubRun) else None
+            if child is not None and not isinstance(child, str) and child.name not in seen:
+                seen.add(child.name)  # a runbook named at run time is found then, not here
+                yield child
+                todo.append(child)

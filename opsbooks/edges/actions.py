@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import inspect
+import os
 import re
 import sys
 import types
@@ -156,7 +157,8 @@ class Program:
         ``doc`` is the subcommand's help.
         """
         text = summary(doc)
-        parser = self._commands.add_parser(name, help=text, description=text)
+        listed = text.replace("%", "%%") if text else text  # argparse %-formats help texts
+        parser = self._commands.add_parser(name, help=listed, description=text)
         parser.set_defaults(**{_HANDLER: handler})
         return parser
 
@@ -205,7 +207,11 @@ class Program:
             print(f"{args.action}: {_starred(message, args)}", file=err)
             return code
         if text:
-            print(text, file=out)
+            try:
+                print(text, file=out)
+                out.flush()
+            except BrokenPipeError:  # `... | head`: the reader has what it wanted
+                _quiet_broken_pipe(out)
         return 0
 
     def _failure(self, exc: Exception) -> tuple[int, str]:
@@ -280,8 +286,8 @@ def _add_argument(
 ) -> None:
     name = param.arg.name or f"--{param.name.replace('_', '-')}"
     options = _value_options(param)
-    if param.arg.help is not None:
-        options["help"] = param.arg.help
+    if param.arg.help is not None:  # argparse formats help with %: "90%" must stay text
+        options["help"] = param.arg.help.replace("%", "%%")
     if name.startswith("-"):
         _add_flag(_group_of(parser, groups, param), name, param, options)
     else:
@@ -344,6 +350,13 @@ def _value_options(param: _Param) -> dict[str, Any]:
         choices = get_args(base)
         return {"choices": choices, "type": param.arg.type or _converter(type(choices[0]))}
     return {"type": param.arg.type or _converter(base)}
+
+
+def _quiet_broken_pipe(out: TextIO) -> None:
+    """Point a closed pipe at /dev/null, so flushing it at exit prints no traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
 
 
 def _starred(message: str, args: argparse.Namespace) -> str:

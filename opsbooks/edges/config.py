@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from opsbooks.backends.notify import Channel
 from opsbooks.define.contacts import Contacts
+from opsbooks.define.incidents import IncidentPolicy
 from opsbooks.edges.discovery import installed_catalogs
 from opsbooks.errors import ConfigError
 from opsbooks.records.redaction import compile_pattern
@@ -34,6 +35,8 @@ class Config(BaseModel):
     state_dir: str = ".opsbooks"
     journal: str = ""
     contacts: Contacts = Contacts()
+    #: severity matrix, MTTR targets, escalation levels (docs/guides/configuration.md#incidents)
+    incidents: IncidentPolicy = IncidentPolicy()
     notify: dict[str, Channel] = {"default": Channel()}
     audit_anchor: str = ""  # a notify channel that receives each run's audit head at its end
     secret_patterns: list[str] = []
@@ -47,6 +50,8 @@ class Config(BaseModel):
     lint: dict[str, Any] = {}
     stats: dict[str, Any] = {}
     review: dict[str, Any] = {}
+    #: signed approvals (``opsbooks.define.approvals.ApprovalSettings``), checked on use
+    approvals: dict[str, Any] = {}
 
     @field_validator("secret_patterns")
     @classmethod

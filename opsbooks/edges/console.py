@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from opsbooks.records.events import (
     AttemptFailed,
     Compensated,
     Event,
+    FactRecorded,
     GateAnswered,
     HostFinished,
     Notice,
@@ -34,6 +36,21 @@ _MARK = {
     "stopped": "STOPPED",
 }
 
+#: words whose dot ends no sentence (a purpose "... e.g. nginx, ..." is not cut there)
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "incl.")
+
+
+def headline(purpose: str) -> str:
+    """The first sentence of a purpose, else its whole first paragraph joined into one
+    line; never a line of a wrapped sentence cut where the docstring wrapped it."""
+    paragraph = " ".join(re.split(r"\n\s*\n", purpose.strip(), maxsplit=1)[0].split())
+    for end in re.finditer(r"[.!?](?=\s|$)", paragraph):
+        sentence = paragraph[: end.end()]
+        last_word = sentence.rsplit(" ", 1)[-1].lstrip("(\"'").lower()
+        if last_word not in _ABBREVIATIONS:
+            return sentence
+    return paragraph
+
 
 class Console:
     """Writes redacted, human-readable progress; also a text stream for command output."""
@@ -42,8 +59,8 @@ class Console:
         self, stream: IO[str], redactor: Redactor, *, quiet: bool = False, purpose: str = ""
     ) -> None:
         self._stream = stream
-        #: the runbook's purpose line, printed under the run's first line
-        self._purpose = purpose.strip().splitlines()[0] if purpose.strip() else ""
+        #: the runbook's purpose (its first sentence), printed under the run's first line
+        self._purpose = headline(purpose)
         self._redactor = redactor
         self._quiet = quiet
         self._lock = threading.Lock()
@@ -51,6 +68,8 @@ class Console:
         self._stream_redactor = StreamRedactor(redactor)
         self._headings = Headings()  # a section's heading is printed once, as it starts
         self._beats = _Heartbeats(self.say)
+        #: consecutive skips for one reason, shown as one line when there are many
+        self._skips: list[StepFinished] = []
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -110,10 +129,27 @@ class Console:
         with self._lock:
             if not self._quiet:
                 self._show(self._stream_redactor.drain())  # a step's output ends before events
+            if self._held_skip(event):
+                return
             if text:
                 self._say(text)
             if isinstance(event, RunStarted) and self._purpose:
                 self._say(f"  {self._purpose}")
+
+    def _held_skip(self, event: Event) -> bool:
+        """Hold a run of skips with one reason; show them when something else comes."""
+        skip = event if isinstance(event, StepFinished) and event.status == "skipped" else None
+        if skip is not None and (not self._skips or self._skips[0].reason == skip.reason):
+            self._skips.append(skip)
+            return True
+        if self._skips:
+            for line in skipped_lines(self._skips):
+                self._say(line)
+            self._skips = []
+        if skip is not None:
+            self._skips.append(skip)
+            return True
+        return False
 
 
 class _Heartbeats:
@@ -190,6 +226,19 @@ class RedactedStream:
 
     def fileno(self) -> int:
         return self._stream.fileno()
+
+
+def skipped_lines(skips: list[StepFinished]) -> list[str]:
+    """Skips of one reason: a line each when few, else one line naming them all (a tree
+    that ends at a diagnosis skips every other leaf, which is no news to the operator)."""
+    if len(skips) <= _SKIPS_LISTED:
+        return [f"    {s.step}: skipped ({s.reason})" for s in skips]
+    names = ", ".join(s.step for s in skips)
+    return [f"    {len(skips)} steps skipped ({skips[0].reason}): {names}"]
+
+
+#: up to this many skips for one reason are shown a line each
+_SKIPS_LISTED = 3
 
 
 @functools.singledispatch
@@ -269,6 +318,14 @@ def _run_finished(event: RunFinished) -> str | None:
 @describe.register
 def _step_note(event: StepNote) -> str | None:
     return f"    {event.host + ': ' if event.host else ''}{event.text}"
+
+
+@describe.register
+def _fact(event: FactRecorded) -> str | None:
+    stamp = time.strftime("%H:%M:%SZ", time.gmtime(event.at))
+    value = "" if event.value is None else f" = {event.value}"
+    by = f", by {event.who}" if event.who else ""
+    return f"    recorded {event.fact}{value} ({stamp}{by})"
 
 
 @describe.register

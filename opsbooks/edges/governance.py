@@ -41,7 +41,8 @@ def read_history(config: Config, *, since: float = 0.0, detail: bool = True) -> 
             if detail:
                 transitions = tuple(journal.transitions(record.id))
                 gates = tuple(journal.gates(record.id))
-                found.append(RunHistory(record, transitions, gates))
+                facts = tuple(journal.facts(record.id))
+                found.append(RunHistory(record, transitions, gates, facts))
             else:
                 found.append(RunHistory(record))
         return found

@@ -14,14 +14,16 @@ from typing import Any
 
 from opsbooks.define.params import REDACTED, Params, secret_fields, validate_params
 from opsbooks.define.runbook import Runbook
-from opsbooks.define.specs import RemoteSpec
+from opsbooks.define.specs import NotifySpec, RemoteSpec
+from opsbooks.define.tables import config_table
 from opsbooks.edges.answers import load_answers, validate_answers
 from opsbooks.edges.config import Config
 from opsbooks.edges.limits import check_utf8
 from opsbooks.edges.requests import Surroundings
-from opsbooks.errors import BadInput
+from opsbooks.errors import BadInput, ConfigError
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.plan.state import StepStatus
+from opsbooks.run.diagnosis import escalation_gaps
 from opsbooks.run.execute import executor_for
 
 
@@ -191,3 +193,49 @@ def check_reachable(bound: Plan, config: Config, surroundings: Surroundings) -> 
     )
     for warning in found:
         surroundings.stdout.write(f"  note: {warning}\n")
+
+
+def unconfigured_channels(bound: Plan, config: Config) -> str | None:
+    """The paragraph for ``Notify`` steps whose channel is not in ``[notify]`` (None: all
+    are; ``default`` always is). Steps this run leaves out are not counted."""
+    configured = {"default", *config.notify}
+    missing: dict[str, list[str]] = {}
+    for planned in [*bound.steps, *bound.compensations.values()]:
+        spec = planned.spec
+        if (
+            isinstance(spec, NotifySpec)
+            and not planned.skip_reason
+            and spec.channel not in configured
+        ):
+            missing.setdefault(spec.channel, []).append(planned.id)
+    if not missing:
+        return None
+    steps = "; ".join(
+        f"step{'s' if len(ids) > 1 else ''} {', '.join(map(repr, ids))} "
+        f"send{'' if len(ids) > 1 else 's'} to {channel!r}"
+        for channel, ids in missing.items()
+    )
+    first = next(iter(missing))
+    table = config_table(f"notify.{first}", config.source)
+    return (
+        f"{bound.name}: notify channel(s) not configured: {steps} (configured: "
+        f"{', '.join(sorted(configured))}). Add each to your config before running, e.g. "
+        f'{table} with `type = "stdout"` (or `type = "file"` and `path = "pages.log"`) as a '
+        f'quick fix, or `type = "webhook"` and `url = "https://..."` to page for real '
+        f"(see docs/guides/configuration.md#notify)."
+    )
+
+
+def check_channels(
+    bound: Plan, config: Config, surroundings: Surroundings, *, dry_run: bool = False
+) -> None:
+    """Refuse a run whose ``Notify`` steps name an unconfigured channel (a dry run is
+    warned instead), and note escalation leaves whose level has no contact."""
+    notes = [escalation_gaps(bound, {"contacts": config.contacts.model_dump()}, config.source)]
+    problem = unconfigured_channels(bound, config)
+    if problem is not None and not dry_run:
+        raise ConfigError(f"{problem} Nothing has run.")
+    if problem is not None:
+        notes.insert(0, f"{problem} A real run refuses to start until they are.")
+    for note in filter(None, notes):
+        surroundings.stdout.write(f"  note: {note}\n")

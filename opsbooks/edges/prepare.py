@@ -1,4 +1,5 @@
-"""Call a runbook's ``prepare_project`` hook and load the configuration it points at.
+"""Call a runbook's ``prepare_project`` hook and load the configuration it points at;
+call its ``check_params`` hook once params are bound.
 
 The composition roots call ``prepare_run`` (runs, dry runs, invoke tasks) or
 ``prepare_resume`` once, before params are bound. The hooks of the runbooks it
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from opsbooks.define.hooks import included_runbooks
+from opsbooks.define.params import Params
 from opsbooks.define.project import Mode, Project
 from opsbooks.define.runbook import Runbook
 from opsbooks.edges.config import Config, find_config_file, load_config
@@ -119,3 +122,22 @@ def _load(runbook: type[Runbook], target: Path) -> Config:
             f"nothing was run"
         )
     return load_config(target.parent, file=target)
+
+
+def check_params(runbook: type[Runbook], params: Params, config: Config) -> None:
+    """Call the runbook's ``check_params`` hook; any refusal is a ``BadInput`` (exit 2).
+
+    For new runs and dry runs, after params are bound and before a run is created, so a
+    value the project's configuration does not allow leaves no run to abandon.
+    """
+    seen: dict[str, Any] = config.model_dump()
+    try:
+        runbook.check_params(params, seen)
+    except BadInput:
+        raise
+    except Exception as exc:  # user code: a ValueError is the usual way to say no
+        raise BadInput(
+            f"invalid parameters for {runbook.name}; nothing was run: "
+            f"{exc or type(exc).__name__}. Run `opsbooks show {runbook.name}` to see every "
+            f"parameter."
+        ) from None

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from opsbooks.backends.local import LocalBackend
-from opsbooks.backends.notify import ChannelNotifier
+from opsbooks.backends.notify import Channel, ChannelNotifier
 from opsbooks.backends.protocols import HostBackend
 from opsbooks.define.params import secret_values
 from opsbooks.edges.anchoring import announce_head, final_anchor, recorded_anchor
+from opsbooks.edges.approvals import approval_waiter
 from opsbooks.edges.become import executor_factory
 from opsbooks.edges.clock import SystemClock
 from opsbooks.edges.config import Config
@@ -38,6 +39,7 @@ from opsbooks.edges.operator import approver
 from opsbooks.edges.preflight import (
     answers_for,
     bind_params,
+    check_channels,
     check_hosts,
     check_kinds,
     check_reachable,
@@ -45,7 +47,7 @@ from opsbooks.edges.preflight import (
     has_remote_steps,
     succeeded_steps,
 )
-from opsbooks.edges.prepare import prepare_resume, prepare_run
+from opsbooks.edges.prepare import check_params, prepare_resume, prepare_run
 from opsbooks.edges.requests import Invocation, ResumeRequest, Surroundings
 from opsbooks.edges.resuming import (
     check_mark_done,
@@ -110,6 +112,7 @@ def prepare(
     """Validate params, plan and answers; raise BadInput before anything runs."""
     runbook = catalog.get(invocation.runbook)
     params = bind_params(runbook, invocation.params, config, surroundings)
+    check_params(runbook, params, config)  # the runbook's own check against the config
     options = invocation.options
     bound = plan(runbook, params, start_at=options.start_at, skip=options.skip, **tags_of(options))
     check_kinds(bound)
@@ -117,6 +120,7 @@ def prepare(
     check_hosts(bound, config)
     check_argv_lengths(bound, params.model_dump())
     answers = answers_for(options.answers, surroundings, bound)
+    check_channels(bound, config, surroundings, dry_run=options.dry_run)  # and escalations
     return bound, answers
 
 
@@ -177,6 +181,7 @@ def resume_run(
     check_selected_outputs(bound, succeeded_steps(reconciled.states), resuming=True)
     check_tainted_outputs(journal, record, bound)
     answers = answers_for(options.answers, surroundings, bound)
+    check_channels(bound, config, surroundings)
     check_reachable(bound, config, surroundings)
     with _runner(
         bound, answers, options, config, surroundings, journal, record.id, catalog
@@ -279,6 +284,9 @@ def _runner(
         clock=clock,
         emit=emit,
         stop_requested=stop.requested,
+        approvals=approval_waiter(
+            config, bound, journal, who, surroundings.waits or clock, console.say, emit
+        ),
     )
     env = StepEnv(
         plan=bound,
@@ -288,7 +296,9 @@ def _runner(
             watcher=ProcessLog(procs_path(config.state_path, run_id)),
         ),
         output=console,
-        notifier=ChannelNotifier(config.notify, resolve=config.path, say=console.say),
+        notifier=ChannelNotifier(
+            {"default": Channel(), **config.notify}, resolve=config.path, say=console.say
+        ),
         clock=clock,
         waits=surroundings.waits or clock,
         workdir=config.root,
@@ -306,6 +316,8 @@ def _runner(
         extras=surroundings.extras,
         redact=redactor.text,
         children=ChildLauncher(catalog, config, surroundings, journal, options, who),
+        run_env={"OPSBOOKS_OPERATOR": who, "OPSBOOKS_STATE_DIR": str(config.state_path.resolve())},
+        config_source=config.source,
     )
     runner = Runner(
         env=env,

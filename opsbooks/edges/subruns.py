@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 
 from opsbooks.edges.clock import SystemClock
 from opsbooks.edges.config import Config
@@ -70,8 +71,9 @@ class ChildLauncher:
 
         found = [r for parent in self.catalog for r in linked_runbooks(parent)]
         extra = {r.name: r for r in found if r.name not in self.catalog.names()}
-        if request.runbook not in extra:
-            raise UnknownRunbook(request.runbook, [])
+        if request.runbook not in extra:  # a name bound at run time may be anything
+            known = [*self.catalog.names(), *extra]
+            raise UnknownRunbook(request.runbook, get_close_matches(request.runbook, known, n=3))
         return Catalog([*self.catalog, *extra.values()])
 
     def _around(self, request: ChildRequest) -> Surroundings:

@@ -7,8 +7,11 @@ Definitions, so the figures mean one thing everywhere (docs/guides/governance.md
 - a run *escalated* when it printed ``::metric escalated=1``, started a linked run
   (``SubRun``) of a more severe runbook, or did not succeed and a runbook it lists in
   ``related`` with a higher severity started within the escalation window after it began.
-- MTTR per severity: until incident facts are journaled, each succeeded run of a runbook
-  with ``severity`` set is an incident, detected at its start and resolved at its end.
+- MTTR per severity: from the incident facts the runs journaled (``incident.detected``
+  to ``incident.resolved``, grouped by ``incident.id``; ``govern.incident_times``), with
+  the mean times to acknowledge and to mitigate. A succeeded run of a runbook with
+  ``severity`` set that recorded no incident facts counts as an incident too, detected
+  at its start and resolved at its end.
 - a *drill* is a run that measured RTO or RPO (``rto_seconds``/``rpo_seconds`` metrics).
 - automation coverage: time in automated steps over time in all steps, gates and manual
   steps counting as manual (a gate's time is its wait for the person).
@@ -24,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsbooks.define.policies import seconds
+from opsbooks.govern.incident_times import incidents
 from opsbooks.govern.settings import StatsSettings
-from opsbooks.records.journal.records import GateRecord, RunRecord, Transition
+from opsbooks.records.journal.records import FactRecord, GateRecord, RunRecord, Transition
 
 FINISHED = frozenset({"succeeded", "succeeded_with_warnings", "failed", "rolled_back", "abandoned"})
 SUCCEEDED = frozenset({"succeeded", "succeeded_with_warnings"})
@@ -36,11 +40,12 @@ SEVERITY_RANK = {"routine": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 @dataclass(frozen=True)
 class RunHistory:
-    """One run as the journal holds it: its row, transitions and gate answers."""
+    """One run as the journal holds it: its row, transitions, gate answers and facts."""
 
     record: RunRecord
     transitions: tuple[Transition, ...] = ()
     gates: tuple[GateRecord, ...] = ()
+    facts: tuple[FactRecord, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,9 @@ class Mttr:
     target_seconds: float | None
     #: (day, hours to resolve) per incident, oldest first, for the trend chart
     points: tuple[tuple[str, float], ...] = ()
+    #: mean time from detection to acknowledgement and to mitigation (incident facts)
+    acknowledge_seconds: float | None = None
+    mitigate_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -141,6 +149,8 @@ class Mttr:
             "mttr_seconds": _round(self.mean_seconds),
             "target_seconds": self.target_seconds,
             "met": _met(self.mean_seconds, self.target_seconds),
+            "mtta_seconds": _round(self.acknowledge_seconds),
+            "mttm_seconds": _round(self.mitigate_seconds),
         }
 
 
@@ -173,7 +183,8 @@ class Stats:
             "failing_steps": [
                 {"runbook": r, "step": s, "failures": n} for r, s, n in self.failing_steps
             ],
-            "mttr_source": "runs of runbooks with severity set (start to end)",
+            "mttr_source": "incident facts (detected to resolved); runs of runbooks with "
+            "severity set and no incident facts, start to end",
         }
 
 
@@ -289,20 +300,43 @@ def _linked_higher(
 def _mttr(
     runs: Sequence[RunHistory], books: Mapping[str, BookFacts], targets: Mapping[str, float]
 ) -> Iterable[Mttr]:
-    by_severity: dict[str, list[tuple[float, float]]] = {}
+    found = incidents((h.record, h.facts) for h in runs)
+    in_incident = {run_id for incident in found for run_id in incident.runs}
+    # (detected at, resolve, acknowledge, mitigate) per incident, by severity
+    by_severity: dict[str, list[tuple[float, float, float | None, float | None]]] = {}
+    for incident in found:
+        resolve = incident.time_to_resolve
+        if incident.severity and resolve is not None:
+            times = (incident.detected, resolve)
+            marks = (incident.time_to_acknowledge, incident.time_to_mitigate)
+            by_severity.setdefault(incident.severity, []).append((*times, *marks))
     for h in runs:
         severity = books.get(h.record.runbook, BookFacts()).severity
-        if severity and h.record.outcome in SUCCEEDED and h.record.duration is not None:
-            by_severity.setdefault(severity, []).append((h.record.started_at, h.record.duration))
-    for severity in sorted(by_severity, key=lambda s: -SEVERITY_RANK.get(s, 0)):
-        incidents = by_severity[severity]
+        legacy = h.record.id not in in_incident and h.record.outcome in SUCCEEDED
+        if severity and legacy and h.record.duration is not None:
+            entry = (h.record.started_at, h.record.duration, None, None)
+            by_severity.setdefault(severity, []).append(entry)
+    for severity in sorted(by_severity, key=_severity_order):
+        items = sorted(by_severity[severity])
         yield Mttr(
             severity=severity,
-            incidents=len(incidents),
-            mean_seconds=statistics.fmean(d for _, d in incidents),
+            incidents=len(items),
+            mean_seconds=statistics.fmean(item[1] for item in items),
             target_seconds=targets.get(severity),
-            points=tuple((_day(at), d / 3600) for at, d in incidents),
+            points=tuple((_day(at), d / 3600) for at, d, _, _ in items),
+            acknowledge_seconds=_mean(item[2] for item in items),
+            mitigate_seconds=_mean(item[3] for item in items),
         )
+
+
+def _severity_order(severity: str) -> tuple[int, str]:
+    """Most severe first: ``critical`` before ``low``, ``SEV1`` before ``SEV4``."""
+    return (-SEVERITY_RANK.get(severity, 0), severity)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
 
 
 def _drills(runs: Sequence[RunHistory]) -> Iterable[Drill]:

@@ -81,6 +81,8 @@ class PlannedStep:
     setup: bool = False
     rerun_on_resume: bool = False
     quiet: bool = False
+    #: facts journaled when it succeeds (``define.base.Step.marks``)
+    marks: tuple[str, ...] = ()
     #: run-time names besides outputs its templates use (``answers.GATE``, ``run_id``)
     uses_late: tuple[str, ...] = ()
     #: an included step's own params (its runbook's, bound from the parent's); a step

@@ -82,6 +82,7 @@ def keyword_fields(item: Step, values: Mapping[str, Any]) -> dict[str, Any]:
         "setup": item.setup,
         "rerun_on_resume": item.rerun_on_resume,
         "quiet": item.quiet,
+        "marks": item.marks,
     }
 
 
@@ -97,6 +98,8 @@ def keyword_dict(planned: PlannedStep) -> dict[str, Any]:
     for flag in ("setup", "rerun_on_resume", "quiet"):
         if getattr(planned, flag):
             found[flag] = True
+    if planned.marks:
+        found["marks"] = list(planned.marks)
     return found
 
 

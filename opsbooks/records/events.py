@@ -61,6 +61,19 @@ class GateAnswered(Event):
 
 
 @dataclass(frozen=True)
+class ApprovalDecided(Event):
+    """A signed decision on a gate as the waiting run judged it, after verifying it itself."""
+
+    name: ClassVar[str] = "approval_decided"
+    step: str
+    decision: str
+    principal: str  #: the verified signer; "" when the signature did not verify
+    accepted: bool
+    why: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class HostFinished(Event):
     name: ClassVar[str] = "host_result"
     step: str
@@ -102,6 +115,18 @@ class RunFinished(Event):
     failed_step: str | None = None
     reason: str = ""
     resume: str = ""
+
+
+@dataclass(frozen=True)
+class FactRecorded(Event):
+    """A named fact the run established (``incident.acknowledged``), as journaled."""
+
+    name: ClassVar[str] = "fact"
+    step: str
+    fact: str
+    value: Any
+    at: float
+    who: str = ""
 
 
 @dataclass(frozen=True)

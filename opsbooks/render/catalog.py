@@ -6,6 +6,7 @@ only code in ``opsbooks.render`` that touches the file system, kept apart on pur
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,36 +38,55 @@ def automated_share(runbook: type[Runbook]) -> str:
 
 
 def render_index(runbooks: Iterable[type[Runbook]]) -> str:
-    """The catalog's front page: one table row per runbook."""
-    rows = []
+    """The catalog's front page: the categories, then one table per category.
+
+    A category is described by its package's docstring (the ``__init__.py`` of its folder),
+    so the index says what each group is for without a hand-kept list.
+    """
+    by_category: dict[str, list[type[Runbook]]] = {}
     for rb in sorted(runbooks, key=lambda r: r.name):
-        reviewed, upcoming = rb.reviewed_on(), rb.next_review()
-        rows.append(
-            [
-                f"[{rb.title}]({page_path(rb)}) (`{rb.name}`)",
-                rb.category,
-                rb.owner,
-                str(len(rb.steps)),
-                automated_share(rb),
-                reviewed.isoformat() if reviewed else "never",
-                upcoming.isoformat() if upcoming else "not scheduled",
-            ]
-        )
-    header = [
-        "Runbook",
-        "Category",
-        "Owner",
-        "Steps",
-        "Automated",
-        "Last reviewed",
-        "Next review",
-    ]
-    body = table(header, rows) if rows else "No runbooks found."
+        by_category.setdefault(rb.category, []).append(rb)
     intro = (
         "Every page here is generated from the runbook classes by `opsbooks docs`; "
         "edit the class, not the page. `opsbooks docs --check` fails when they drift."
     )
-    return f"{GENERATED_MARKER}\n\n# Runbooks\n\n{intro}\n\n{body}\n"
+    if not by_category:
+        return f"{GENERATED_MARKER}\n\n# Runbooks\n\n{intro}\n\nNo runbooks found.\n"
+    total = sum(len(books) for books in by_category.values())
+    summary = table(
+        ["Category", "Runbooks", "What it covers"],
+        [
+            [f"[{name}](#{name})", str(len(books)), category_blurb(books[0])]
+            for name, books in sorted(by_category.items())
+        ],
+    )
+    parts = [
+        f"{GENERATED_MARKER}\n\n# Runbooks\n\n{intro}\n\n"
+        f"{total} runbooks in {len(by_category)} categories.\n\n{summary}\n"
+    ]
+    header = ["Runbook", "Owner", "Steps", "Automated", "Last reviewed", "Next review"]
+    for name, books in sorted(by_category.items()):
+        parts.append(f"\n## {name}\n\n{table(header, [_row(rb) for rb in books])}\n")
+    return "".join(parts)
+
+
+def _row(rb: type[Runbook]) -> list[str]:
+    reviewed, upcoming = rb.reviewed_on(), rb.next_review()
+    return [
+        f"[{rb.title}]({page_path(rb)}) (`{rb.name}`)",
+        rb.owner,
+        str(len(rb.steps)),
+        automated_share(rb),
+        reviewed.isoformat() if reviewed else "never",
+        upcoming.isoformat() if upcoming else "not scheduled",
+    ]
+
+
+def category_blurb(runbook: type[Runbook]) -> str:
+    """The first line of the docstring of the package a runbook's module is in."""
+    package = sys.modules.get(runbook.__module__.rpartition(".")[0])
+    doc = (getattr(package, "__doc__", None) or "").strip()
+    return " ".join(doc.split("\n\n", 1)[0].split()) if doc else ""
 
 
 # --- the file system side --------------------------------------------------------------

@@ -8,6 +8,7 @@ from opsbooks.define.params import redacted
 from opsbooks.define.policies import human
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.render.cases import when_known
+from opsbooks.render.diagnosis import leaves_dry
 from opsbooks.render.gate_options import gate_options
 from opsbooks.render.keywords import keyword_dry_run
 from opsbooks.render.kinds import renderer_for
@@ -24,10 +25,10 @@ def render_dry_run(plan: Plan, hosts: Mapping[str, list[str]] | None = None) -> 
     lines.append("Steps:")
     if plan.sections:  # numbered 1, 2, 2.1 under a line per section
         lines += dry_run(plan, lambda number, planned: _step(number, planned, plan, hosts or {}))
-        return "\n".join(lines) + "\n"
+        return "\n".join([*lines, *leaves_dry(plan)]) + "\n"
     for number, planned in enumerate(plan.steps, start=1):
         lines.extend(_step(number, planned, plan, hosts or {}))
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *leaves_dry(plan)]) + "\n"  # a tree: the leaves it ends at
 
 
 def _step(

@@ -29,7 +29,20 @@ def gate_options(planned: PlannedStep, the_plan: Plan | None) -> list[str]:
         out.append(f"Optional: declining records the answer no, {then}, and the run goes on")
     if spec.yes_default:
         out.append(f"With `--yes`: answered with the default `{spec.default}`")
+    if spec.approvers:
+        out.append(approvals_sentence(spec, planned.id))
     return out
+
+
+def approvals_sentence(spec: GateSpec, gate_id: str) -> str:
+    """What a gate with ``approvers`` needs, and how to give it."""
+    count = f"{spec.quorum} signed approval{'s' if spec.quorum != 1 else ''}"
+    starter = ", not from the person who started the run" if spec.four_eyes else ""
+    return (
+        f"Needs {count} from role {spec.approvers}{starter}; give them with "
+        f"`opsbooks approve RUN {gate_id}` (or `opsbooks deny RUN {gate_id} --reason TEXT`), "
+        f"neither `--yes` nor an answers file answers it"
+    )
 
 
 def depending_on(gate_id: str, the_plan: Plan) -> list[str]:

@@ -38,6 +38,9 @@ def keyword_facts(planned: PlannedStep) -> list[str]:
         facts.append("- **Re-run on resume:** a read-only probe, run again for a fresh result")
     if planned.quiet:
         facts.append("- **Quiet:** its output is kept off the console (still journaled)")
+    if planned.marks:
+        marked = ", ".join(f"`{mark}`" for mark in planned.marks)
+        facts.append(f"- **Records:** {marked}: the time it succeeds, and who")
     return facts
 
 
@@ -56,4 +59,6 @@ def keyword_dry_run(planned: PlannedStep) -> list[str]:
         lines.append("re-run on resume: yes (a read-only probe)")
     if planned.quiet:
         lines.append("quiet: output kept off the console")
+    if planned.marks:
+        lines.append(f"records: {', '.join(planned.marks)}")
     return lines

@@ -17,6 +17,7 @@ from opsbooks.define.subrun import SubRunSpec
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.render import remote
 from opsbooks.render.cases import cases_body, cases_dry
+from opsbooks.render.diagnosis import diagnosis_body, diagnosis_dry
 from opsbooks.render.gate_options import gate_options
 from opsbooks.render.md_text import block, prose
 
@@ -160,6 +161,9 @@ def _subrun_body(planned: PlannedStep, _plan: Plan) -> list[str]:
     spec: SubRunSpec = planned.spec
     short = spec.runbook.split(".", 1)[-1]
     out = [f"Starts a linked run of [`{spec.runbook}`](../{spec.category}/{short}.md)"]
+    if spec.chosen_by:  # named at run time, looked up in the catalog then
+        found = f"`{spec.runbook}`, found in the catalog when the step runs"
+        out = [f"Starts a linked run of {spec.chosen_by} ({found})"]
     out[0] += " (its own run id, journal, lock and audit; this step succeeds iff it does)."
     if spec.shown:
         out += ["", *(f"- `{name}` = `{value}`" for name, value in spec.shown)]
@@ -199,6 +203,9 @@ _BUILT_IN = {
     "notify": KindRenderer("notify", "notification", body=_notify_body),
     "branch": KindRenderer("branch", "branch", body=_branch_body, dry_run=cases_dry),
     "subrun": KindRenderer("linked run", "linked run", body=_subrun_body, dry_run=_subrun_dry),
+    "diagnosis": KindRenderer(
+        "diagnosis", "diagnosis: ends the run", body=diagnosis_body, dry_run=diagnosis_dry
+    ),
 }
 for _kind in ("remote", "upload", "download"):
     _BUILT_IN[_kind] = KindRenderer(

@@ -77,6 +77,7 @@ KIND_LABELS = {
     "notify": "notify",
     "branch": "branch",
     "remote": "remote",
+    "diagnosis": "diagnosis",
 }
 
 

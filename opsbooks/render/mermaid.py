@@ -1,6 +1,7 @@
 """Draw a plan's step graph as a Mermaid flowchart, so the docs show the flow at a glance.
 
 Steps run top to bottom; a branch fans out with labelled edges; gates are diamonds;
+a ``Diagnosis`` is a terminal leaf labelled with its finding (no edge on from it);
 undo steps hang off the step they compensate on dashed edges; a tagged step shows
 its tags after its title, so `--only-tags`/`--skip-tags` can be read off the picture.
 Pure: data in, text out.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from opsbooks.define.specs import BranchSpec
 from opsbooks.plan.binding import Plan, PlannedStep
+from opsbooks.render import diagnosis
 from opsbooks.render.sections import flow_nodes
 
 START = "start"
@@ -41,6 +43,8 @@ def _node(planned: PlannedStep, number: str) -> str:
         title += f" (when {planned.when})"
     text = label(title)
     ident = node_id(planned.id)
+    if planned.kind == diagnosis.KIND:  # a leaf: a terminal labelled with its finding
+        return f"    {ident}([{label(diagnosis.flow_label(planned, number))}])"
     if planned.kind == "gate":
         return f"    {ident}{{{text}}}"
     if planned.kind == "branch":
@@ -64,7 +68,8 @@ def _edges(plan: Plan) -> list[str]:
             fallback = node_id(spec.default) if spec.default else following
             lines.append(f"    {node_id(planned.id)} -->|{label('otherwise')}| {fallback}")
             continue
-        lines.append(f"    {node_id(planned.id)} --> {following}")
+        if planned.kind != diagnosis.KIND:  # a leaf ends the run: no edge on from it
+            lines.append(f"    {node_id(planned.id)} --> {following}")
     return lines
 
 
@@ -94,4 +99,5 @@ def render_flow(plan: Plan) -> str:
         lines.append(f"    class {node_id(planned.id)} undo")
     if plan.compensations:
         lines.append("    classDef undo stroke-dasharray: 4 3")
+    lines.extend(diagnosis.flow_classes(plan, node_id))
     return "\n".join(lines) + "\n"

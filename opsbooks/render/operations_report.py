@@ -43,8 +43,9 @@ def _cells(name: str, f: Figures) -> tuple[str, ...]:
 
 
 def rows(stats: Stats) -> list[tuple[str, ...]]:
-    """One row per runbook that ran or changed, then the overall row."""
-    body = [_cells(name, f) for name, f in sorted(stats.per_runbook.items()) if f.runs or f.commits]
+    """One row per catalog runbook (a never-run one shows 0 runs: the gap), then the
+    overall row."""
+    body = [_cells(name, f) for name, f in sorted(stats.per_runbook.items())]
     return [*body, _cells("(all)", stats.overall)]
 
 
@@ -72,6 +73,8 @@ def _lists(stats: Stats) -> list[tuple[str, list[str]]]:
     mttr = [
         f"{m.severity}: {_dur(m.mean_seconds)} over {m.incidents} incident(s), target "
         f"{_dur(m.target_seconds)}{_verdict(m.mean_seconds, m.target_seconds)}"
+        + (f"; to acknowledge {_dur(m.acknowledge_seconds)}" if m.acknowledge_seconds else "")
+        + (f"; to mitigate {_dur(m.mitigate_seconds)}" if m.mitigate_seconds else "")
         for m in stats.mttr
     ]
     drills = [
@@ -84,7 +87,7 @@ def _lists(stats: Stats) -> list[tuple[str, list[str]]]:
     failing = [f"{runbook} {step}: {n} failure(s)" for runbook, step, n in stats.failing_steps]
     usage = [f"{name}: {n} run(s)" for name, n in stats.usage()]
     return [
-        ("MTTR per severity (runs of runbooks with a severity, start to end):", mttr),
+        ("MTTR per severity (incident facts: detected to resolved):", mttr),
         ("Drills (measured RTO/RPO against targets):", drills),
         ("Most failing steps:", failing),
         ("Usage (most run first):", usage),

@@ -12,7 +12,16 @@ from dataclasses import asdict
 from typing import Any
 
 from opsbooks.define.policies import human
-from opsbooks.records.journal import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.records.journal import (
+    ApprovalRecord,
+    FactRecord,
+    GateRecord,
+    HostRecord,
+    RunRecord,
+    Transition,
+)
+from opsbooks.render.approvals import approval_data, approvals_section
+from opsbooks.render.diagnosis import reached_lines
 from opsbooks.render.md_text import fence
 from opsbooks.render.sections import report_rows
 
@@ -39,8 +48,11 @@ def report_data(
     hosts: list[HostRecord],
     commands: dict[str, str],
     sections: dict[str, str] | None = None,
+    facts: list[FactRecord] | None = None,
+    approvals: list[ApprovalRecord] | None = None,
 ) -> dict[str, Any]:
-    """The run's record; ``sections`` (id -> numbered heading) groups its steps."""
+    """The run's record; ``sections`` (id -> numbered heading) groups its steps;
+    ``facts`` are the milestones and values its steps established."""
     steps: dict[str, dict[str, Any]] = {}
     for t in transitions:
         entry = steps.setdefault(t.step_id, {"step": t.step_id, "command": commands.get(t.step_id)})
@@ -69,6 +81,8 @@ def report_data(
         "transitions": [asdict(t) | {"status": t.status.value} for t in transitions],
         "gates": [asdict(g) | {"waited": g.answered_at - g.asked_at} for g in gates],
         "hosts": [asdict(h) for h in hosts],
+        "facts": [asdict(f) for f in facts or ()],
+        **approval_data(approvals or []),  # only when the run had approval gates
     } | ({"sections": sections} if sections else {})
 
 
@@ -80,11 +94,13 @@ def render_markdown(data: dict[str, Any]) -> str:
     """The run as Markdown: summary, parameters, steps, gate decisions, rollback, hosts."""
     steps = data["steps"]
     sections = [
-        _summary(data["run"]),
+        _summary(data["run"]) + reached_lines(data.get("facts") or []),
         _parameters(data["run"]["params"]),
         _steps(steps, data.get("sections") or {}) + _details(steps) + _notes(steps, data["hosts"]),
         linked_runs(steps),
+        _facts(data.get("facts") or []),
         _gates(data["gates"]),
+        approvals_section(data.get("approvals") or []),
         _rollback(steps),
         _hosts(data["hosts"]),
     ]
@@ -189,6 +205,25 @@ def linked_runs(steps: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"- `{s['step']}` started run `{s['child_run']}`{of} ({s['status']}); "
             f"see `opsbooks report {s['child_run']}`"
+        )
+    return lines
+
+
+def _facts(facts: list[dict[str, Any]]) -> list[str]:
+    """The milestones and values the run established (``marks=``, ``::fact``), if any."""
+    if not facts:
+        return []
+    lines = [
+        "",
+        "## Facts",
+        "",
+        "| Fact | Value | When | By | Step |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for f in facts:
+        value = "" if f["value"] is None else _cell(f["value"])
+        lines.append(
+            f"| `{f['name']}` | {value} | {_when(f['at'])} | {f['who'] or '-'} | `{f['step_id']}` |"
         )
     return lines
 

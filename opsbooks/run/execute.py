@@ -60,6 +60,11 @@ class StepEnv:
     redact: Callable[[str], str] = str
     #: starts and resumes linked runs (``SubRun``); the composition root injects it
     children: ChildRuns = field(default_factory=NoChildRuns)
+    #: more of the run every local command sees (the composition root gives
+    #: ``OPSBOOKS_OPERATOR`` and ``OPSBOOKS_STATE_DIR``)
+    run_env: Mapping[str, str] = field(default_factory=dict)
+    #: ``Config.source``: the config file, so advice spells its tables as it does
+    config_source: str = "(defaults)"
 
     @property
     def params(self) -> Params:
@@ -128,9 +133,10 @@ def run_command(
     """Run through the run's backend, streaming redacted output to the console.
 
     The command sees ``OPSBOOKS_RUN_ID`` and ``OPSBOOKS_RUNBOOK``, so an action can
-    point at the run it belongs to (``opsbooks report $OPSBOOKS_RUN_ID``).
+    point at the run it belongs to (``opsbooks report $OPSBOOKS_RUN_ID``), and
+    ``env.run_env`` (who runs it, the state dir); a step's own ``env=`` wins.
     """
-    run_vars = {"OPSBOOKS_RUN_ID": run.run_id, "OPSBOOKS_RUNBOOK": env.plan.name}
+    run_vars = {**env.run_env, "OPSBOOKS_RUN_ID": run.run_id, "OPSBOOKS_RUNBOOK": env.plan.name}
     spec = CommandSpec(
         command=command,
         shown=shown,

@@ -44,6 +44,11 @@ class GateRequest:
     #: an optional confirm (``on_decline="skip"``): the steps a "no" skips, which the
     #: question names, so nobody answers no expecting the run to stop
     skips: tuple[str, ...] | None = None
+    #: signed approvals (``Gate(approvers=...)``): the role, the quorum, four-eyes; such a
+    #: gate is answered only by ``Questions``' approval waiter, never by the prompters
+    approvers: str | None = None
+    quorum: int = 1
+    four_eyes: bool = True
     #: returns a signal name once the run was asked to stop; a waiting prompt gives up then.
     cancelled: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
 

@@ -15,6 +15,7 @@ from opsbooks.define.specs import BranchSpec, CheckSpec, CommandStepSpec, Notify
 from opsbooks.plan.binding import PlannedStep
 from opsbooks.records.events import AttemptFailed
 from opsbooks.run.conditions import choose_case
+from opsbooks.run.diagnosis import run_diagnosis
 from opsbooks.run.execute import (
     StepEnv,
     register_executor,
@@ -190,5 +191,6 @@ for _kind, _executor in {
     "remote_verify": _on_hosts,
     "remote_wait": _on_hosts,
     "subrun": run_subrun,
+    "diagnosis": run_diagnosis,
 }.items():
     register_executor(_kind, _executor)

@@ -65,6 +65,9 @@ class RunReport:
     error: OpsbooksError | None = None
     resume_command: str = ""
     metrics: Mapping[str, Any] = field(default_factory=_frozen_map)
+    #: the ``Diagnosis`` leaf the run ended at (its step id) and its finding, if any
+    diagnosis: str | None = None
+    finding: str = ""
 
     @property
     def exit_code(self) -> int:

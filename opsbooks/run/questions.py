@@ -62,6 +62,9 @@ def request_for(
         context=context,
         secret=spec.secret,
         yes_default=spec.yes_default,
+        approvers=spec.approvers,
+        quorum=spec.quorum,
+        four_eyes=spec.four_eyes,
     )
 
 
@@ -94,6 +97,12 @@ def undo_resume_request(step_id: str, undo_title: str) -> GateRequest:
     )
 
 
+class ApprovalWaiting(Protocol):
+    """Answers a gate with ``approvers`` from verified signed decisions, or raises NoAnswer."""
+
+    def answer(self, request: GateRequest, run_id: str) -> GateAnswer: ...
+
+
 class GateJournal(Protocol):
     """What ``Questions`` needs of the journal: a place to record each answer."""
 
@@ -112,6 +121,8 @@ class Questions:
     clock: Clock
     emit: Callable[[Event], None]
     stop_requested: Callable[[], str | None] = lambda: None
+    #: waits for signed approvals at gates with ``approvers`` (``run.approvals``)
+    approvals: ApprovalWaiting | None = None
 
     def ask_step(self, planned: PlannedStep, run: RunState) -> StepResult:
         """Answer a gate or manual step; declines and silence stop the run (resumable)."""
@@ -145,7 +156,8 @@ class Questions:
         """Ask any question (gate, resume, --step, batch), journaled like a gate."""
         request = replace(request, cancelled=self.stop_requested)
         try:
-            answer = self.prompter.answer(request)
+            signed = request.approvers is not None
+            answer = self._signed(request, run) if signed else self.prompter.answer(request)
         except NoAnswer as exc:
             answer = self._after_silence(request, exc)
         if request.secret:  # redacted wherever it shows up from now on; never stored
@@ -177,11 +189,23 @@ class Questions:
         )
         return answer
 
+    def _signed(self, request: GateRequest, run: RunState) -> GateAnswer:
+        """Signed approvals answer it, never a prompter: identity is not self-declared."""
+        if self.approvals is None:
+            raise NoAnswer(
+                f"gate {request.step_id!r} needs signed approvals from role "
+                f"{request.approvers}, and this run has no approvals configured; set "
+                f"[tool.opsbooks.approvals] (docs/guides/governance.md) and resume"
+            )
+        return self.approvals.answer(request, run.run_id)
+
     def _after_silence(self, request: GateRequest, exc: NoAnswer) -> GateAnswer:
         """Nobody answered: take the default if the gate says so, else stop the run."""
         planned = self.plan.find(request.step_id)
         spec = planned.spec if planned is not None else None
         on_timeout = spec.on_timeout if isinstance(spec, GateSpec) else "abort"
+        if request.approvers is not None:  # a default is never an approval
+            on_timeout = "abort"
         if exc.timed_out and on_timeout == "default" and request.default is not None:
             now = self.clock.wall()
             return GateAnswer(request.default, self.who, "default after timeout", now, now)

@@ -26,7 +26,7 @@ from typing import Any
 from opsbooks.define.outputs import TAINTED
 from opsbooks.define.specs import RemoteSpec
 from opsbooks.plan.binding import Plan, PlannedStep
-from opsbooks.plan.state import ALLOWED, StepStatus
+from opsbooks.plan.state import ALLOWED, DONE, StepStatus
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.journal.records import HostRecord, RunRecord, Transition
 
@@ -124,7 +124,41 @@ def reconcile(journal: Journal, plan: Plan, record: RunRecord) -> Reconciliation
         if fact is not None:
             steps.append(fact)
             states[planned.id] = fact.status
+    for parked in _park_cut_off(plan, states, steps):
+        steps.append(parked)
+        states[parked.step_id] = parked.status
     return Reconciliation(record.id, tuple(steps), tuple(hosts), dict(states))
+
+
+def _park_cut_off(
+    plan: Plan, states: dict[str, StepStatus], carried: list[StepFact]
+) -> Iterable[StepFact]:
+    """Park a step cut off in flight when a step before it must run again first.
+
+    Without a newer run, every step before the one in flight is done, so the resume
+    settles it first. A newer run's rollback can undo an earlier step: the resume then
+    re-runs that step while the journal still says the later one is ``running``: two
+    steps in flight (the stateful model found it). The later one is recorded stopped
+    with the ``abandoned`` mark, which the walk treats exactly as a step cut off in
+    flight (re-run if idempotent, else asked) when it reaches it, in order.
+    """
+    if not carried:
+        return
+    source = carried[0].source
+    first_again: str | None = None
+    for planned in plan.steps:
+        status = states.get(planned.id, S.PENDING)
+        if first_again is None and status not in DONE and status is not S.RUNNING:
+            first_again = planned.id
+        elif first_again is not None and status is S.RUNNING:
+            yield StepFact(
+                planned.id,
+                S.STOPPED,
+                source,
+                f"was in flight when this run stopped; {first_again}, before it, runs "
+                f"again first, so it is settled when the resume reaches it",
+                {"abandoned": True},
+            )
 
 
 def _active_since(other: RunRecord, since: float) -> bool:

@@ -25,7 +25,7 @@ from opsbooks.records.events import Event, Notice, RunFinished, RunStarted
 from opsbooks.records.journal import Journal, RunRecord, Transition
 from opsbooks.records.metrics import last_success_times, recovery_figures
 from opsbooks.records.redaction import Redactor
-from opsbooks.run import host_outputs
+from opsbooks.run import diagnosis, host_outputs
 from opsbooks.run import selection as keywords
 from opsbooks.run.conditions import condition_holds
 from opsbooks.run.execute import Executor, StepEnv, execute
@@ -224,6 +224,7 @@ class Runner:
             metrics=run.metrics,
         )
         self.journal.release_lock(self.env.plan.name, run.run_id)
+        leaf = diagnosis.announce_end(self.journal.transitions(run.run_id), self.emit)
         self.emit(RunFinished(outcome.value, ended - started_at, failed, reason, hint))
         return RunReport(
             run_id=run.run_id,
@@ -238,6 +239,7 @@ class Runner:
             error=error,
             resume_command=hint,
             metrics=dict(run.metrics),
+            **leaf,  # the Diagnosis the run ended at, if any
         )
 
     # -- step walk --------------------------------------------------------------------
@@ -263,14 +265,15 @@ class Runner:
             self.emit,
             self.abandon_requested,
             self.heartbeat_every,
+            self.who,
         )
         node_first = NodeFirstWalk(self, stepper, states, transitions, abandoned)
         jump: str | None = None
         for index, planned in enumerate(plan.steps, start=1):
             status = states.get(planned.id, S.PENDING)
             if jump is not None and planned.id != jump:
-                if status not in DONE:
-                    stepper.skip(planned, run, f"branch routed to {jump}")
+                if status not in DONE:  # a branch's route, or the end at a diagnosis
+                    stepper.skip(planned, run, diagnosis.skip_reason(jump))
                 continue
             jump = None
             if node_first.owns(planned.id, run):  # its section runs as one, host by host

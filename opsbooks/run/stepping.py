@@ -29,6 +29,7 @@ from opsbooks.records.metrics import metric_lines
 from opsbooks.records.redaction import Redactor
 from opsbooks.run import host_outputs
 from opsbooks.run.execute import Executor, StepEnv
+from opsbooks.run.facts import record_facts
 from opsbooks.run.notes import per_host
 from opsbooks.run.outcome import StepResult
 from opsbooks.run.selection import CONTINUED, QuietOutput, again_detail, warning
@@ -48,6 +49,8 @@ class StepRunner:
     emit: Callable[[Event], None]
     abandon_requested: Callable[[], bool]
     heartbeat_every: float
+    #: the run's operator, who a fact a step establishes is credited to (a gate: its approver)
+    who: str = ""
 
     def skip(self, planned: PlannedStep, run: RunState, reason: str) -> None:
         again = again_detail(planned) or None
@@ -78,6 +81,7 @@ class StepRunner:
         result, produced = self._published(planned, run, result)
         reason = self.redactor.text(result.reason)
         status = S.SUCCEEDED if result.ok else S.FAILED
+        finished_at = self.env.clock.wall()
         # how the run took this failure (went on, or stopped without a rollback)
         custom = not result.ok and planned.on_failure != "rollback"
         policy = {CONTINUED: planned.on_failure} if custom else {}
@@ -85,7 +89,7 @@ class StepRunner:
             run.run_id,
             planned.id,
             status,
-            at=self.env.clock.wall(),
+            at=finished_at,
             attempt=result.attempts,
             exit_code=result.exit_code,
             duration=result.duration,
@@ -119,6 +123,16 @@ class StepRunner:
                 attempts=result.attempts,
             )
         run.metrics.update(metric_lines(result.output))
+        record_facts(
+            self.journal,
+            self.emit,
+            self.redactor,
+            planned,
+            run.run_id,
+            result,
+            at=finished_at,
+            who=self.who,
+        )
         run.completed.append(planned.id)
         return result.route
 

@@ -37,7 +37,14 @@ from opsbooks.edges.session import (
 from opsbooks.errors import OpsbooksError
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.audit import verify
-from opsbooks.records.journal import GateRecord, Journal, RunRecord, Transition, open_journal
+from opsbooks.records.journal import (
+    FactRecord,
+    GateRecord,
+    Journal,
+    RunRecord,
+    Transition,
+    open_journal,
+)
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
 from opsbooks.testing.faults import inject_failures
@@ -77,6 +84,13 @@ class DrillResult:
     gates: list[GateRecord]
     record: RunRecord
     audit_path: Path
+    #: the facts the run established (``marks=``, ``::fact`` lines), oldest first
+    facts: list[FactRecord] = field(default_factory=list)
+
+    def fact(self, name: str) -> FactRecord | None:
+        """The latest fact called ``name``, or None (``result.fact("incident.resolved")``)."""
+        found = [f for f in self.facts if f.name == name]
+        return found[-1] if found else None
 
     def assert_audit_intact(self) -> None:
         """The run's audit file verifies, up to the last line the journal recorded."""
@@ -252,6 +266,7 @@ class Drill:
                 journal.gates(report.run_id),
                 journal.get_run(report.run_id),
                 self.config.state_path / "runs" / f"{report.run_id}.jsonl",
+                journal.facts(report.run_id),
             )
         finally:
             journal.close()

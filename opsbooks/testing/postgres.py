@@ -24,7 +24,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +138,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def postgres_server(tmpdir: Path | str) -> Iterator[PostgresServer]:
+def postgres_server(
+    tmpdir: Path | str, *, settings: Mapping[str, str] | None = None
+) -> Iterator[PostgresServer]:
     """Init, start and yield a server under ``tmpdir``; stop and delete it on exit.
+
+    ``settings`` are extra server settings (``{"max_connections": "20"}``), given as
+    ``-c name=value`` options at start.
 
     Under root, when the unprivileged user cannot reach ``tmpdir`` (pytest's temp
     dirs are private) or its path is too long for a unix socket, a private directory
@@ -165,7 +170,8 @@ def postgres_server(tmpdir: Path | str) -> Iterator[PostgresServer]:
             runas,
             base,
         )
-        server = _start(bin_dir, data_dir, socket_dir, runas, base)
+        extra = "".join(f" -c {k}={v}" for k, v in (settings or {}).items())
+        server = _start(bin_dir, data_dir, socket_dir, runas, base, extra)
         try:
             yield server
         finally:
@@ -181,14 +187,19 @@ def postgres_server(tmpdir: Path | str) -> Iterator[PostgresServer]:
 
 
 def _start(
-    bin_dir: Path, data_dir: Path, socket_dir: Path, runas: pwd.struct_passwd | None, base: Path
+    bin_dir: Path,
+    data_dir: Path,
+    socket_dir: Path,
+    runas: pwd.struct_passwd | None,
+    base: Path,
+    extra: str = "",
 ) -> PostgresServer:
     last_error = ""
     for _ in range(3):
         port = free_port()
         options = (
             f"-c listen_addresses=127.0.0.1 -p {port} -k {socket_dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" + extra
         )
         result = _run(
             [

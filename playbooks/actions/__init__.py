@@ -146,6 +146,18 @@ def plain_name(name: str, what: str) -> str:
     return name
 
 
+def state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The run's state directory: ``OPSBOOKS_STATE_DIR`` (absolute; opsbooks sets it for
+    every local command of a run), else ``.opsbooks`` in the current directory."""
+    found = (os.environ if environ is None else environ).get("OPSBOOKS_STATE_DIR", "")
+    return Path(found) if found else Path(".opsbooks")
+
+
+def in_state_dir(path: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """``path`` itself when absolute, else that path inside the run's state directory."""
+    return path if path.is_absolute() else state_dir(environ) / path
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so a reader sees the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)

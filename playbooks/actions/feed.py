@@ -50,6 +50,15 @@ from playbooks.actions.feed_format import (
     without,
 )
 from playbooks.actions.git import tag_versions
+from playbooks.actions.signing import (
+    SIG_SUFFIX,
+    check_served,
+    load_public_key,
+    release_problem,
+    sig_name,
+    sig_text,
+    sign_artifact,
+)
 
 __all__ = [
     "APPCAST",
@@ -104,6 +113,10 @@ def check_artifact(feed_dir: Path, release: Release) -> Path:
 FeedDir = Annotated[Path, Arg(help="the update feed folder")]
 NewVersion = Annotated[str, Arg(type=version_arg)]
 Bad = Annotated[str, Arg(type=optional_version_arg, help="default: newest")]
+#: Given (even empty): signatures are required and checked with this key.
+PublicKey = Annotated[
+    str | None, Arg(help="base64 Ed25519 public key; given, every signature is required")
+]
 
 
 def check_newer(feed_dir: FeedDir, version: NewVersion) -> str:
@@ -143,17 +156,28 @@ def publish(
     notes: Annotated[str, Arg(help="release notes shown to users")] = "",
     date: Annotated[str, Arg(type=_date_arg, help="YYYY-MM-DD (default: today UTC)")] = "",
     title: Annotated[str, Arg(help="feed title (default: kept, or from the file)")] = "",
+    public_key: PublicKey = None,
+    key_file: Annotated[str, Arg(help="Ed25519 private key file, mode 0600", metavar="FILE")] = "",
 ) -> str:
-    """Copy the artifact into the feed, add the release and make it latest; re-running is safe."""
+    """Copy the artifact into the feed, add the release and make it latest; re-running is safe.
+
+    With ``--public-key`` the artifact is signed (key from ``$OPSBOOKS_SECRET_SIGNING_KEY``
+    or ``--key-file``) and the signature checked first: no key, an unsafe key file or a
+    key that is not the public key's pair publishes nothing.
+    """
     source = _artifact(artifact, manifest_dir)
     sha, size = sha256_of(source), source.stat().st_size
+    signed = public_key is not None or bool(key_file)
+    signature = sign_artifact(source, key_file, public_key or "") if signed else ""
     feed = load(feed_dir)
     existing = feed.find(version)
     if existing is not None:
         stored = feed_dir / existing.file
         if existing.withdrawn:
             raise ActionError(f"{version} was withdrawn from the feed; release a new version")
-        if existing.sha256 == sha and stored.is_file() and sha256_of(stored) == sha:
+        same = existing.sha256 == sha and existing.ed_signature == signature
+        if same and stored.is_file() and sha256_of(stored) == sha:
+            _write_sig(feed_dir, existing)
             return f"{version} is already published (latest: {feed.latest})"
         raise ActionError(
             f"the feed already holds a different {version} (sha256 {existing.sha256[:12]}…); "
@@ -173,10 +197,20 @@ def publish(
         size=size,
         sha256=sha,
         notes=notes,
+        ed_signature=signature,
     )
+    _write_sig(feed_dir, release)
     name = feed.title or source.name.split(f"-{version}")[0]
     save(feed_dir, Feed(title or name, version, (release, *feed.releases)))
-    return f"published {version} ({source.name}, {size} bytes) as latest at {release.url}"
+    how = "signed (Ed25519), " if signature else ""
+    return f"published {version} ({source.name}, {size} bytes, {how}as latest) at {release.url}"
+
+
+def _write_sig(feed_dir: Path, release: Release) -> None:
+    """Place the detached ``<artifact>.sig`` beside the artifact (before the feed names it)."""
+    if release.ed_signature:  # public like the artifact it signs
+        write_atomic(feed_dir / sig_name(release.file), sig_text(release.ed_signature))
+        (feed_dir / sig_name(release.file)).chmod(0o644)
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
@@ -198,6 +232,7 @@ def remove(feed_dir: FeedDir, version: NewVersion) -> str:
     save(feed_dir, after)
     if all(r.file != release.file for r in after.releases):
         (feed_dir / release.file).unlink(missing_ok=True)
+        (feed_dir / sig_name(release.file)).unlink(missing_ok=True)
     return f"removed {version} from the feed; latest is {after.latest or 'none'}"
 
 
@@ -208,8 +243,12 @@ def point_latest(
     repo: Annotated[
         Path | None, Arg(help="only roll back to a tagged release of this clone")
     ] = None,
+    public_key: PublicKey = None,
 ) -> str:
-    """Point latest back to a good release and withdraw every release above it (rollback)."""
+    """Point latest back to a good release and withdraw every release above it (rollback).
+
+    With ``--public-key`` the target must be signed and verify, or nothing changes.
+    """
     feed = load(feed_dir)
     tags = None if repo is None else tag_versions(repo)
     bad, target = rollback_target(feed, tags, bad, to)
@@ -217,6 +256,10 @@ def point_latest(
     if entry is None:
         raise ActionError(f"{target} vanished from the feed while rolling back; run again")
     check_artifact(feed_dir, entry)
+    if public_key is not None:
+        problem = release_problem(feed_dir, entry, load_public_key(public_key))
+        if problem is not None:
+            raise ActionError(f"{target} is not offered again: {problem}")
     above = [r.version for r in feed.active() if r.semver > entry.semver]
     if feed.latest == target and not above:
         return f"latest is already {target}; {bad} is withdrawn"
@@ -260,12 +303,15 @@ def verify(
     base_url: Annotated[str, Arg(help="artifact URLs must start with this")] = "",
     bad: Annotated[str, Arg(type=optional_version_arg, help="with no --version")] = "",
     repo: Annotated[Path | None, Arg(help="with no --version: only tagged targets")] = None,
+    public_key: PublicKey = None,
 ) -> str:
     """Fetch both feeds and the artifact over HTTP and check they offer ``version`` intact.
 
     With no ``url`` the folder is served on a loopback port for the check. With no
     ``version`` the rollback target is checked (chosen as ``point-latest`` chooses it).
+    With ``public_key`` the artifact's Ed25519 signature (feed and ``.sig``) must verify.
     """
+    key = None if public_key is None else load_public_key(public_key)
     source = nullcontext(url.rstrip("/") + "/") if url else serving(feed_dir)
     with source as root:
         feed = from_json(_get(root + FEED_JSON))
@@ -276,6 +322,8 @@ def verify(
         entry = check_feeds(feed, items, version, base_url)
         artifact_url = entry.url if url else root + entry.file
         size, digest = _download_digest(artifact_url)
+        if key is not None:
+            check_served(key, entry, _get(artifact_url), _get(artifact_url + SIG_SUFFIX))
     if size != entry.size:
         raise ActionError(f"{artifact_url} is {size} bytes; the feed says {entry.size}")
     if digest != entry.sha256:
@@ -283,7 +331,8 @@ def verify(
             f"{artifact_url} has sha256 {digest[:12]}…, the feed says {entry.sha256[:12]}…; "
             f"the artifact is corrupt: republish it"
         )
-    return f"feed offers {version}: feed.json, appcast.xml and the artifact agree ({root})"
+    signed = "; its Ed25519 signature verifies" if key is not None else ""
+    return f"feed offers {version}: feed.json, appcast.xml and the artifact agree ({root}){signed}"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

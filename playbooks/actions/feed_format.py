@@ -33,6 +33,7 @@ class Release:
     sha256: str
     notes: str = ""
     withdrawn: bool = False
+    ed_signature: str = ""  # base64 Ed25519 signature of the artifact (empty: unsigned)
 
     @property
     def semver(self) -> Version:
@@ -83,11 +84,19 @@ def _artifact_name(name: object) -> None:
         raise ActionError(f"{FEED_JSON} names its own index {name!r} as an artifact; fix it")
 
 
+def _release_json(release: Release) -> dict[str, Any]:
+    """A release's feed.json entry; an unsigned one has no ``ed_signature`` key."""
+    entry = asdict(release)
+    if not release.ed_signature:
+        del entry["ed_signature"]
+    return entry
+
+
 def to_json(feed: Feed) -> bytes:
     body = {
         "title": feed.title,
         "latest": feed.latest,
-        "releases": [asdict(r) for r in feed.releases],
+        "releases": [_release_json(r) for r in feed.releases],
     }
     return (json.dumps(body, indent=2) + "\n").encode()
 
@@ -110,17 +119,16 @@ def render_appcast(feed: Feed) -> bytes:
         ET.SubElement(item, "sparkle:version").text = release.version
         ET.SubElement(item, "sparkle:shortVersionString").text = release.version
         ET.SubElement(item, "description").text = release.notes
-        ET.SubElement(
-            item,
-            "enclosure",
-            {
-                "url": release.url,
-                "length": str(release.size),
-                "type": "application/octet-stream",
-                "sparkle:version": release.version,
-                "sparkle:sha256": release.sha256,
-            },
-        )
+        enclosure = {
+            "url": release.url,
+            "length": str(release.size),
+            "type": "application/octet-stream",
+            "sparkle:version": release.version,
+            "sparkle:sha256": release.sha256,
+        }
+        if release.ed_signature:
+            enclosure["sparkle:edSignature"] = release.ed_signature
+        ET.SubElement(item, "enclosure", enclosure)
     ET.indent(rss)
     document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
     return document + b"\n"
@@ -134,6 +142,7 @@ class AppcastItem:
     url: str
     length: int
     sha256: str
+    ed_signature: str = ""
 
 
 def parse_appcast(data: bytes) -> list[AppcastItem]:
@@ -151,9 +160,9 @@ def parse_appcast(data: bytes) -> list[AppcastItem]:
         sha = enclosure.get(f"{{{SPARKLE}}}sha256") or item.findtext(f"{{{SPARKLE}}}sha256")
         if not version or not sha:
             raise ActionError(f"an item of {APPCAST} lacks sparkle:version or sha256")
-        items.append(
-            AppcastItem(version, enclosure.get("url", ""), int(enclosure.get("length", -1)), sha)
-        )
+        signature = enclosure.get(f"{{{SPARKLE}}}edSignature", "")
+        length = int(enclosure.get("length", -1))
+        items.append(AppcastItem(version, enclosure.get("url", ""), length, sha, signature))
     return items
 
 
@@ -214,7 +223,8 @@ def check_feeds(feed: Feed, items: list[AppcastItem], version: str, base_url: st
     item = next((i for i in items if i.version == version), None)
     if item is None:
         raise ActionError(f"{APPCAST} has no item for {version}")
-    if (item.url, item.length, item.sha256) != (entry.url, entry.size, entry.sha256):
+    enclosure = (item.url, item.length, item.sha256, item.ed_signature)
+    if enclosure != (entry.url, entry.size, entry.sha256, entry.ed_signature):
         raise ActionError(f"{APPCAST} and {FEED_JSON} disagree about {version}'s enclosure")
     highest = max((Version.parse(i.version) for i in items), default=None)
     if highest != entry.semver:

@@ -55,6 +55,7 @@ from playbooks.actions.feed_format import (
     without,
 )
 from playbooks.actions.git import tag_versions
+from playbooks.actions.signing import sig_name, sig_text
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")
 _WORKERS = 10
@@ -120,7 +121,11 @@ def _feed_files(feed_dir: Path, feed: Feed) -> Iterator[list[SyncFile]]:
         (scratch / APPCAST).write_bytes(render_appcast(feed))
         (scratch / FEED_JSON).write_bytes(to_json(feed))
         artifacts = [SyncFile(r.file, feed_dir / r.file, r.sha256) for r in feed.releases]
-        yield list(collect([*artifacts, *(scratch / name for name in _INDEX)]))
+        signatures = []
+        for release in (r for r in feed.releases if r.ed_signature):  # as feed.json says
+            (scratch / sig_name(release.file)).write_bytes(sig_text(release.ed_signature))
+            signatures.append(scratch / sig_name(release.file))
+        yield list(collect([*artifacts, *signatures, *(scratch / name for name in _INDEX)]))
 
 
 def _served_files(folder: RemoteFolder) -> set[str]:
@@ -130,13 +135,21 @@ def _served_files(folder: RemoteFolder) -> set[str]:
     """
     try:
         data = folder.read(FEED_JSON)
-        return set() if data is None else {r.file for r in from_json(data).releases}
+        return set() if data is None else set(_files_of(from_json(data)))
     except FolderError as exc:
         if exc.kind != "transfer":
             raise
         return set()  # an unreadable remote feed is replaced; nothing is pruned
     except ActionError:
         return set()  # a malformed remote feed is replaced; nothing is pruned
+
+
+def _files_of(feed: Feed) -> dict[str, str]:
+    """Every file a feed names, with its sha256: artifacts and their detached signatures."""
+    files = {r.file: r.sha256 for r in feed.releases}
+    for release in (r for r in feed.releases if r.ed_signature):
+        files[sig_name(release.file)] = _sha256(sig_text(release.ed_signature))
+    return files
 
 
 def mirror_host(folder: RemoteFolder, files: Sequence[SyncFile], feed: Feed) -> str:
@@ -186,7 +199,7 @@ def verify_host(
 ) -> str:
     """Check one host's folder matches the local feed and offers ``version`` intact."""
     where = _where(folder)
-    sums = {r.file: r.sha256 for r in local.releases}
+    sums = _files_of(local)
     held = folder.listing([*_INDEX, *sums])
     if FEED_JSON not in held.files:
         raise ActionError(f"{where} has no {FEED_JSON}; run feed_remote mirror first")

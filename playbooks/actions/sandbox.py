@@ -21,6 +21,7 @@ from playbooks.actions import ActionError, Version, program, version_arg
 from playbooks.actions.artifacts import build
 from playbooks.actions.feed import publish
 from playbooks.actions.git import check_clean, create_tag, git, push_tag, read_version
+from playbooks.actions.signing import KEY_FILE, PUBLIC_FILE, keygen
 
 APP = "demo-app"
 FIRST = "1.0.0"
@@ -83,11 +84,27 @@ def _q(value: str) -> str:
     return json.dumps(value)
 
 
+def public_key_of(root: Path) -> str:
+    """The sandbox's signing public key (base64), as ``keygen`` wrote it."""
+    return (root / "signing" / PUBLIC_FILE).read_text(encoding="ascii").strip()
+
+
 def config_text(root: Path) -> str:
     """The ``opsbooks.toml`` of a sandbox at ``root`` (absolute paths throughout)."""
     app, feed, dist = root / "app", root / "feed", root / "dist"
-    common = {"repo": str(app), "feed_dir": str(feed), "base_url": BASE_URL}
-    release = {**common, "dist_dir": str(dist), "test_command": TEST_COMMAND}
+    public = public_key_of(root)
+    common = {
+        "repo": str(app),
+        "feed_dir": str(feed),
+        "base_url": BASE_URL,
+        "signing_public_key": public,
+    }
+    release = {
+        **common,
+        "dist_dir": str(dist),
+        "test_command": TEST_COMMAND,
+        "signing_key_file": str(root / "signing" / KEY_FILE),
+    }
     rollback = {**common, "follow_up_dir": str(root / "followups")}
     tables = {"release.deploy": release, "release.hotfix": release, "release.rollback": rollback}
     lines = [
@@ -158,6 +175,7 @@ def create(
         folder.mkdir(mode=0o700, exist_ok=True)  # .opsbooks/sandbox: the state folder is private
     date = _today(date)
     app = _init_app(root, date)
+    keygen(root / "signing")  # the demo's key pair: the private key is 0600, outside app/
     create_tag(app, FIRST, f"Release {FIRST}")
     push_tag(app, FIRST)
     build(app, FIRST, root / "dist" / FIRST)
@@ -168,6 +186,8 @@ def create(
         manifest_dir=root / "dist" / FIRST,
         notes="First public release.",
         date=date,
+        public_key=public_key_of(root),
+        key_file=str(root / "signing" / KEY_FILE),
     )
     _make_db(root / "app.db")
     (root / "opsbooks.toml").write_text(config_text(root))
@@ -177,7 +197,8 @@ def create(
             "  origin.git/        bare git origin",
             f"  app/               working clone of {APP}, {FIRST} tagged and pushed",
             f"  dist/{FIRST}/        build of {FIRST} with SHA256SUMS",
-            f"  feed/              feed.json + appcast.xml offering {FIRST}",
+            f"  feed/              feed.json + appcast.xml offering {FIRST}, signed",
+            "  signing/           Ed25519 key pair signing the releases (private key 0600)",
             "  app.db             SQLite database with a users table",
             "  opsbooks.toml      configuration and param defaults of the release playbooks",
             f"next: python -m playbooks.actions.sandbox bump {root} --version 1.1.0",

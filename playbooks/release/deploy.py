@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
-
-from pydantic import model_validator
+from typing import Any
 
 import opsbooks as ob
-from playbooks.actions import SEMVER_PATTERN
+from playbooks.release.params import KEYGEN, FeedMirrorParams, ReleaseParams, SigningParams
 from playbooks.release.sandboxed import SandboxedRelease
+
+__all__ = [
+    "KEYGEN",
+    "TROUBLE",
+    "Deploy",
+    "FeedHostCheck",
+    "FeedMirrorParams",
+    "ReleaseParams",
+    "ReleaseSteps",
+    "SigningParams",
+    "action",
+    "mirror_feed_step",
+]
 
 
 def action(line: str) -> list[str]:
@@ -35,76 +46,6 @@ def mirror_feed_step(title: str, description: str, **options: Any) -> ob.Command
         retry=ob.Retry(attempts=3, wait=5),
         **options,
     )
-
-
-class FeedMirrorParams(ob.Params):
-    """Where the feed is mirrored for users: web servers of the ``[hosts]`` table, or nowhere."""
-
-    feed_host: ob.NoOption = ob.Field(
-        "",
-        description="Host or role of [hosts] whose web root mirrors the feed over SSH "
-        "(empty: users are served the local feed folder)",
-    )
-    feed_path: ob.NoOption = ob.Field(
-        "",
-        description="Feed folder on feed_host, e.g. /srv/www/updates; may use {host.name} "
-        "or host vars",
-    )
-
-    @model_validator(mode="after")
-    def _path_with_host(self) -> Self:
-        if bool(self.feed_host) != bool(self.feed_path):
-            raise ValueError(
-                "feed_host and feed_path go together: set both to mirror the feed to a "
-                "host, or neither to use the local feed folder only"
-            )
-        return self
-
-
-class _ReleaseBasics(ob.Params):
-    """What every release needs, listed first in the docs."""
-
-    version: str = ob.Field(
-        pattern=SEMVER_PATTERN, description="Version to release, e.g. 1.4.0 (tagged v1.4.0)"
-    )
-    repo: ob.NoOption = ob.Field(description="Path of the working clone to release from")
-    feed_dir: ob.NoOption = ob.Field(
-        description="Folder of the update feed (feed.json, appcast.xml)"
-    )
-    base_url: ob.NoOption = ob.Field(description="Public URL the feed folder is served at")
-    dist_dir: ob.NoOption = ob.Field(description="Build outputs go to <dist_dir>/<version>/")
-    notes: str = ob.Field("", description="Release notes summary for the feed and announcement")
-    build_command: str = ob.Field(
-        "",
-        description="Build command run in sh in a clean export of the tag; writes to $OUT_DIR"
-        " (empty: a git archive tarball)",
-    )
-    artifacts_from: ob.NoOption = ob.Field(
-        "",
-        description="Folder or http(s) URL where the release workflow publishes "
-        "<version>/SHA256SUMS and the artifacts; set it to wait for them instead of "
-        "building here",
-    )
-    test_command: str = ob.Field(
-        "", description="Test command run in sh in the repo before tagging (empty: skip)"
-    )
-    remote: ob.NoOption = ob.Field("origin", description="Git remote the tag is pushed to")
-    verify_url: ob.NoOption = ob.Field(
-        "", description="URL the feed is served at for verification (empty: serve it on loopback)"
-    )
-
-    @model_validator(mode="after")
-    def _one_artifact_source(self) -> Self:
-        if self.artifacts_from and self.build_command:
-            raise ValueError(
-                "artifacts_from and build_command exclude each other: either the release "
-                "workflow builds the artifacts (artifacts_from) or this run does (build_command)"
-            )
-        return self
-
-
-class ReleaseParams(FeedMirrorParams, _ReleaseBasics):
-    """What a release needs; the sandbox's ``opsbooks.toml`` supplies all but the version."""
 
 
 class FeedHostCheck(SandboxedRelease, abstract=True):
@@ -213,10 +154,18 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     publish = ob.Command(
         action(
             "feed publish --feed-dir {feed_dir} --version {version} "
-            "--from-manifest {dist_dir}/{version} --base-url {base_url} --notes={notes}"
+            "--from-manifest {dist_dir}/{version} --base-url {base_url} --notes={notes} "
+            "--public-key {signing_public_key} --key-file {signing_key_file}"
         ),
-        title="Publish to the update feed",
-        description="Copies the artifact into the feed and makes {version} the latest.",
+        title="Sign and publish to the update feed",
+        description=(
+            "Signs the artifact with Ed25519 and checks the signature with the configured "
+            "public key (no key, a key file others can read, or a key that is not the "
+            "public key's pair publishes nothing), then copies the artifact and its .sig "
+            "into the feed and makes {version} the latest, its appcast item carrying "
+            "sparkle:edSignature."
+        ),
+        env={"OPSBOOKS_SECRET_SIGNING_KEY": "{signing_key}"},
         undo="unpublish",
         idempotent=True,
     )
@@ -243,12 +192,13 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     verify_feed = ob.Verify(
         action(
             "feed verify --feed-dir {feed_dir} --version {version} "
-            "--url {verify_url} --base-url {base_url}"
+            "--url {verify_url} --base-url {base_url} --public-key {signing_public_key}"
         ),
-        title="Verify the served feed and download",
+        title="Verify the served feed, download and signature",
         expect=(
             "feed.json and appcast.xml offer {version} as latest, and the downloaded "
-            "artifact matches the feed's size and sha256"
+            "artifact matches the feed's size and sha256 and its Ed25519 signature "
+            "(appcast and .sig) verifies against the public key"
         ),
         retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
     )
@@ -267,7 +217,9 @@ class ReleaseSteps(FeedHostCheck, abstract=True):
     unmirror = ob.Command(
         action(f"{MIRROR} --exclude-version {{version}}"),
         title="Take the release off the feed hosts",
-        description="Mirrors the feed as it was without {version} and deletes its artifact.",
+        description=(
+            "Mirrors the feed as it was without {version} and deletes its artifact and .sig."
+        ),
         idempotent=True,
     )
     unpublish = ob.Command(
@@ -338,6 +290,23 @@ TROUBLE = [
         solution="Resume the run: mirror_feed re-uploads only what differs.",
     ),
     ob.Trouble(
+        symptom="Artifacts not signed / signature does not verify: publish fails with `no "
+        "signing key`, `has mode 0644` or `is not the pair of signing_public_key`, or "
+        "verify_feed says `... is refused: its signature does not verify`",
+        cause=(
+            "The signing key is missing, readable by others, or not the pair of the public "
+            "key in config; or the artifact or its .sig changed after signing."
+        ),
+        solution=(
+            "Check the signing key (signing_key_file, mode 0600, or "
+            "OPSBOOKS_SECRET_SIGNING_KEY) and signing_public_key in config: "
+            "`python -m playbooks.actions.signing verify --file FEED/ARTIFACT "
+            "--public-key KEY` says which. If the key is lost or leaked, regenerate with "
+            f"`{KEYGEN}`, put the new public key in config and ship it to users in a "
+            "release signed with the old key; then resume (publish signs again)."
+        ),
+    ),
+    ob.Trouble(
         symptom="verify_feed fails: `cannot fetch` or HTTP 404",
         cause="The feed folder is not served at verify_url, or not yet propagated.",
         solution="Check the web server serves the folder; the step retries 5 times.",
@@ -367,12 +336,16 @@ class Deploy(ReleaseSteps):
         "The version bump and CHANGELOG entry are committed and pushed",
         "Release notes are prepared",
         "You can push tags to the remote and write to the feed folder",
+        "The Ed25519 signing key (mode 0600, or OPSBOOKS_SECRET_SIGNING_KEY) and its public "
+        "key in config",
         "With feed_host set: SSH access to the feed hosts, their keys in known_hosts",
     ]
     verification = [
         "Tag v<version> exists on the remote",
         "dist/<version>/SHA256SUMS matches the artifacts",
         "feed.json and appcast.xml offer <version> as latest",
+        "The artifact's Ed25519 signature (appcast sparkle:edSignature and <artifact>.sig) "
+        "verifies against signing_public_key",
         "With feed_host set: every feed host's folder equals the local feed folder",
         "The artifact downloads and matches the feed's sha256 and size",
         "The release announcement is posted",
@@ -386,7 +359,9 @@ class Deploy(ReleaseSteps):
         "finished, run release.rollback; never re-tag a published version."
     )
     related = ["release.rollback", "release.hotfix"]
-    last_reviewed = "2026-11-28"
+    last_reviewed = "2026-12-02"
+    review_every_days = 90
     changelog = [
-        ob.Change("2026-11-28", "Executable version with feed verification over HTTP", "release")
+        ob.Change("2026-11-28", "Executable version with feed verification over HTTP", "release"),
+        ob.Change("2026-12-02", "Ed25519-signed artifacts (sparkle:edSignature, .sig)", "release"),
     ]

@@ -108,8 +108,12 @@ class Hotfix(ReleaseSteps, _HotfixPrep):
         "it finished, run release.rollback."
     )
     related = ["release.deploy", "release.rollback", "security.incident_response"]
-    last_reviewed = "2026-11-28"
-    changelog = [ob.Change("2026-11-28", "Executable version on the shared release steps")]
+    last_reviewed = "2026-12-02"
+    review_every_days = 90
+    changelog = [
+        ob.Change("2026-11-28", "Executable version on the shared release steps"),
+        ob.Change("2026-12-02", "Artifacts signed with Ed25519 (sparkle:edSignature, .sig)"),
+    ]
 
     announce = ob.Notify(
         "Released hotfix {version} (fixes {from_version}). {notes}", title="Announce the hotfix"

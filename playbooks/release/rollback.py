@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import opsbooks as ob
 from playbooks.actions import SEMVER_PATTERN
-from playbooks.release.deploy import FeedHostCheck, FeedMirrorParams, action, mirror_feed_step
+from playbooks.release.deploy import (
+    KEYGEN,
+    FeedHostCheck,
+    FeedMirrorParams,
+    action,
+    mirror_feed_step,
+)
 
 _MAYBE_SEMVER = f"^$|{SEMVER_PATTERN}"
 
@@ -34,6 +40,11 @@ class _RollbackBasics(ob.Params):
     )
     follow_up_dir: ob.NoOption = ob.Field(
         "", description="Folder where the follow-up ticket is drafted (empty: no draft)"
+    )
+    signing_public_key: ob.NoOption = ob.Field(
+        "",
+        description="Base64 Ed25519 public key the releases are signed for; only releases "
+        "whose signature verifies are offered again",
     )
 
 
@@ -67,7 +78,8 @@ class Rollback(FeedHostCheck):
     verification = [
         "feed.json's latest is the previous good release",
         "appcast.xml no longer lists the bad release; its highest version is the good one",
-        "The good release's artifact downloads and matches its sha256",
+        "The good release's artifact downloads, matches its sha256 and its Ed25519 signature "
+        "verifies against signing_public_key",
         "The rollback announcement is posted and a follow-up ticket exists",
     ]
     troubleshooting = [
@@ -89,6 +101,23 @@ class Rollback(FeedHostCheck):
             ),
         ),
         ob.Trouble(
+            symptom="Artifacts not signed / signature does not verify: find_last_good says "
+            "`refused: 1.0.5: ... its signature does not verify` or `... is not signed`, "
+            "or point_latest or verify_feed says `... is refused`",
+            cause=(
+                "That release's artifact or .sig changed after it was signed, it was "
+                "published unsigned, or signing_public_key in config is not the key the "
+                "releases were signed with."
+            ),
+            solution=(
+                "Check the signing key and the public key in config (`python -m "
+                "playbooks.actions.signing check-feed --feed-dir FEED --public-key KEY` "
+                "names every bad release); restore a tampered artifact from dist/<version>/ "
+                f"or roll back to a verified one. Regenerate with `{KEYGEN}` only if the key "
+                "was lost or leaked, and ship the new public key in a new release."
+            ),
+        ),
+        ob.Trouble(
             symptom="verify_feed still sees the bad release",
             cause="A CDN or proxy cache serves the old feed.json or appcast.xml.",
             solution="Purge the cache for both files; the step retries before failing.",
@@ -101,21 +130,25 @@ class Rollback(FeedHostCheck):
         "again with the same parameters: it picks the same target and skips done work."
     )
     related = ["release.deploy", "release.hotfix", "security.incident_response"]
-    last_reviewed = "2026-11-28"
+    last_reviewed = "2026-12-02"
+    review_every_days = 90
     changelog = [
-        ob.Change("2026-11-28", "Executable version: withdraw, re-point, verify", "release")
+        ob.Change("2026-11-28", "Executable version: withdraw, re-point, verify", "release"),
+        ob.Change("2026-12-02", "Only releases whose Ed25519 signature verifies", "release"),
     ]
 
     find_last_good = ob.Command(
         action(
-            "git last-good --repo {repo} --feed-dir {feed_dir} "
-            "--before {bad_version} --to {to_version}"
+            "signing last-good --repo {repo} --feed-dir {feed_dir} "
+            "--public-key {signing_public_key} --before {bad_version} --to {to_version}"
         ),
-        title="Identify the last good release",
+        title="Identify the last good, verified release",
         description=(
             "Picks the target: the highest release below the bad one that is tagged, in "
-            "the feed, not withdrawn, and whose artifact is present; or checks "
-            "--to-version. Every later step uses this pair."
+            "the feed, not withdrawn, whose artifact is present and whose Ed25519 "
+            "signature (feed.json and .sig) verifies; or checks --to-version. It lists "
+            "the verified candidates and names each refused one with the reason. Every "
+            "later step uses this pair."
         ),
         outputs=("target", "bad"),
         irreversible="read-only check: it changes nothing, so there is nothing to undo",
@@ -125,15 +158,23 @@ class Rollback(FeedHostCheck):
         "and offers {outputs.target} again.",
         phrase="rollback",
         title="Approve the rollback",
-        description="Type `rollback` to confirm. The approver is recorded in the journal.",
+        description=(
+            "The target is a verified release: signed, its signature checked against the "
+            "public key. Read find_last_good's output: it lists the verified candidates and "
+            "every refused one with the reason. Type `rollback` to confirm. The approver "
+            "is recorded in the journal."
+        ),
     )
     point_latest = ob.Command(
         action(
             "feed point-latest --feed-dir {feed_dir} --version {outputs.target} "
-            "--bad {outputs.bad} --repo {repo}"
+            "--bad {outputs.bad} --repo {repo} --public-key {signing_public_key}"
         ),
         title="Point the feeds back to the good release",
-        description="Sets latest to the target and withdraws every release above it.",
+        description=(
+            "Checks the target's signature again, then sets latest to it and withdraws "
+            "every release above it."
+        ),
         idempotent=True,
         irreversible="the rollback itself: its undo is a new release (release.deploy)",
     )
@@ -155,10 +196,13 @@ class Rollback(FeedHostCheck):
     verify_feed = ob.Verify(
         action(
             "feed verify --feed-dir {feed_dir} --version {outputs.target} "
-            "--url {verify_url} --base-url {base_url}"
+            "--url {verify_url} --base-url {base_url} --public-key {signing_public_key}"
         ),
         title="Verify the served feed",
-        expect="both feeds offer {outputs.target} as latest and its artifact matches",
+        expect=(
+            "both feeds offer {outputs.target} as latest, its artifact matches and its "
+            "Ed25519 signature verifies"
+        ),
         retry=ob.Retry(attempts=5, wait=3, backoff=2, max_wait=30),
     )
     announce = ob.Notify(

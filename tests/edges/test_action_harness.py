@@ -190,3 +190,34 @@ def test_a_hand_built_subcommand_gets_the_same_failure_handling() -> None:
     assert broken.prog.endswith("explode")
     assert tools.main(["explode"], out=out, err=err) == 1
     assert "unexpected KeyError" in err.getvalue()
+
+
+percent = Program("python -m tools.pct", "Tools whose help says 100%.")
+
+
+@percent.command
+def fill(level: Annotated[int, Arg(help="warn above this %, e.g. 90%")] = 90) -> str:
+    """Report disks above 90% full."""
+    return f"::output level={level}"
+
+
+def test_a_percent_sign_in_help_texts_is_shown_as_written() -> None:
+    code, out, err = _main_of(percent, "fill", "--help")
+    assert code == 0, err
+    assert "warn above this %, e.g. 90%" in " ".join(out.split())
+    code, out, _ = _main_of(percent, "--help")
+    assert code == 0 and "Report disks above 90% full." in out
+
+
+class _ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+
+def test_a_reader_that_went_away_is_not_a_traceback() -> None:
+    assert percent.main(["fill"], out=_ClosedPipe(), err=io.StringIO()) == 0
+
+
+def _main_of(prog: Program, *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return prog.main(list(argv), out=out, err=err), out.getvalue(), err.getvalue()

@@ -14,6 +14,7 @@ from opsbooks.errors import BadInput
 from opsbooks.govern.stats import BookFacts, RunHistory, compute
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.journal.records import RunRecord, Transition
+from opsbooks.render.operations_report import render_markdown, render_table, rows
 
 DAY = 86_400.0
 BOOKS = {
@@ -66,6 +67,16 @@ def test_median_and_p90_are_durations_that_occurred() -> None:
     figures = compute(runs, BOOKS, since=0, until=DAY).per_runbook["ops.restart"]
     assert (figures.median_seconds, figures.p90_seconds) == (60.0, 60.0)
     assert compute(runs, BOOKS, since=0, until=DAY).overall.runs == 11
+
+
+def test_a_runbook_never_run_nor_changed_still_has_its_row_with_0_runs() -> None:
+    stats = compute([_run("a", "ops.restart", 0, "succeeded")], BOOKS, since=0, until=DAY)
+    assert stats.per_runbook["ops.failover"].commits is None  # no git history either
+    table = {row[0]: row for row in rows(stats)}
+    assert list(table) == ["ops.failover", "ops.restart", "(all)"]
+    assert table["ops.failover"][1:3] == ("0", "-")  # the gap: in the catalog, never run
+    assert "ops.failover " in render_table(stats)
+    assert "| ops.failover | 0 | - |" in render_markdown(stats, {})
 
 
 def test_since_takes_a_duration_or_a_date() -> None:

@@ -21,14 +21,25 @@ def test_paths_are_category_and_short_name_plus_index() -> None:
     assert sorted(rendered()) == ["fixtures/every_kind.md", "index.md", "tests/minimal.md"]
 
 
-def test_index_has_one_row_per_runbook_with_automated_share() -> None:
+def test_index_groups_runbooks_by_category_with_automated_share() -> None:
     index = rendered()["index.md"]
     assert index.startswith(GENERATED_MARKER)
+    assert "2 runbooks in 2 categories." in index
+    fixtures = index.split("\n## fixtures\n", 1)[1].split("\n## ", 1)[0]
     assert (
-        "| [Every Kind of Step](fixtures/every_kind.md) (`fixtures.every_kind`) | fixtures "
-        "| Docs team | 11 | 64% | 2026-11-01 | 2026-12-01 |" in index
+        "| [Every Kind of Step](fixtures/every_kind.md) (`fixtures.every_kind`) "
+        "| Docs team | 11 | 64% | 2026-11-01 | 2026-12-01 |" in fixtures
     )
-    assert "| [Minimal](tests/minimal.md) (`tests.minimal`) | tests | me | 1 | 100% |" in index
+    tests = index.split("\n## tests\n", 1)[1]
+    assert "| [Minimal](tests/minimal.md) (`tests.minimal`) | me | 1 | 100% |" in tests
+    assert "| [fixtures](#fixtures) | 1 |" in index
+
+
+def test_the_house_index_describes_each_category_by_its_package_docstring() -> None:
+    from playbooks.backup.restore import BackupRestore
+
+    index = render_catalog([BackupRestore], CONTACTS)["index.md"]
+    assert "| [backup](#backup) | 1 | Backup runbooks: take, verify and restore" in index
 
 
 def test_automated_share_ignores_compensation_steps() -> None:

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.lint",
     "opsbooks.edges.cli.stats",
     "opsbooks.edges.cli.review",
+    "opsbooks.edges.cli.approve",
 ]
 
 
@@ -47,6 +48,8 @@ COMMAND_OWNERS = {
     "lint": "opsbooks.edges.cli.lint",
     "stats": "opsbooks.edges.cli.stats",
     "review": "opsbooks.edges.cli.review",
+    "approve": "opsbooks.edges.cli.approve",
+    "deny": "opsbooks.edges.cli.approve",
 }
 
 

@@ -96,9 +96,9 @@ def report_command(args: argparse.Namespace, app: App) -> int:
     with contextlib.suppress(BadInput):
         commands = planned_commands(app.catalog().get(run.runbook), run.params, published)
         titles = section_titles(plan(app.catalog().get(run.runbook)))
-    data = report_data(
-        run, transitions, journal.gates(run.id), journal.host_results(run.id), commands, titles
-    )
+    gates, hosts, facts = journal.gates(run.id), journal.host_results(run.id), journal.facts(run.id)
+    approvals = journal.approvals(run.id)
+    data = report_data(run, transitions, gates, hosts, commands, titles, facts, approvals)
     app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
     return 0
 

@@ -61,6 +61,9 @@ def since_epoch(text: str, now: float) -> float:
 
 def stats_command(args: argparse.Namespace, app: App) -> int:
     settings: StatsSettings = load(StatsSettings, app.config.stats, "stats")
+    # the incident policy's MTTR per severity is the target unless [stats] names one
+    policy = app.config.incidents.mttr
+    settings = settings.model_copy(update={"mttr_targets": {**policy, **settings.mttr_targets}})
     now = time.time()
     since = since_epoch(args.since, now)
     if args.format == "markdown":

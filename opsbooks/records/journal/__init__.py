@@ -11,10 +11,19 @@ from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal.locks import LockHolder
 from opsbooks.records.journal.postgres import open_postgres
 from opsbooks.records.journal.protocol import Journal
-from opsbooks.records.journal.records import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.records.journal.records import (
+    ApprovalRecord,
+    FactRecord,
+    GateRecord,
+    HostRecord,
+    RunRecord,
+    Transition,
+)
 from opsbooks.records.journal.sqlite import open_sqlite, sqlite_path
 
 __all__ = [
+    "ApprovalRecord",
+    "FactRecord",
     "GateRecord",
     "HostRecord",
     "Journal",

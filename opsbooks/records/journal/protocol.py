@@ -14,7 +14,14 @@ from typing import Any, Protocol
 
 from opsbooks.plan.state import RunOutcome, StepStatus
 from opsbooks.records.journal.locks import LockHolder
-from opsbooks.records.journal.records import GateRecord, HostRecord, RunRecord, Transition
+from opsbooks.records.journal.records import (
+    ApprovalRecord,
+    FactRecord,
+    GateRecord,
+    HostRecord,
+    RunRecord,
+    Transition,
+)
 
 __all__ = ["Journal"]
 
@@ -117,6 +124,22 @@ class Journal(Protocol):
 
     def answers(self, run_id: str) -> dict[str, Any]:
         """The latest answer per gate, so resume does not ask again."""
+        ...
+
+    def record_fact(self, fact: FactRecord) -> None:
+        """Record a named fact of a run (a milestone's time, or a value; already redacted)."""
+        ...
+
+    def facts(self, run_id: str) -> list[FactRecord]:
+        """Every fact of the run, oldest first."""
+        ...
+
+    def record_approval(self, approval: ApprovalRecord) -> None:
+        """Record a signed decision on a gate (accepted or refused), or a gate's request."""
+        ...
+
+    def approvals(self, run_id: str, step_id: str | None = None) -> list[ApprovalRecord]:
+        """The approval rows of a run (or of one gate), oldest first, with their ``seq``."""
         ...
 
     def record_host(self, record: HostRecord) -> None:

@@ -67,6 +67,45 @@ class GateRecord:
 
 
 @dataclass(frozen=True)
+class FactRecord:
+    """A named fact a run established: a milestone's time (``incident.acknowledged``),
+    or a value (``incident.severity`` = ``SEV2``), with the step and person behind it.
+
+    Facts are what reports and statistics read (MTTR from ``incident.detected`` to
+    ``incident.resolved``), so they are rows of their own rather than text in a log.
+    """
+
+    run_id: str
+    step_id: str
+    name: str
+    value: Any
+    at: float
+    who: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """A signed decision on a gate (``approve``/``deny``), accepted or refused and why;
+    or the waiting run's own ``request`` (what it needs) and ``closed`` rows.
+
+    ``payload`` is the canonical text that was signed, ``signature`` the SSH signature;
+    the waiting run verifies both again before it counts a decision.
+    """
+
+    run_id: str
+    step_id: str
+    decision: str
+    principal: str
+    reason: str
+    payload: str
+    signature: str
+    accepted: bool
+    why: str
+    at: float
+    seq: int = 0
+
+
+@dataclass(frozen=True)
 class HostRecord:
     run_id: str
     step_id: str
@@ -139,6 +178,42 @@ def transition_from_row(row: tuple[Any, ...]) -> Transition:
 def gate_from_row(row: tuple[Any, ...]) -> GateRecord:
     """Decode a row selected with ``field_names(GateRecord)``."""
     return GateRecord(row[0], row[1], row[2], row[3], loads_json(row[4], "gate answer"), *row[5:])
+
+
+def fact_from_row(row: tuple[Any, ...]) -> FactRecord:
+    """Decode a row selected with ``field_names(FactRecord)``."""
+    at = number(row[4], "fact time")
+    return FactRecord(row[0], row[1], row[2], loads_json(row[3], "fact value"), at, row[5])
+
+
+def approval_from_row(row: tuple[Any, ...]) -> ApprovalRecord:
+    """Decode a row selected with ``field_names(ApprovalRecord)``."""
+    at = number(row[9], "approval time")
+    run_id, step_id, decision, principal, reason, payload, signature = row[:7]
+    seq = int(number(row[10], "approval seq"))
+    texts = (run_id, step_id, decision, principal, reason, payload, signature)
+    return ApprovalRecord(*texts, accepted=bool(row[7]), why=row[8], at=at, seq=seq)
+
+
+def damaged_run(where: str, run_id: str) -> JournalError:
+    return JournalError(
+        f"the journal at {where} is damaged: run {run_id!r} is listed but cannot be read. "
+        f"Keep a copy and recover it (see docs/reliability.md)."
+    )
+
+
+def unknown_run(where: str, run_id: str, matches: list[str]) -> JournalError:
+    """No run, or several, start with ``run_id``: say which, and how to find the one."""
+    if len(matches) > 1:
+        listed = ", ".join(matches[:10])
+        more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
+        return JournalError(
+            f"run id {run_id!r} is ambiguous: it starts {len(matches)} runs ({listed}{more}); "
+            f"type more of the id"
+        )
+    return JournalError(
+        f"no run {run_id!r} in the journal at {where}. Run `opsbooks history` to list runs."
+    )
 
 
 def host_from_row(row: tuple[Any, ...]) -> HostRecord:

@@ -6,6 +6,7 @@ format: journals written by earlier versions open because they are unchanged. A 
 here bumps :data:`SCHEMA_VERSION`, and an opened older journal is brought up to it by
 re-running the idempotent ``CREATE ... IF NOT EXISTS`` statements (a new table or index);
 a change to an existing table needs its own migration step in ``SqlJournal.migrate``.
+A new table alone (``facts``) is like a new index: an older opsbooks never reads it.
 A new index alone changes no stored row and an older opsbooks reads and writes the
 journal as before (the database keeps the index up to date), so it keeps the version:
 bumping it would make older versions refuse a journal they can use.
@@ -151,6 +152,38 @@ TABLES: tuple[Table, ...] = (
             Column("at", Type.REAL),
         ),
     ),
+    # named facts a run established (incident milestones, values), for reports and stats;
+    # a new table, like a new index, keeps the version: older versions never read it
+    Table(
+        "facts",
+        (
+            _seq(),
+            _run_id(),
+            _text("step_id"),
+            _text("name"),
+            _text("value"),
+            Column("at", Type.REAL),
+            _text("who", default="''"),
+        ),
+    ),
+    # signed approvals of gates (issue 16): every decision, accepted or refused, and
+    # the waiting run's request; a new table, so the version stays
+    Table(
+        "approvals",
+        (
+            _seq(),
+            _run_id(),
+            _text("step_id"),
+            _text("decision"),
+            _text("principal"),
+            _text("reason", default="''"),
+            _text("payload", default="''"),
+            _text("signature", default="''"),
+            Column("accepted", Type.INTEGER),
+            _text("why", default="''"),
+            Column("at", Type.REAL),
+        ),
+    ),
     Table(
         "locks",
         (
@@ -169,6 +202,8 @@ INDEXES: tuple[Index, ...] = (
     # the latest status of one step (``SqlJournal.step_status``, before every transition):
     # without it each lookup scans the run's transitions, and a long run goes quadratic
     Index("transitions_by_step", "transitions", ("run_id", "step_id", "seq")),
+    Index("facts_by_run", "facts", ("run_id", "seq")),
+    Index("approvals_by_gate", "approvals", ("run_id", "step_id", "seq")),
 )
 
 

@@ -13,6 +13,7 @@ committed before the method returns: a recorded transition is durable.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from opsbooks.records.journal.records import (
     HostRecord,
     RunRecord,
     Transition,
+    damaged_run,
     field_names,
     gate_from_row,
     host_from_row,
@@ -37,15 +39,16 @@ from opsbooks.records.journal.records import (
     run_from_row,
     step_status_of,
     transition_from_row,
+    unknown_run,
 )
+from opsbooks.records.journal.sql_side import SideRecords
 
 __all__ = ["SqlJournal"]
 
 
 #: Select lists, in the order the records' fields (and row decoders) expect.
-_RUN, _TRANSITION, _GATE, _HOST = (
-    ", ".join(field_names(record)) for record in (RunRecord, Transition, GateRecord, HostRecord)
-)
+_RECORDS = (RunRecord, Transition, GateRecord, HostRecord)
+_RUN, _TRANSITION, _GATE, _HOST = (", ".join(field_names(r)) for r in _RECORDS)
 
 #: How many runs' decoded transitions one journal keeps (a resume reads a few runs).
 _CACHED_RUNS = 8
@@ -65,8 +68,9 @@ _RUN_INSERT = (
 )
 
 
-class SqlJournal:
-    """The journal over any :class:`Dialect` and :class:`Connection` (see the module)."""
+class SqlJournal(SideRecords):
+    """The journal over any :class:`Dialect` and :class:`Connection` (see the module);
+    facts and approvals are :class:`SideRecords`."""
 
     def __init__(
         self,
@@ -115,7 +119,11 @@ class SqlJournal:
         return {str(r[0]) for r in self._db.execute(self.dialect.list_tables()).fetchall()}
 
     def migrate(self) -> None:
-        """Create what is missing and stamp the version; refuse a newer or foreign store."""
+        """Create what is missing and stamp the version; refuse a newer or foreign store.
+
+        A journal already up to date (its stored digest of the schema statements matches)
+        is not written at all, so `history`, `report` or `lint` leave the file unchanged.
+        """
         tables = self.tables()
         if "meta" in tables:
             self._refuse_newer()
@@ -124,13 +132,20 @@ class SqlJournal:
                 f"{self.where} is {self.dialect.kind} but not an opsbooks journal "
                 f"(tables: {', '.join(sorted(tables))}). Point `journal` elsewhere."
             )
+        statements = schema.create_statements(self.dialect.types)
+        digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
+        if "meta" in tables and self._meta("schema_digest") == digest:
+            return
         with self._tx(exclusive="opsbooks:schema"):
-            for statement in schema.create_statements(self.dialect.types):
+            for statement in statements:
                 self._db.execute(statement)
-            self._db.execute(
-                self.dialect.upsert(schema.table("meta"), "key"),
-                ("schema_version", str(schema.SCHEMA_VERSION)),
-            )
+            upsert = self.dialect.upsert(schema.table("meta"), "key")
+            self._db.execute(upsert, ("schema_version", str(schema.SCHEMA_VERSION)))
+            self._db.execute(upsert, ("schema_digest", digest))
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute(f"SELECT value FROM meta WHERE key={self._q}", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _refuse_newer(self) -> None:
         q = self._q
@@ -224,23 +239,9 @@ class SqlJournal:
         if len(matches) == 1:
             row = self._db.execute(f"{select} WHERE id={q}", (matches[0][0],)).fetchone()
             if row is None:  # listed by a scan, missing from the index: a damaged file
-                raise JournalError(
-                    f"the journal at {self.where} is damaged: run {matches[0][0]!r} is "
-                    f"listed but cannot be read. Keep a copy and recover it (see "
-                    f"docs/reliability.md)."
-                )
+                raise damaged_run(self.where, str(matches[0][0]))
             return run_from_row(row)
-        if len(matches) > 1:
-            listed = ", ".join(str(m[0]) for m in matches[:10])
-            more = f" and {len(matches) - 10} more" if len(matches) > 10 else ""
-            raise JournalError(
-                f"run id {run_id!r} is ambiguous: it starts {len(matches)} runs ({listed}{more}); "
-                f"type more of the id"
-            )
-        raise JournalError(
-            f"no run {run_id!r} in the journal at {self.where}. "
-            f"Run `opsbooks history` to list runs."
-        )
+        raise unknown_run(self.where, run_id, [str(m[0]) for m in matches])
 
     def runs(self, runbook: str | None = None, limit: int = 50) -> list[RunRecord]:
         q = self._q

@@ -1,0 +1,1 @@
+"""Runbooks of the Diagnosis tests: small troubleshooting trees."""
