@@ -141,13 +141,7 @@ class L1Response(ob.Runbook):
         default="check_health",
         title="Page and open a bridge for SEV1 and SEV2",
     )
-    page_responders = ob.Notify(
-        comms.INITIAL,
-        channel="page",
-        title="Page the responders",
-        retry=comms.DELIVERY,
-        on_failure="stop",
-    )
+    page_responders = comms.page_responders()
     open_bridge = ob.Manual(
         """
         Open the incident bridge (call and channel) for {incident_id} and post its link
@@ -157,14 +151,7 @@ class L1Response(ob.Runbook):
         title="Open the incident bridge",
         when=SEV_PAGED,
     )
-    check_health = ob.Command(
-        probes.health(),
-        title="Check the health endpoint",
-        outputs=("health", "http_code"),
-        irreversible=probes.READ_ONLY,
-        idempotent=True,
-        on_failure="stop",
-    )
+    check_health = probes.health_step()
     error_rate = ob.Command(
         probes.error_rate(),
         title="Measure the recent error rate",

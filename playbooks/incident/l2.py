@@ -120,21 +120,8 @@ class L2Response(ob.Runbook):
         default="check_health",
         title="Page for SEV1 and SEV2 that start at L2",
     )
-    page_responders = ob.Notify(
-        comms.INITIAL,
-        channel="page",
-        title="Page the responders",
-        retry=comms.DELIVERY,
-        on_failure="stop",
-    )
-    check_health = ob.Command(
-        probes.health(),
-        title="Check the health endpoint",
-        outputs=("health", "http_code"),
-        irreversible=probes.READ_ONLY,
-        idempotent=True,
-        on_failure="stop",
-    )
+    page_responders = comms.page_responders()
+    check_health = probes.health_step()
     diagnose = ob.Manual(
         """
         Health: {outputs.health} (HTTP {outputs.http_code}). Find the failing part with

@@ -85,14 +85,7 @@ class L3Response(ob.Runbook):
         ),
         marks="incident.acknowledged",
     )
-    check_health = ob.Command(
-        probes.health(),
-        title="Check the health endpoint",
-        outputs=("health", "http_code"),
-        irreversible=probes.READ_ONLY,
-        idempotent=True,
-        on_failure="stop",
-    )
+    check_health = probes.health_step()
     root_cause = ob.Gate.ask(
         "Root cause of {incident_id}, in one sentence (health now: {outputs.health})?",
         title="Record the root cause",

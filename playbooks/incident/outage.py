@@ -145,14 +145,7 @@ class Outage(ob.Runbook):
     ]
 
     classify = steps.classify_step()
-    confirm_down = ob.Command(
-        probes.health(),
-        title="Confirm the outage",
-        outputs=("health", "http_code"),
-        irreversible=probes.READ_ONLY,
-        idempotent=True,
-        on_failure="stop",
-    )
+    confirm_down = probes.health_step("Confirm the outage")
     declare = ob.Gate.confirm(
         "Health check: {outputs.health} (HTTP {outputs.http_code}). Declare an outage of "
         "{service} and take command?",
@@ -163,13 +156,7 @@ class Outage(ob.Runbook):
         ),
         marks="incident.acknowledged",
     )
-    page_everyone = ob.Notify(
-        comms.INITIAL,
-        channel="page",
-        title="Page the responders",
-        retry=comms.DELIVERY,
-        on_failure="stop",
-    )
+    page_everyone = comms.page_responders()
     status_page = ob.Notify(
         comms.status_investigating(),
         title="Post the status page notice",

@@ -121,13 +121,7 @@ class PerformanceIncident(ob.Runbook):
         default="diagnose",
         title="Page for SEV1 and SEV2",
     )
-    page_responders = ob.Notify(
-        comms.INITIAL,
-        channel="page",
-        title="Page the responders",
-        retry=comms.DELIVERY,
-        on_failure="stop",
-    )
+    page_responders = comms.page_responders()
     diagnose = ob.Manual(
         """
         Measured: p95 {outputs.p95_ms} ms (target {p95_target_ms}), errors

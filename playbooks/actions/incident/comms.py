@@ -6,6 +6,7 @@ page shows the exact words and the run fills them in.
 
 from __future__ import annotations
 
+import opsbooks as ob
 from opsbooks import Retry
 
 #: how a notification is retried before the step fails (the incident record is kept)
@@ -51,3 +52,10 @@ def update(state: str, cadence: str = "{update_every} minutes") -> str:
 
 def status_investigating(cadence: str = "{update_every} minutes") -> str:
     return STATUS_INVESTIGATING.replace("{cadence}", cadence)
+
+
+def page_responders() -> ob.Notify:
+    """Page the responders with the initial notice (SEV1/SEV2), retried per ``DELIVERY``."""
+    return ob.Notify(
+        INITIAL, channel="page", title="Page the responders", retry=DELIVERY, on_failure="stop"
+    )

@@ -7,6 +7,8 @@ Each prints what it found and ``::output`` lines; none fails on an unhealthy ser
 
 from __future__ import annotations
 
+import opsbooks as ob
+
 
 def health(url: str = "{health_url}", suffix: str = "") -> str:
     """One GET with timeouts: ``::output health{suffix}=ok|fail`` and the HTTP code."""
@@ -64,3 +66,15 @@ def latency(
 
 #: the lint reason of every probe step: it measures and changes nothing
 READ_ONLY = "read-only: it measures the service and changes nothing"
+
+
+def health_step(title: str = "Check the health endpoint") -> ob.Command:
+    """The health check incident runbooks start with: ``health`` and ``http_code`` outputs."""
+    return ob.Command(
+        health(),
+        title=title,
+        outputs=("health", "http_code"),
+        irreversible=READ_ONLY,
+        idempotent=True,
+        on_failure="stop",
+    )
