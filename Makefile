@@ -2,7 +2,8 @@
 #   make demo   set up, then release demo-app 1.1.0 in a local sandbox (bare git origin,
 #               feed folder, SQLite) through `invoke release.deploy`
 #   make test   set up (Python venv, plus sshd and PostgreSQL from apt when missing),
-#               then ruff (check and format), mypy, the docs drift check and both test
+#               then ruff (check and format), mypy, the docs drift check, the strict site
+#               build and both test
 #               tiers
 # While working: make test-fast (fakes only, about a minute), make test-slow (real
 # servers and subprocesses), make (import contracts and module sizes).
@@ -45,13 +46,23 @@ lint: $(VENV)/.installed
 torture: $(VENV)/.installed
 	bash scripts/torture.sh
 
+# The site serves its own copy of Mermaid (no CDN): fetched once, pinned by sha256.
+MERMAID_JS := docs/assets/vendor/mermaid.min.js
+
+$(MERMAID_JS): scripts/fetch-mermaid.sh
+	bash scripts/fetch-mermaid.sh $@
+
+# The documentation site, built strictly (a broken link or nav entry fails it).
+site: $(VENV)/.installed $(MERMAID_JS)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
+
 docs-check: $(VENV)/.installed
 	$(VENV)/bin/opsbooks docs --check
 	$(PY) scripts/gen-reference.py --check
 
 test: $(VENV)/.installed
 	bash scripts/system-deps.sh
-	$(MAKE) --no-print-directory lint docs-check
+	$(MAKE) --no-print-directory lint docs-check site
 	$(PY) -m pytest -q -n $(JOBS)
 
 # Fakes only, no subprocess, server or sleep: about a minute.
@@ -61,6 +72,7 @@ test-fast: $(VENV)/.installed
 # Real sh, git, sshd, PostgreSQL and the CLI in subprocesses.
 test-slow: $(VENV)/.installed
 	bash scripts/system-deps.sh
+	$(MAKE) --no-print-directory $(MERMAID_JS)
 	$(PY) -m pytest -q -m slow
 
-.PHONY: demo lint docs-check test test-fast test-slow torture
+.PHONY: demo lint docs-check site test test-fast test-slow torture

@@ -57,7 +57,7 @@ from opsbooks.errors import (
 )
 from opsbooks.plan.binding import Plan, PlannedStep, plan
 from opsbooks.render.kinds import KindRenderer
-from opsbooks.run.outcome import StepResult
+from opsbooks.run.outcome import RunReport, StepResult
 
 __all__ = [
     "AnswersError",
@@ -100,6 +100,7 @@ __all__ = [
     "RemoteWait",
     "Retry",
     "RunFailed",
+    "RunReport",
     "RunStopped",
     "Runbook",
     "SecretStr",
@@ -123,17 +124,33 @@ __all__ = [
     "WaitUntil",
     "plan",
     "register_step_kind",
+    "resume",
+    "run",
     "step",
 ]
 
 if TYPE_CHECKING:
+    from opsbooks.edges.api import resume, run
     from opsbooks.edges.kinds import register_step_kind
+else:
+    # ``opsbooks.run`` is both the run layer (a subpackage, bound here by the import
+    # above) and the public function: drop the binding so ``__getattr__`` serves the
+    # function; ``from opsbooks.run.x import y`` still finds the layer in sys.modules.
+    import importlib
+
+    importlib.import_module("opsbooks.run")
+    globals().pop("run", None)
+    del importlib
 
 
 def __getattr__(name: str) -> Any:
-    """Import the run layer only when a kind is registered: ``import opsbooks`` stays light."""
+    """Import the run layer only when it is used: ``import opsbooks`` stays light."""
     if name == "register_step_kind":
         from opsbooks.edges.kinds import register_step_kind
 
         return register_step_kind
+    if name in ("run", "resume"):
+        from opsbooks.edges import api
+
+        return api.run_entry if name == "run" else api.resume
     raise AttributeError(f"module 'opsbooks' has no attribute {name!r}")

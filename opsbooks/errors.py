@@ -121,6 +121,8 @@ class LockHeld(JournalError):
         alive: bool | None = None,
         forced: bool = False,
         elsewhere: bool = False,
+        renewed: tuple[float, float] | None = None,
+        hung: bool = False,
     ) -> None:
         self.runbook = runbook
         self.run_id = run_id
@@ -128,7 +130,24 @@ class LockHeld(JournalError):
         self.host = host
         self.alive = alive
         where = f"pid {pid} on {host}"
-        if elsewhere:
+        if elsewhere and renewed is not None:
+            age, left = renewed
+            message = (
+                f"runbook {runbook} is held by run {run_id} ({where}, another host); its "
+                f"lease was renewed {age:.1f}s ago from {host} and expires in {left:.1f}s "
+                f"unless renewed again, so its runner is alive and the lock is not taken, "
+                f"with or without --force. Wait for it, or once {host} stops renewing "
+                f"(it crashed), `opsbooks resume {run_id}` from here takes the run over."
+            )
+        elif hung:
+            message = (
+                f"runbook {runbook} is held by run {run_id} ({where}), whose process is "
+                f"alive but last renewed its lease {renewed[0] if renewed else 0:.1f}s "
+                f"ago: the runner is hung. The lock is not taken from a live process; "
+                f"inspect it (`ps -o stat,wchan:20 -p {pid}`), stop "
+                f"it (`kill {pid}`), then resume."
+            )
+        elif elsewhere:
             message = (
                 f"runbook {runbook} is held by run {run_id} ({where}, another host). This "
                 f"host cannot tell whether that process still runs, so it does not take "

@@ -22,6 +22,13 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # the monitoring runbooks' tests run real Prometheus (with promtool) and Alertmanager
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# the documentation site: a headless browser checks its diagrams render (tests/site/),
+# from a Mermaid build fetched from the npm registry (scripts/fetch-mermaid.sh)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+# `opsbooks completion zsh|fish` is tested in the real shells (tests/cli/)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
+command -v fish >/dev/null 2>&1 || need+=(fish)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from opsbooks.backends.notify import Channel
 from opsbooks.define.contacts import Contacts
 from opsbooks.define.incidents import IncidentPolicy
+from opsbooks.define.policies import seconds
 from opsbooks.edges.discovery import installed_catalogs
 from opsbooks.errors import ConfigError
 from opsbooks.records.redaction import compile_pattern
@@ -34,6 +35,8 @@ class Config(BaseModel):
     docs_dir: str = "docs/runbooks"
     state_dir: str = ".opsbooks"
     journal: str = ""
+    #: how long a lock holder's heartbeat stays valid; older, it is gone on any host
+    journal_lease: float = 30.0
     contacts: Contacts = Contacts()
     #: severity matrix, MTTR targets, escalation levels (docs/guides/configuration.md#incidents)
     incidents: IncidentPolicy = IncidentPolicy()
@@ -52,6 +55,19 @@ class Config(BaseModel):
     review: dict[str, Any] = {}
     #: signed approvals (``opsbooks.define.approvals.ApprovalSettings``), checked on use
     approvals: dict[str, Any] = {}
+
+    @field_validator("journal_lease", mode="before")
+    @classmethod
+    def _lease(cls, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"journal_lease must be a duration such as '30s', not {value!r}")
+        lease = seconds(value)
+        if not 0.3 <= lease <= 86400:
+            raise ValueError(
+                f"journal_lease {value!r} is out of range: use from '0.3s' to '1d' "
+                f"(the default '30s' suits a shared journal)"
+            )
+        return lease
 
     @field_validator("secret_patterns")
     @classmethod

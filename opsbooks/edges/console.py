@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from opsbooks.define.policies import human
 from opsbooks.records.events import (
+    ApprovalDecided,
     AttemptFailed,
     Compensated,
     Event,
@@ -326,6 +327,16 @@ def _fact(event: FactRecorded) -> str | None:
     value = "" if event.value is None else f" = {event.value}"
     by = f", by {event.who}" if event.who else ""
     return f"    recorded {event.fact}{value} ({stamp}{by})"
+
+
+@describe.register
+def _approval(event: ApprovalDecided) -> str | None:
+    """Each signed decision as the waiting run judged it: who, and whether it counted."""
+    who = event.principal or "an unverified signer"
+    reason = f" ({' '.join(event.reason.split())})" if event.reason else ""
+    if event.accepted:
+        return f"    {event.decision} by {who}, signature verified{reason}"
+    return f"    {event.decision} by {who} refused: {event.why}{reason}"
 
 
 @describe.register

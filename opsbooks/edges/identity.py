@@ -1,4 +1,9 @@
-"""The real host identity: the host name from ``socket``, pids and liveness from ``os``."""
+"""The real host identity: the host name from ``socket``, pids and liveness from ``os``.
+
+``OPSBOOKS_HOST_ID`` names the host instead of ``socket.gethostname()``: for machines
+whose host names collide (containers that all call themselves ``localhost``), and for
+tests that stage two machines on one. It is recorded in runs, locks and leases.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ class LocalIdentity:
     """This machine and this process, as :class:`opsbooks.records.identity.HostIdentity`."""
 
     def name(self) -> str:
-        return socket.gethostname()
+        return os.environ.get("OPSBOOKS_HOST_ID", "").strip() or socket.gethostname()
 
     def pid(self) -> int:
         return os.getpid()

@@ -124,7 +124,8 @@ def check_not_live(
         return
     requester = Requester(record.id, identity.pid(), identity.name())
     alive = holder_liveness(holder, identity)
-    decision = decide(holder, requester, force=force, holder_alive=alive)
+    lease = journal.lock_lease(record.runbook)  # another host's crash shows as an old beat
+    decision = decide(holder, requester, force=force, holder_alive=alive, lease=lease)
     if not decision.taken:
         raise decision.error(record.runbook)
 

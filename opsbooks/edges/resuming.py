@@ -127,7 +127,7 @@ def abandon(
     """Close a stopped, failed or crashed run for good, journaled with who and why.
 
     Refuses a run whose process still runs here, and a run held from another host
-    unless the operator says that host is gone (``host_gone``).
+    unless its lease expired or the operator says that host is gone (``host_gone``).
     """
     if not reason.strip():
         raise BadInput("abandon needs --reason TEXT: it is recorded with your name")
@@ -142,7 +142,8 @@ def abandon(
                 f"run {record.id} is still running (pid {holder.pid} on {holder.host}); stop "
                 f"it first (Ctrl-C or `kill {holder.pid}`), then abandon it"
             )
-        if alive is None and not host_gone:
+        lease = journal.lock_lease(record.runbook)  # expired: that host's runner is gone
+        if alive is None and not host_gone and not (lease and lease.of(holder) and lease.expired):
             raise BadInput(
                 f"run {record.id} holds its lock from host {holder.host}, whose processes "
                 f"cannot be checked from here. Abandon it on {holder.host}, or pass "

@@ -27,6 +27,7 @@ from opsbooks.edges.discovery import Catalog, discover
 from opsbooks.edges.hooks import describe as describe_hooks
 from opsbooks.edges.hooks import load_hooks
 from opsbooks.edges.identity import LocalIdentity
+from opsbooks.edges.leases import Heartbeat
 from opsbooks.edges.limits import check_argv_lengths
 from opsbooks.edges.liveness import (
     ProcessLog,
@@ -146,7 +147,7 @@ def start_run(
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)) + hooks)
         return None
     check_reachable(bound, config, surroundings)
-    journal = open_journal(journal_url(config), identity=LocalIdentity())
+    journal = _journal(config)
     check_crashed_holder(journal, bound.name, config.state_path, LocalIdentity())
     run_id = new_run_id((surroundings.clock or SystemClock()).wall())
     with _runner(bound, answers, options, config, surroundings, journal, run_id, catalog) as runner:
@@ -161,7 +162,7 @@ def resume_run(
 ) -> RunReport:
     """Continue a failed, stopped or crashed run from the first step that did not succeed."""
     catalog = catalog or load_catalog(config)
-    journal = open_journal(journal_url(config), identity=LocalIdentity())
+    journal = _journal(config)
     record = journal.get_run(request.run_id)
     check_resumable(record)
     check_not_live(journal, record, LocalIdentity(), force=request.options.force)
@@ -229,6 +230,11 @@ def _confirm(runner: Runner, run_id: str, request: GateRequest, why: str) -> Non
         ) from None
     if not answer.approved:
         raise BadInput(f"resume declined because {why}")
+
+
+def _journal(config: Config) -> Journal:
+    """The run's journal: its locks are leases of ``journal_lease`` seconds."""
+    return open_journal(journal_url(config), identity=LocalIdentity(), lease=config.journal_lease)
 
 
 def journal_url(config: Config) -> str:
@@ -336,8 +342,11 @@ def _runner(
         abandon_requested=stop.abandoned,
         hooks=hooks,
     )
+    beat = Heartbeat(
+        journal_url(config), bound.name, run_id, lease=config.journal_lease, identity=identity
+    )
     try:
-        with stop.installed(surroundings.install_signal_handlers):
+        with stop.installed(surroundings.install_signal_handlers), beat:
             yield runner
     finally:
         final_anchor(journal, run_id, audit)

@@ -35,7 +35,7 @@ def block_after(path: Path, heading: str, language: str = "python") -> str:
 
 def test_readme_example_defines_a_valid_runbook() -> None:
     blocks = code_blocks((REPO / "README.md").read_text(encoding="utf-8"), "python")
-    assert len(blocks) == 1, "README.md should hold exactly one python example"
+    assert len(blocks) == 2, "README.md should hold the runbook and its Python API example"
     namespace: dict[str, object] = {"__name__": "readme_example"}
     exec(compile(blocks[0], "README.md", "exec"), namespace)
     runbooks = [
@@ -55,6 +55,48 @@ def test_readme_example_defines_a_valid_runbook() -> None:
         from opsbooks.define.params import validate_params
 
         validate_params(runbook.name, runbook.Params, {"version": "banana"})
+
+
+@pytest.mark.slow
+def test_readme_python_api_example_runs_the_readme_runbook_for_real(tmp_path: Path) -> None:
+    """The README's two blocks, as a user pastes them into a script in a git repository
+    with an origin: the API runs the runbook through the journal and it succeeds."""
+    runbook, example = code_blocks((REPO / "README.md").read_text(encoding="utf-8"), "python")
+    git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
+    subprocess.run([*git, "init", "-q", "--bare", "origin.git"], cwd=tmp_path, check=True)
+    work = tmp_path / "work"
+    subprocess.run([*git, "init", "-q", str(work)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "init"], cwd=work, check=True)
+    subprocess.run(["git", "remote", "add", "origin", "../origin.git"], cwd=work, check=True)
+    script = work / "release.py"
+    script.write_text(f"{runbook}\n{example}\nprint('OUTCOME', report.outcome.value)\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        **{
+            f"GIT_{who}_{what}": value
+            for who in ("AUTHOR", "COMMITTER")
+            for what, value in (("NAME", "dev"), ("EMAIL", "dev@example.com"))
+        },
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OUTCOME succeeded" in done.stdout
+    tags = subprocess.run(
+        ["git", "ls-remote", "--tags", "origin"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "refs/tags/v1.2.3" in tags
 
 
 @pytest.mark.slow

@@ -101,7 +101,9 @@ def _v1_journal(tmp_path: Path) -> Path:
 #: Indexes added since the previous version: an opened older journal gets them.
 NEW_INDEXES = {"transitions_by_step": ["run_id", "step_id", "seq"]}
 #: Tables added since (an older opsbooks never reads them): an opened journal gets them.
-NEW_TABLES = ("facts", "approvals")
+NEW_TABLES = ("facts", "approvals", "lock_leases")
+#: Those of them keyed by an autoincrement ``seq`` (``lock_leases`` is keyed by runbook).
+NEW_SERIAL_TABLES = ("facts", "approvals")
 
 
 def _without_new_indexes(shape: dict[str, object]) -> dict[str, object]:
@@ -109,7 +111,7 @@ def _without_new_indexes(shape: dict[str, object]) -> dict[str, object]:
     kept = {k: v for k, v in indexes.items() if k not in NEW_INDEXES}
     older = {k: v for k, v in shape.items() if k not in NEW_TABLES}
     (serial_tables,) = shape["autoincrement tables"]  # type: ignore[misc]
-    older["autoincrement tables"] = (serial_tables - len(NEW_TABLES),)
+    older["autoincrement tables"] = (serial_tables - len(NEW_SERIAL_TABLES),)
     return {**older, "transitions": (columns, keys, kept)}
 
 

@@ -84,9 +84,15 @@ def decide_command(args: argparse.Namespace, app: App) -> int:
         journal.close()
     verb = "approval" if args.decision == "approve" else "denial"
     if done.verdict.accepted:
+        then = (
+            "goes on"
+            if args.decision == "approve"
+            else f"stops at the gate (resumable: `opsbooks resume {done.run_id}` waits at "
+            f"the gate for approvals again)"
+        )
         app.say(
             f"recorded the {verb} of gate {args.gate} of run {done.run_id} by {done.principal} "
-            f"(signature verified); the waiting run verifies it again and goes on"
+            f"(signature verified); the waiting run verifies it again and {then}"
         )
         return EXIT_OK
     print(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+from collections.abc import Sequence
 
+from opsbooks.define.runbook import Runbook
 from opsbooks.edges.cli.app import App, Subparsers
 from opsbooks.edges.governance import exercised, read_history
 from opsbooks.errors import EXIT_FAILED, EXIT_OK
-from opsbooks.govern.lint_rules import RULE_IDS, Facts, has_errors, lint
+from opsbooks.govern.lint_rules import RULE_IDS, Facts, Finding, has_errors, lint
 from opsbooks.govern.settings import LintSettings, load
 from opsbooks.govern.subjects import subject_of
 
@@ -28,16 +30,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def lint_command(args: argparse.Namespace, app: App) -> int:
-    settings: LintSettings = load(LintSettings, app.config.lint, "lint").checked(RULE_IDS)
-    catalog = app.catalog(*args.names)
-    chosen = [catalog.get(name) for name in args.names] if args.names else catalog.all()
-    facts = Facts(
-        today=dt.datetime.now(dt.UTC).date(),
-        known=frozenset(catalog.names()),
-        contacts=app.config.contacts,
-        exercised=exercised(read_history(app.config, detail=False)),
-    )
-    findings = lint([subject_of(rb) for rb in chosen], facts, settings)
+    chosen, findings = lint_findings(app, args.names)
     if args.format == "json":
         app.say(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
@@ -49,3 +42,17 @@ def lint_command(args: argparse.Namespace, app: App) -> int:
             f"{len(findings) - errors} warning(s)"
         )
     return EXIT_FAILED if has_errors(findings) else EXIT_OK
+
+
+def lint_findings(app: App, names: Sequence[str] = ()) -> tuple[list[type[Runbook]], list[Finding]]:
+    """The runbooks checked (``names``, else the catalog) and the findings, as ``lint``."""
+    settings: LintSettings = load(LintSettings, app.config.lint, "lint").checked(RULE_IDS)
+    catalog = app.catalog(*names)
+    chosen = [catalog.get(name) for name in names] if names else catalog.all()
+    facts = Facts(
+        today=dt.datetime.now(dt.UTC).date(),
+        known=frozenset(catalog.names()),
+        contacts=app.config.contacts,
+        exercised=exercised(read_history(app.config, detail=False)),
+    )
+    return chosen, lint([subject_of(rb) for rb in chosen], facts, settings)

@@ -15,8 +15,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from opsbooks.edges.cli.app import App
-from opsbooks.edges.config import load_config
 from opsbooks.errors import EXIT_BAD_INPUT, EXIT_STOPPED, OpsbooksError
 
 COMMAND_MODULES = [
@@ -28,6 +26,8 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.stats",
     "opsbooks.edges.cli.review",
     "opsbooks.edges.cli.approve",
+    "opsbooks.edges.cli.evidence",
+    "opsbooks.edges.cli.completion",
 ]
 
 
@@ -50,6 +50,9 @@ COMMAND_OWNERS = {
     "review": "opsbooks.edges.cli.review",
     "approve": "opsbooks.edges.cli.approve",
     "deny": "opsbooks.edges.cli.approve",
+    "evidence": "opsbooks.edges.cli.evidence",
+    "completion": "opsbooks.edges.cli.completion",
+    "__complete": "opsbooks.edges.cli.completion",
 }
 
 
@@ -78,6 +81,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         metavar="PATH",
         help="config file (opsbooks.toml or pyproject.toml); default: nearest above cwd",
     )
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"opsbooks {version()}", help="print it"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     owner = COMMAND_OWNERS.get(command or "")
     for module_name in [owner] if owner else COMMAND_MODULES:
@@ -88,11 +94,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the program and return its exit code (0 ok, 1 failed, 2 bad input, 3 stopped)."""
     _reopen_closed_stdio()
-    parser = build_parser(command_of(sys.argv[1:] if argv is None else argv))
+    words = sys.argv[1:] if argv is None else argv
+    if wants_version(words):  # before any parser: no catalog, config or runner imported
+        print(f"opsbooks {version()}")
+        return 0
+    parser = build_parser(command_of(words))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    from opsbooks.edges.cli.app import App  # kept off the --version path
+    from opsbooks.edges.config import load_config
+
     cwd = Path.cwd()
     try:
         config = load_config(cwd, file=args.config)
@@ -117,6 +130,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_BAD_INPUT
     return code
+
+
+def wants_version(argv: Sequence[str]) -> bool:
+    """Whether ``-V``/``--version`` comes before the command word (after ``--config PATH``)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("-V", "--version"):
+            return True
+        if word == "--config":
+            next(words, None)
+        elif not word.startswith("-"):
+            return False
+    return False
+
+
+def version() -> str:
+    """The installed distribution's version, else the one in the source tree's pyproject."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("opsbooks")
+    except PackageNotFoundError:
+        return source_version(Path(__file__).resolve().parents[3] / "pyproject.toml")
+
+
+def source_version(pyproject: Path) -> str:
+    """``[project] version`` of ``pyproject``, or ``unknown`` when it cannot be read."""
+    import tomllib
+
+    try:
+        with pyproject.open("rb") as handle:
+            found = tomllib.load(handle).get("project", {}).get("version")
+    except (OSError, tomllib.TOMLDecodeError):
+        return "unknown"
+    return found if isinstance(found, str) else "unknown"
 
 
 def _importable(root: Path) -> None:

@@ -21,7 +21,7 @@ from opsbooks.edges.subruns import link_notes
 from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.plan.binding import plan, with_outputs
 from opsbooks.plan.state import StepStatus
-from opsbooks.records.audit import cross_check, verify
+from opsbooks.records.audit import Verification, cross_check, verify
 from opsbooks.records.journal import Journal, RunRecord, open_journal
 from opsbooks.render.report import render_json, render_markdown, report_data
 from opsbooks.render.sections import section_titles
@@ -73,12 +73,14 @@ def history_command(args: argparse.Namespace, app: App) -> int:
         app.say("no runs recorded" + (f" for {args.name}" if args.name else ""))
         return 0
     rows = [("RUN", "RUNBOOK", "WHO", "STARTED (UTC)", "DURATION", "OUTCOME")]
-    links = link_notes(_journal(app), runs)  # linked runs (SubRun): parent and children
+    journal = _journal(app)
+    links = link_notes(journal, runs)  # linked runs (SubRun): parent and children
     for run in runs:
         started = dt.datetime.fromtimestamp(run.started_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         took = human(run.duration) if run.duration is not None else "-"
         outcome = run.outcome + (f" at {run.failed_step}" if run.failed_step else "")
         outcome += f" ({links[run.id]})" if run.id in links else ""
+        outcome += _lease_note(journal, run)
         rows.append((run.id, run.runbook, run.who, started, took, outcome))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for row in rows:
@@ -86,9 +88,23 @@ def history_command(args: argparse.Namespace, app: App) -> int:
     return 0
 
 
+def _lease_note(journal: Journal, run: RunRecord) -> str:
+    """How fresh a running run's lock lease is (a run on another machine, too)."""
+    lease = journal.lock_lease(run.runbook) if run.outcome == "running" else None
+    if lease is None or lease.run_id != run.id:
+        return ""
+    state = "expired" if lease.expired else f"expires in {lease.expires_in:.0f}s"
+    return f" (lease renewed {lease.age:.0f}s ago from {lease.host}, {state})"
+
+
 def report_command(args: argparse.Namespace, app: App) -> int:
-    journal = _journal(app)
-    run = as_seen(journal.get_run(args.run_id))
+    app.out.write(run_report(app, _journal(app), args.run_id, as_json=args.format == "json"))
+    return 0
+
+
+def run_report(app: App, journal: Journal, run_id: str, *, as_json: bool = False) -> str:
+    """The report of one run, as ``opsbooks report`` prints it (``opsbooks evidence`` too)."""
+    run = as_seen(journal.get_run(run_id))
     transitions = journal.transitions(run.id)
     published = outputs.recorded(t.detail for t in transitions if t.status is StepStatus.SUCCEEDED)
     commands: dict[str, str] = {}
@@ -99,8 +115,7 @@ def report_command(args: argparse.Namespace, app: App) -> int:
     gates, hosts, facts = journal.gates(run.id), journal.host_results(run.id), journal.facts(run.id)
     approvals = journal.approvals(run.id)
     data = report_data(run, transitions, gates, hosts, commands, titles, facts, approvals)
-    app.out.write(render_json(data) if args.format == "json" else render_markdown(data))
-    return 0
+    return render_json(data) if as_json else render_markdown(data)
 
 
 def planned_commands(
@@ -128,10 +143,8 @@ def planned_commands(
 def audit_verify_command(args: argparse.Namespace, app: App) -> int:
     journal = _journal(app)
     run = journal.get_run(args.run_id)
-    path = app.config.state_path / "runs" / f"{run.id}.jsonl"
-    result = verify(path, run.audit_head)
-    decisions = [(g.step_id, g.approver, g.source) for g in journal.gates(run.id)]
-    result.problems.extend(cross_check(path, decisions))
+    result = audit_of(app, journal, run)
+    path = result.path
     if result.ok:
         app.say(f"audit trail of run {run.id} verifies: {result.lines} lines, chain intact")
         return 0
@@ -139,3 +152,12 @@ def audit_verify_command(args: argparse.Namespace, app: App) -> int:
     for problem in result.problems:
         app.say(f"  {problem}")
     return EXIT_FAILED
+
+
+def audit_of(app: App, journal: Journal, run: RunRecord) -> Verification:
+    """Check ``run``'s audit file against its journal anchor and gate decisions."""
+    path = app.config.state_path / "runs" / f"{run.id}.jsonl"
+    result = verify(path, run.audit_head)
+    decisions = [(g.step_id, g.approver, g.source) for g in journal.gates(run.id)]
+    result.problems.extend(cross_check(path, decisions))
+    return result

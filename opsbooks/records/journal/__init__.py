@@ -8,7 +8,7 @@ backend follows the URL: ``sqlite:///PATH`` (or a bare path) for a file, the def
 from __future__ import annotations
 
 from opsbooks.records.identity import HostIdentity
-from opsbooks.records.journal.locks import LockHolder
+from opsbooks.records.journal.locks import LeaseView, LockHolder
 from opsbooks.records.journal.postgres import open_postgres
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.journal.records import (
@@ -27,6 +27,7 @@ __all__ = [
     "GateRecord",
     "HostRecord",
     "Journal",
+    "LeaseView",
     "LockHolder",
     "RunRecord",
     "Transition",
@@ -37,13 +38,17 @@ __all__ = [
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_journal(url: str, *, identity: HostIdentity | None = None) -> Journal:
+def open_journal(
+    url: str, *, identity: HostIdentity | None = None, lease: float | None = None
+) -> Journal:
     """Open the journal at ``url``, creating its tables if needed.
 
     ``identity`` (this host and process; ``opsbooks.edges.identity.LocalIdentity`` in
     production) is needed to take runbook locks; a journal opened without one reads and
-    records, and refuses to take a lock.
+    records, and refuses to take a lock. ``lease`` (seconds) makes every lock it takes
+    a lease that the holder renews (``renew_lease``) and others judge by its age; without
+    it no lease row is written and another host's holder is always refused.
     """
     if url.startswith(_POSTGRES_SCHEMES):
-        return open_postgres(url, identity=identity)
-    return open_sqlite(sqlite_path(url), identity=identity)
+        return open_postgres(url, identity=identity, lease=lease)
+    return open_sqlite(sqlite_path(url), identity=identity, lease=lease)

@@ -61,6 +61,11 @@ class Dialect(Protocol):
         """The statement that opens a write transaction."""
         ...
 
+    @property
+    def now(self) -> str:
+        """An SQL expression of the database's clock, in seconds since the epoch."""
+        ...
+
     def exclusive(self, name: str) -> Sequence[Statement]:
         """Statements that make the rest of the open transaction exclusive on ``name``
         across processes (none where ``begin`` already takes a database-wide lock)."""

@@ -5,11 +5,16 @@ transaction; what to do in between is decided here, from values only, so every b
 is a fast unit test. The rules, in order:
 
 1. No holder: take it.
-2. A holder on another host: refuse, with or without ``--force``. Only that host can
-   tell whether its process still runs (a journal shared through PostgreSQL or a network
-   file system), and taking the lock of a live run would run its steps twice.
+2. A holder on another host: refuse, with or without ``--force``, while its lease is
+   fresh or it has none. Only that host can tell whether its process still runs (a
+   journal shared through PostgreSQL or a network file system), and taking the lock of
+   a live run would run its steps twice. A holder whose lease expired (its runner
+   stopped renewing it, :class:`LeaseView`) is gone, on any host: rules 3 and 5 apply
+   as for a dead process here.
 3. The same run on this host: take it if it is this very process (re-entry) or its
    process is gone (a resume after a crash); refuse while that process is alive.
+   On this host the pid is authoritative: a live pid with an expired lease is a hung
+   runner, refused (and said so), never taken.
 4. Another run on this host whose process is alive: refuse; ``--force`` never takes the
    lock of a live process.
 5. Another run on this host whose process is gone: refuse and say it crashed, unless
@@ -28,6 +33,8 @@ from opsbooks.errors import LockHeld
 from opsbooks.records.identity import HostIdentity
 
 __all__ = [
+    "LEASE_MARGIN",
+    "LeaseView",
     "LockDecision",
     "LockHolder",
     "Refusal",
@@ -45,6 +52,38 @@ class LockHolder(NamedTuple):
     pid: int
     host: str
     since: float
+
+
+#: How much longer than its lease a beat may be late before the holder counts as gone,
+#: as a fraction of the lease: room for a slow write and for clock skew between writers.
+LEASE_MARGIN = 0.5
+
+
+class LeaseView(NamedTuple):
+    """A lock's lease as the journal reads it: whose, and how old its last beat is.
+
+    ``age`` is measured by the journal's own clock (the database server's for
+    PostgreSQL), never by comparing two machines' clocks.
+    """
+
+    run_id: str
+    host: str
+    age: float
+    lease: float
+
+    @property
+    def expired(self) -> bool:
+        """Whether the holder missed its beats for longer than the lease and the margin."""
+        return self.age > self.lease * (1 + LEASE_MARGIN)
+
+    @property
+    def expires_in(self) -> float:
+        """Seconds until the lease counts as expired (0 once it has)."""
+        return max(0.0, self.lease * (1 + LEASE_MARGIN) - self.age)
+
+    def of(self, holder: LockHolder) -> bool:
+        """Whether this lease belongs to ``holder`` (a lease row outlives no lock)."""
+        return self.run_id == holder.run_id and self.host == holder.host
 
 
 class Requester(NamedTuple):
@@ -68,6 +107,7 @@ class Refusal(Enum):
     CRASHED = "held by a crashed run, without --force"
     FORCED_ALIVE = "--force against a live run"
     OTHER_HOST = "held from another host"
+    HUNG = "held by a live process that stopped renewing its lease"
 
 
 @dataclass(frozen=True)
@@ -77,6 +117,7 @@ class LockDecision:
     verdict: Verdict
     holder: LockHolder | None = None
     refusal: Refusal | None = None
+    lease: LeaseView | None = None
 
     @property
     def taken(self) -> bool:
@@ -95,6 +136,8 @@ class LockDecision:
             alive=_ALIVE[self.refusal],
             forced=self.refusal is Refusal.FORCED_ALIVE,
             elsewhere=self.refusal is Refusal.OTHER_HOST,
+            renewed=None if self.lease is None else (self.lease.age, self.lease.expires_in),
+            hung=self.refusal is Refusal.HUNG,
         )
 
 
@@ -103,6 +146,7 @@ _ALIVE: dict[Refusal, bool | None] = {
     Refusal.CRASHED: False,
     Refusal.FORCED_ALIVE: True,
     Refusal.OTHER_HOST: None,
+    Refusal.HUNG: True,
 }
 
 
@@ -112,24 +156,32 @@ def decide(
     *,
     force: bool,
     holder_alive: bool | None,
+    lease: LeaseView | None = None,
 ) -> LockDecision:
     """Decide whether ``requester`` takes the lock ``holder`` has (see the module rules).
 
     ``holder_alive`` is this host's answer for the holder's pid: ``None`` when it cannot
-    know (no holder, or a holder on another host).
+    know (no holder, or a holder on another host). ``lease`` is the lock's lease row, if
+    the journal has one; a lease of another run or host is ignored.
     """
     if holder is None:
         return LockDecision(Verdict.TAKE)
+    held = lease if lease is not None and lease.of(holder) else None
     if holder.host != requester.host:
-        return LockDecision(Verdict.REFUSE, holder, Refusal.OTHER_HOST)
+        if held is None or not held.expired:
+            return LockDecision(Verdict.REFUSE, holder, Refusal.OTHER_HOST, held)
+        holder_alive = False  # it stopped renewing: gone, without asking its host
     gone = holder_alive is False
     if holder.run_id == requester.run_id and (holder.pid == requester.pid or gone):
-        return LockDecision(Verdict.TAKE, holder)
+        return LockDecision(Verdict.TAKE, holder, lease=held)
     if not gone:
-        return LockDecision(Verdict.REFUSE, holder, Refusal.FORCED_ALIVE if force else Refusal.HELD)
+        refusal = Refusal.FORCED_ALIVE if force else Refusal.HELD
+        if held is not None and held.expired:
+            refusal = Refusal.HUNG
+        return LockDecision(Verdict.REFUSE, holder, refusal, held)
     if force:
-        return LockDecision(Verdict.TAKE_OVER, holder)
-    return LockDecision(Verdict.REFUSE, holder, Refusal.CRASHED)
+        return LockDecision(Verdict.TAKE_OVER, holder, lease=held)
+    return LockDecision(Verdict.REFUSE, holder, Refusal.CRASHED, held)
 
 
 def holder_liveness(holder: LockHolder | None, identity: HostIdentity) -> bool | None:

@@ -50,6 +50,8 @@ class PostgresDialect:
         schema.Type.SERIAL: "BIGSERIAL PRIMARY KEY",
     }
     begin = "BEGIN"
+    #: the server's clock: every host's beats and judgements read the same one
+    now = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
 
     def exclusive(self, name: str) -> Sequence[Statement]:
         return (("SELECT pg_advisory_xact_lock(%s)", (advisory_key(name),)),)
@@ -95,7 +97,9 @@ class _Connection:
         self.conn.close()
 
 
-def open_postgres(url: str, *, identity: HostIdentity | None = None) -> SqlJournal:
+def open_postgres(
+    url: str, *, identity: HostIdentity | None = None, lease: float | None = None
+) -> SqlJournal:
     """Connect to the journal database at ``url`` and create its tables if needed."""
     import psycopg
 
@@ -105,7 +109,7 @@ def open_postgres(url: str, *, identity: HostIdentity | None = None) -> SqlJourn
     except psycopg.Error as exc:
         raise _unreachable(url, where, exc) from None
     journal = SqlJournal(
-        PostgresDialect(), _Connection(conn, where), where=where, identity=identity
+        PostgresDialect(), _Connection(conn, where), where=where, identity=identity, lease=lease
     )
     try:
         journal.migrate()

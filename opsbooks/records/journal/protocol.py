@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from opsbooks.plan.state import RunOutcome, StepStatus
-from opsbooks.records.journal.locks import LockHolder
+from opsbooks.records.journal.locks import LeaseView, LockHolder
 from opsbooks.records.journal.records import (
     ApprovalRecord,
     FactRecord,
@@ -170,6 +170,15 @@ class Journal(Protocol):
 
     def lock_holder(self, runbook: str) -> LockHolder | None:
         """Who holds the runbook's lock now, if anyone."""
+        ...
+
+    def lock_lease(self, runbook: str) -> LeaseView | None:
+        """The lock's lease and the age of its last beat (the journal's clock), if any."""
+        ...
+
+    def renew_lease(self, runbook: str, run_id: str, *, pid: int, host: str) -> bool:
+        """Renew the lease if process ``pid`` on ``host`` holds the lock for ``run_id``;
+        say whether it did."""
         ...
 
     # -- the store itself ----------------------------------------------------------------

@@ -194,6 +194,18 @@ TABLES: tuple[Table, ...] = (
             Column("acquired_at", Type.REAL),
         ),
     ),
+    # a lock's lease (issue 16): the holder's runner renews beat_at (the journal's own
+    # clock) while it runs; a lock without a row behaves as before. A new table: same version
+    Table(
+        "lock_leases",
+        (
+            Column("runbook", Type.TEXT, primary_key=True),
+            _text("run_id"),
+            _text("host"),
+            Column("beat_at", Type.REAL),
+            Column("lease_s", Type.REAL),
+        ),
+    ),
 )
 
 INDEXES: tuple[Index, ...] = (

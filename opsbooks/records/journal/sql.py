@@ -24,7 +24,6 @@ from opsbooks.plan.state import AGAIN, RunOutcome, StepStatus, check_transition
 from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal import schema
 from opsbooks.records.journal.dialect import Connection, Dialect
-from opsbooks.records.journal.locks import LockHolder, Requester, decide, holder_liveness
 from opsbooks.records.journal.records import (
     GateRecord,
     HostRecord,
@@ -35,12 +34,12 @@ from opsbooks.records.journal.records import (
     gate_from_row,
     host_from_row,
     malformed,
-    number,
     run_from_row,
     step_status_of,
     transition_from_row,
     unknown_run,
 )
+from opsbooks.records.journal.sql_locks import LockRecords
 from opsbooks.records.journal.sql_side import SideRecords
 
 __all__ = ["SqlJournal"]
@@ -68,9 +67,9 @@ _RUN_INSERT = (
 )
 
 
-class SqlJournal(SideRecords):
+class SqlJournal(SideRecords, LockRecords):
     """The journal over any :class:`Dialect` and :class:`Connection` (see the module);
-    facts and approvals are :class:`SideRecords`."""
+    facts and approvals are :class:`SideRecords`, locks and leases :class:`LockRecords`."""
 
     def __init__(
         self,
@@ -79,11 +78,13 @@ class SqlJournal(SideRecords):
         *,
         where: str,
         identity: HostIdentity | None = None,
+        lease: float | None = None,
     ) -> None:
         self.dialect = dialect
         self.where = where
         self._db = connection
         self._identity = identity
+        self._lease = lease
         self._q = dialect.placeholder
         #: each run's transitions as last read, decoded (see ``transitions``)
         self._transitions: dict[str, tuple[Transition, ...]] = {}
@@ -360,41 +361,3 @@ class SqlJournal(SideRecords):
             args,
         ).fetchall()
         return [host_from_row(row) for row in rows]
-
-    # -- locks ------------------------------------------------------------------------
-
-    def acquire_lock(self, runbook: str, run_id: str, *, at: float, force: bool = False) -> None:
-        identity = self._lock_identity()
-        requester = Requester(run_id, identity.pid(), identity.name())
-        with self._tx(exclusive=f"opsbooks:lock:{runbook}"):
-            holder = self.lock_holder(runbook)
-            alive = holder_liveness(holder, identity)
-            decision = decide(holder, requester, force=force, holder_alive=alive)
-            if not decision.taken:
-                raise decision.error(runbook)
-            self._db.execute(
-                self.dialect.upsert(schema.table("locks"), "runbook"),
-                (runbook, run_id, requester.pid, requester.host, at),
-            )
-
-    def _lock_identity(self) -> HostIdentity:
-        if self._identity is None:
-            raise JournalError(
-                f"the journal at {self.where} was opened without a host identity, so it "
-                f"cannot take a lock: open it with open_journal(url, identity=...) "
-                f"(opsbooks.edges.identity.LocalIdentity is this machine)."
-            )
-        return self._identity
-
-    def release_lock(self, runbook: str, run_id: str) -> None:
-        q = self._q
-        self._write(f"DELETE FROM locks WHERE runbook={q} AND run_id={q}", (runbook, run_id))
-
-    def lock_holder(self, runbook: str) -> LockHolder | None:
-        row = self._db.execute(
-            f"SELECT run_id, pid, host, acquired_at FROM locks WHERE runbook={self._q}",
-            (runbook,),
-        ).fetchone()
-        if row is None:
-            return None
-        return LockHolder(row[0], int(number(row[1], "lock holder pid")), row[2], row[3])

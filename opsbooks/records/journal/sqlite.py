@@ -52,6 +52,8 @@ class SqliteDialect:
     }
     #: IMMEDIATE takes the database's write lock up front, for every transaction.
     begin = "BEGIN IMMEDIATE"
+    #: the clock of the machine that writes (SQLite has no server); sub-second
+    now = "((julianday('now') - 2440587.5) * 86400.0)"
 
     def exclusive(self, name: str) -> Sequence[Statement]:
         return ()  # BEGIN IMMEDIATE already excludes every other writer
@@ -132,7 +134,9 @@ class _Connection:
         self.db.close()
 
 
-def open_sqlite(path: Path, *, identity: HostIdentity | None = None) -> SqlJournal:
+def open_sqlite(
+    path: Path, *, identity: HostIdentity | None = None, lease: float | None = None
+) -> SqlJournal:
     """Open (creating if needed) the journal file at ``path``; refuse a file it cannot use."""
     _private(path)
     try:
@@ -145,7 +149,11 @@ def open_sqlite(path: Path, *, identity: HostIdentity | None = None) -> SqlJourn
         db.execute("PRAGMA foreign_keys=ON")
         _check_storage(db, path)
         journal = SqlJournal(
-            SqliteDialect(), _Connection(db, str(path)), where=str(path), identity=identity
+            SqliteDialect(),
+            _Connection(db, str(path)),
+            where=str(path),
+            identity=identity,
+            lease=lease,
         )
         journal.migrate()
     except BaseException as exc:
