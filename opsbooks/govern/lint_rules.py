@@ -38,6 +38,8 @@ class Facts:
     known: frozenset[str]
     contacts: Contacts = field(default_factory=Contacts)
     exercised: Mapping[str, Exercise] = field(default_factory=dict)
+    #: catalog module -> its import error in one line (its runbooks are missing)
+    broken: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,13 +192,15 @@ RULES: dict[str, Rule] = {
 }
 #: the catalog-wide rule, checked once rather than per runbook
 CONTACTS_RULE = Rule("contacts-unverified", "warning", "contacts not verified lately", _sections)
-RULE_IDS = frozenset([*RULES, CONTACTS_RULE.id])
+#: the catalog-wide rule for a module that failed to import; its runbook column is the module
+IMPORT_RULE = Rule("catalog-import", "error", "a catalog module fails to import", _sections)
+RULE_IDS = frozenset([*RULES, CONTACTS_RULE.id, IMPORT_RULE.id])
 
 
 def lint(subjects: Iterable[Subject], facts: Facts, settings: LintSettings) -> list[Finding]:
     """Every finding of every enabled rule, catalog-wide ones first, then by runbook."""
     settings.checked(RULE_IDS)
-    found = list(_contacts(facts, settings))
+    found = [*_contacts(facts, settings), *_imports(facts, settings)]
     for subject in sorted(subjects, key=lambda s: s.info.name):
         for rule in RULES.values():
             if not settings.enabled(rule.id, subject.info.name):
@@ -224,6 +228,23 @@ def _contacts(facts: Facts, settings: LintSettings) -> Iterator[Finding]:
         "call each escalation level, then set contacts_verified = YYYY-MM-DD in "
         "[tool.opsbooks.lint]",
     )
+
+
+def _imports(facts: Facts, settings: LintSettings) -> Iterator[Finding]:
+    rule = IMPORT_RULE
+    severity = settings.severity.get(rule.id, rule.severity)
+    for module, error in sorted(facts.broken.items()):
+        if not settings.enabled(rule.id, module):
+            continue
+        first = error.strip().splitlines()[0] if error.strip() else "(no message)"
+        yield Finding(
+            rule.id,
+            severity,
+            module,
+            f"the module failed to import, so its runbooks are missing from the catalog "
+            f"and from every check: {first}",
+            f'see the whole error with `python -c "import {module}"` and fix the module',
+        )
 
 
 def has_errors(findings: Iterable[Finding]) -> bool:

@@ -80,6 +80,11 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
+#: a deny --reason this matches is refused before signing (the signed reason is journaled)
+SECRET_PATTERN = "ghp_[A-Za-z0-9]{36}"
+TOKEN = "ghp_" + "Q7x" * 12
+
+
 @pytest.fixture(scope="module")
 def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     with postgres_server(tmp_path_factory.mktemp("pg")) as server:
@@ -89,6 +94,7 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
 def approvals_config(keys: dict[str, Path], journal: str) -> dict[str, Any]:
     return {
         "journal": journal,
+        "secret_patterns": [SECRET_PATTERN],
         "approvals": {
             "allowed_signers": str(keys["allowed_signers"]),
             "poll": "0.2s",
@@ -284,6 +290,12 @@ def test_a_deny_stops_the_run_with_the_reason(
     proc = team.start()
     try:
         run_id = team.waiting_run(proc)
+        leaky = team.decide("bob", run_id, "deny", "--reason", f"CI token {TOKEN} leaked")
+        assert leaky.returncode == 2, leaky.stdout + leaky.stderr
+        assert "secret_patterns[0] ('ghp_[A-Za-z0-9]{36}')" in leaky.stderr
+        assert "nothing was signed or recorded" in leaky.stderr
+        assert TOKEN not in leaky.stdout + leaky.stderr and "Traceback" not in leaky.stderr
+        assert [r.decision for r in team.rows(run_id)] == ["request"]  # nothing journaled
         denied = team.decide("bob", run_id, "deny", "--reason", "change freeze until Monday")
         assert denied.returncode == 0, denied.stderr
         code, out = finish(proc)

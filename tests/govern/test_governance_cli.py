@@ -240,6 +240,33 @@ def test_lint_passes_on_the_project_and_fails_on_a_broken_runbook(project: Path)
         (project / "gov_books/bad").rmdir()
 
 
+def test_lint_fails_when_a_catalog_module_does_not_import(project: Path) -> None:
+    module = project / "gov_books/ops/needs_missing.py"
+    module.write_text("import opsbooks_no_such_dependency  # noqa\n")
+    try:
+        text = _cli(project, "lint")
+        assert text.returncode == 1, text.stdout + text.stderr
+        line = next(x for x in text.stdout.splitlines() if x.startswith("catalog-import"))
+        assert line.startswith("catalog-import error gov_books.ops.needs_missing: ")
+        assert "No module named 'opsbooks_no_such_dependency'" in line
+        assert 'python -c "import gov_books.ops.needs_missing"' in line
+        assert text.stdout.splitlines()[-1].endswith(": 1 error(s), 0 warning(s)")
+        as_json = _cli(project, "lint", "--format", "json")
+        assert as_json.returncode == 1
+        assert [(f["rule"], f["severity"], f["runbook"]) for f in json.loads(as_json.stdout)] == [
+            ("catalog-import", "error", "gov_books.ops.needs_missing")
+        ]
+        named = _cli(project, "lint", "ops.restart")  # a broken module elsewhere is not its
+        assert named.returncode == 0, named.stdout + named.stderr
+        hint = subprocess.run(
+            [PYTHON, "-c", "import gov_books.ops.needs_missing"],
+            cwd=project, capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert "ModuleNotFoundError" in hint.stderr  # the fix's command shows the error
+    finally:
+        module.unlink()
+
+
 def test_lint_config_naming_an_unknown_rule_is_exit_2(tmp_path: Path) -> None:
     _write(tmp_path, "opsbooks.toml", 'packages = ["nothing_here"]\n[lint]\ndisable = ["nope"]\n')
     done = _cli(tmp_path, "lint")

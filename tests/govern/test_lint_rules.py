@@ -122,6 +122,34 @@ def test_contacts_not_verified_lately_is_one_catalog_finding() -> None:
     assert "never recorded" in never[0].message
 
 
+def test_a_module_that_fails_to_import_is_an_error_naming_it_and_the_first_line() -> None:
+    broken = {
+        "books.db.purge": "ModuleNotFoundError: No module named 'psycopg3'\n  more detail",
+        "books.db.vacuum": "SyntaxError: invalid syntax (vacuum.py, line 3)",
+    }
+    facts = dataclasses.replace(_facts("ok.one"), broken=broken)
+    findings = lint([subject_of(_book("ok.one"))], facts, VERIFIED)
+    assert [(f.rule, f.severity, f.runbook) for f in findings] == [
+        ("catalog-import", "error", "books.db.purge"),
+        ("catalog-import", "error", "books.db.vacuum"),
+    ]
+    assert has_errors(findings)
+    assert findings[0].message.endswith("No module named 'psycopg3'")
+    assert "more detail" not in findings[0].line()
+    assert 'python -c "import books.db.purge"' in findings[0].fix
+    assert findings[1].to_dict()["message"].endswith("(vacuum.py, line 3)")
+    quiet = LintSettings(
+        contacts_verified=TODAY,
+        disable=["catalog-import:books.db.purge"],
+        severity={"catalog-import": "warning"},
+    ).checked(RULE_IDS)
+    softer = lint([], facts, quiet)
+    assert [(f.runbook, f.severity) for f in softer] == [("books.db.vacuum", "warning")]
+    assert not has_errors(softer)
+    off = LintSettings(contacts_verified=TODAY, disable=["catalog-import"])
+    assert lint([], facts, off) == []
+
+
 def test_a_gate_without_a_description_is_an_error() -> None:
     book = _book("bad.gate", approve=ob.Gate.confirm("Restart {app}?"))
     findings = lint([subject_of(book)], _facts("bad.gate"), VERIFIED)
@@ -201,7 +229,7 @@ def test_a_config_naming_an_unknown_rule_is_bad_input() -> None:
 
 def test_the_house_catalog_has_no_error() -> None:
     catalog = discover(["playbooks"], [])
-    facts = Facts(TODAY, frozenset(catalog.names()), CONTACTS, {})
+    facts = Facts(TODAY, frozenset(catalog.names()), CONTACTS, {}, broken=catalog.broken)
     findings = lint([subject_of(rb) for rb in catalog], facts, LintSettings())
     assert not has_errors(findings), "\n".join(f.line() for f in findings)
     assert {f.rule for f in findings} <= {"not-exercised", "contacts-unverified"}

@@ -4,7 +4,9 @@ Signs the decision with the approver's SSH key (``ssh-keygen -Y sign``), verifie
 against ``[tool.opsbooks.approvals] allowed_signers`` and journals it, accepted or
 refused, in the run's journal (SQLite here, PostgreSQL across machines); the waiting
 run verifies it again before it counts. Exit 0: recorded; 1: refused (the reason is
-printed and journaled); 2: bad input (no key, no allowed_signers, an unknown run).
+printed and journaled); 2: bad input (no key, no allowed_signers, an unknown run, a
+``--reason`` that a ``secret_patterns`` entry matches: refused before signing, since
+the signed reason is journaled verbatim and cannot be redacted afterwards).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from opsbooks.edges.cli.app import App, Subparsers
@@ -43,6 +46,26 @@ def register(subparsers: Subparsers) -> None:
         parser.set_defaults(handler=decide_command, decision=decision)
 
 
+def refuse_secret_reason(reason: str, patterns: Sequence[str]) -> None:
+    """Refuse a reason a ``secret_patterns`` entry matches, before anything is signed.
+
+    The reason is part of the signed payload, so the journal must keep it verbatim for
+    the signature to verify: it cannot be redacted afterwards. The error names the
+    pattern (configuration, not the secret), never the reason.
+    """
+    from opsbooks.records.redaction import Redactor
+
+    for index, pattern in enumerate(patterns):
+        if reason and Redactor(patterns=[pattern]).tainted(reason):
+            raise BadInput(
+                f"--reason matches secret_patterns[{index}] ({pattern!r}) of the "
+                f"configuration, so it looks like it holds a secret. The reason is signed "
+                f"and journaled exactly as given, and a signed text cannot be redacted "
+                f"later; nothing was signed or recorded. Say why without the secret value "
+                f"and run the command again."
+            )
+
+
 def decide_command(args: argparse.Namespace, app: App) -> int:
     from opsbooks.backends.signing import SigningFailed, SshKeygenSigner, SshKeygenVerifier
     from opsbooks.define.approvals import load_approval_settings
@@ -60,6 +83,7 @@ def decide_command(args: argparse.Namespace, app: App) -> int:
     reason = " ".join(str(args.reason).split())
     if args.decision == "deny" and not reason:
         raise BadInput("--reason is empty; say why you deny it (it is signed and recorded)")
+    refuse_secret_reason(reason, app.config.secret_patterns)
     home = app.environ.get("HOME")
     key = args.key or Path(DEFAULT_KEY.replace("~", home, 1) if home else DEFAULT_KEY)
     key = Path(key).expanduser()

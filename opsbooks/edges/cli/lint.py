@@ -54,5 +54,7 @@ def lint_findings(app: App, names: Sequence[str] = ()) -> tuple[list[type[Runboo
         known=frozenset(catalog.names()),
         contacts=app.config.contacts,
         exercised=exercised(read_history(app.config, detail=False)),
+        # a broken module is a finding of the whole catalog, not of the runbooks asked for
+        broken={} if names else catalog.broken,
     )
     return chosen, lint([subject_of(rb) for rb in chosen], facts, settings)

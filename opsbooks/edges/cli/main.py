@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.approve",
     "opsbooks.edges.cli.evidence",
     "opsbooks.edges.cli.completion",
+    "opsbooks.edges.cli.init",
 ]
 
 
@@ -53,6 +54,7 @@ COMMAND_OWNERS = {
     "evidence": "opsbooks.edges.cli.evidence",
     "completion": "opsbooks.edges.cli.completion",
     "__complete": "opsbooks.edges.cli.completion",
+    "init": "opsbooks.edges.cli.init",
 }
 
 
