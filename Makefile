@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV)/bin)
 SANDBOX ?= .sandbox
 DEMO_VERSION ?= 1.1.0
-CHECKED := opsbooks playbooks tests bench tasks.py scripts
+CHECKED := opsbooks opsbooks_playbooks tests bench tasks.py scripts
 # `make test` runs the suite on this many pytest-xdist workers: most tests wait on real
 # servers and subprocesses, so two workers on two cores nearly halve the run
 JOBS ?= auto
@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	rm -rf $(SANDBOX)
-	$(PY) -m playbooks.actions.sandbox create $(SANDBOX)
-	$(PY) -m playbooks.actions.sandbox bump $(SANDBOX) --version $(DEMO_VERSION)
+	$(PY) -m opsbooks_playbooks.actions.sandbox create $(SANDBOX)
+	$(PY) -m opsbooks_playbooks.actions.sandbox bump $(SANDBOX) --version $(DEMO_VERSION)
 	cd $(SANDBOX) && $(BIN)/invoke release.deploy --version $(DEMO_VERSION) --dry-run
 	cd $(SANDBOX) && OPSBOOKS_USER=$${OPSBOOKS_USER:-demo-operator} \
 		$(BIN)/invoke release.deploy --version $(DEMO_VERSION) --yes

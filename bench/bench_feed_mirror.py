@@ -29,8 +29,8 @@ from pathlib import Path
 from opsbooks.backends.hosts.inventory import Inventory
 from opsbooks.backends.ssh.executor import RemoteExecutor
 from opsbooks.testing.sshd import sshd_hosts
-from playbooks.actions import feed, feed_remote
-from playbooks.actions.feed_format import FEED_JSON
+from opsbooks_playbooks.actions import feed, feed_remote
+from opsbooks_playbooks.actions.feed_format import FEED_JSON
 
 
 def make_feed(folder: Path, releases: int, kib: int) -> list[Path]:

@@ -23,7 +23,7 @@ HEAVY = ("pydantic", "structlog", "fabric", "paramiko", "invoke", "tenacity", "j
 def catalog_project(root: Path, *, runbooks: int, steps: int, house: bool) -> None:
     for index in range(runbooks):
         write_runbook(root, f"cat{index % 10}", f"book_{index:03d}", steps=steps, kind="mixed")
-    write_config(root, ["playbooks", "gen"] if house else ["gen"])
+    write_config(root, ["opsbooks_playbooks", "gen"] if house else ["gen"])
 
 
 def startup_rows(work: Path, *, reps: int, runbooks: int = 50) -> list[Row]:

@@ -1,5 +1,5 @@
 """The library knows nothing of the catalog (docs/architecture.md, the import contract): no
-module of ``opsbooks`` names ``playbooks`` or a ``release.`` runbook, in code, strings,
+module of ``opsbooks`` names ``opsbooks_playbooks`` or a ``release.`` runbook, in code, strings,
 comments or docstrings, and none imports it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import grimp
 
 REPO = Path(__file__).resolve().parents[1]
 LIBRARY = REPO / "opsbooks"
-NAMES_THE_CATALOG = re.compile(r"\bplaybooks\b|[\"']release\.")
+NAMES_THE_CATALOG = re.compile(r"\b(?:opsbooks_)?playbooks\b|[\"']release\.")
 CONTRACT = {"type": "forbidden", "source_modules": ["opsbooks"]}
 
 
@@ -28,7 +28,7 @@ def test_no_library_module_names_the_catalog() -> None:
 
 def test_no_library_module_imports_the_catalog() -> None:
     graph = grimp.build_graph("opsbooks", include_external_packages=True, cache_dir=None)
-    assert "playbooks" not in graph.modules
+    assert "opsbooks_playbooks" not in graph.modules
 
 
 def test_lint_imports_keeps_the_contract() -> None:
@@ -38,6 +38,6 @@ def test_lint_imports_keeps_the_contract() -> None:
         c
         for c in contracts
         if all(c.get(k) == v for k, v in CONTRACT.items())
-        and "playbooks" in c.get("forbidden_modules", [])
+        and "opsbooks_playbooks" in c.get("forbidden_modules", [])
     ]
     assert kept, "pyproject.toml lost the contract forbidding playbooks in opsbooks"

@@ -70,11 +70,11 @@ def commit_release_fixture() -> Callable[[Path, str], None]:
 
 @pytest.fixture
 def action() -> Run:
-    """Run ``python -m playbooks.actions.<module> args...`` as an operator would."""
+    """Run ``python -m opsbooks_playbooks.actions.<module> args...`` as an operator would."""
 
     def run(module: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", f"playbooks.actions.{module}", *map(str, args)],
+            [sys.executable, "-m", f"opsbooks_playbooks.actions.{module}", *map(str, args)],
             capture_output=True,
             text=True,
             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},

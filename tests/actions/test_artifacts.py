@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.actions import ActionError, artifacts
-from playbooks.actions import git as actions_git
+from opsbooks_playbooks.actions import ActionError, artifacts
+from opsbooks_playbooks.actions import git as actions_git
 
 pytestmark = pytest.mark.slow  # git and python -m subprocesses
 

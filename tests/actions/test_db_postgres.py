@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from opsbooks.testing.postgres import PostgresServer, free_port, postgres_server
-from playbooks.actions import db
-from playbooks.actions.db.manifest import manifest_path, read_manifest
+from opsbooks_playbooks.actions import db
+from opsbooks_playbooks.actions.db.manifest import manifest_path, read_manifest
 
 pytestmark = pytest.mark.slow
 SECRET = "Sup3r-S3cret"
@@ -22,7 +22,7 @@ SECRET = "Sup3r-S3cret"
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "playbooks.actions.db", *args],
+        [sys.executable, "-m", "opsbooks_playbooks.actions.db", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -209,7 +209,7 @@ def test_file_size_limit_leaves_no_backup(
     )
     dest = tmp_path / "bk"
     command = (
-        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m playbooks.actions.db '
+        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m opsbooks_playbooks.actions.db '
         f"backup --db {url} --dest {dest}"
     )
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)

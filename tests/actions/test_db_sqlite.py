@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.actions import db
-from playbooks.actions.db.manifest import manifest_path, read_manifest
+from opsbooks_playbooks.actions import db
+from opsbooks_playbooks.actions.db.manifest import manifest_path, read_manifest
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m playbooks.actions.db`` for real."""
+    """Run ``python -m opsbooks_playbooks.actions.db`` for real."""
     return subprocess.run(
-        [sys.executable, "-m", "playbooks.actions.db", *args],
+        [sys.executable, "-m", "opsbooks_playbooks.actions.db", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -320,7 +320,7 @@ def test_file_size_limit_leaves_no_backup(tmp_path: Path) -> None:
     conn.close()
     dest = tmp_path / "bk"
     command = (
-        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m playbooks.actions.db '
+        f'trap "" XFSZ; ulimit -f 200; exec {sys.executable} -m opsbooks_playbooks.actions.db '
         f"backup --db sqlite:///{big} --dest {dest}"
     )
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=False)

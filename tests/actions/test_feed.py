@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.actions import ActionError, feed
-from playbooks.actions import git as actions_git
+from opsbooks_playbooks.actions import ActionError, feed
+from opsbooks_playbooks.actions import git as actions_git
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Serve = Callable[[Path], AbstractContextManager[str]]
@@ -335,7 +335,7 @@ def test_malformed_feed_is_a_clear_failure(feed_dir: Path, action: Run) -> None:
 def test_serve_command_serves_the_folder_until_stopped(feed_dir: Path, tmp_path: Path) -> None:
     publish(feed_dir, tmp_path, "1.0.0")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "playbooks.actions.feed", "serve"]  # noqa: RUF005
+        [sys.executable, "-m", "opsbooks_playbooks.actions.feed", "serve"]  # noqa: RUF005
         + ["--feed-dir", str(feed_dir), "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
@@ -352,7 +352,7 @@ def test_serve_command_serves_the_folder_until_stopped(feed_dir: Path, tmp_path:
 
 
 def test_versions_order_by_semver_precedence() -> None:
-    from playbooks.actions import Version
+    from opsbooks_playbooks.actions import Version
 
     chain = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-beta", "1.0.0-rc.1", "1.0.0", "1.9.0", "1.10.0"]
     parsed = [Version.parse(v) for v in chain]

@@ -21,9 +21,9 @@ import pytest
 
 from opsbooks.testing import Drill, FakeClock
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
-from playbooks.actions import ActionError, feed, feed_remote, sandbox
-from playbooks.actions.artifacts import build, sha256_of
-from playbooks.actions.git import create_tag
+from opsbooks_playbooks.actions import ActionError, feed, feed_remote, sandbox
+from opsbooks_playbooks.actions.artifacts import build, sha256_of
+from opsbooks_playbooks.actions.git import create_tag
 
 pytestmark = pytest.mark.slow
 
@@ -78,9 +78,9 @@ def remote_path(box: Path) -> str:
 
 
 def action(box: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m playbooks.actions.feed_remote ...`` run in the sandbox, as a step runs it."""
+    """Run ``python -m opsbooks_playbooks.actions.feed_remote ...`` in the sandbox like a step."""
     return subprocess.run(
-        [sys.executable, "-m", "playbooks.actions.feed_remote", *args],
+        [sys.executable, "-m", "opsbooks_playbooks.actions.feed_remote", *args],
         cwd=box,
         env=ENV,
         capture_output=True,

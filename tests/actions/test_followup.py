@@ -18,7 +18,7 @@ def write(folder: Path, *args: str, run_id: str = "") -> subprocess.CompletedPro
     if run_id:
         env["OPSBOOKS_RUN_ID"] = run_id
     return subprocess.run(
-        [sys.executable, "-m", "playbooks.actions.followup", "write", "--dir", str(folder),
+        [sys.executable, "-m", "opsbooks_playbooks.actions.followup", "write", "--dir", str(folder),
          *args],
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.actions import ActionError
-from playbooks.actions import git as actions_git
+from opsbooks_playbooks.actions import ActionError
+from opsbooks_playbooks.actions import git as actions_git
 
 pytestmark = pytest.mark.slow  # real git repositories and python -m subprocesses
 

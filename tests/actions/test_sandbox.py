@@ -24,10 +24,10 @@ from opsbooks.define import outputs
 from opsbooks.define.runbook import parse_when
 from opsbooks.edges.config import Config
 from opsbooks.plan.binding import with_outputs
-from playbooks.actions import ActionError, feed, sandbox
-from playbooks.release.deploy import Deploy
-from playbooks.release.hotfix import Hotfix
-from playbooks.release.rollback import Rollback
+from opsbooks_playbooks.actions import ActionError, feed, sandbox
+from opsbooks_playbooks.release.deploy import Deploy
+from opsbooks_playbooks.release.hotfix import Hotfix
+from opsbooks_playbooks.release.rollback import Rollback
 
 pytestmark = pytest.mark.slow  # git, sh and the opsbooks CLI in subprocesses
 
@@ -114,7 +114,7 @@ def test_create_builds_a_released_sandbox(tmp_path: Path, action: Run, git: Git)
 
 def test_config_is_valid_opsbooks_configuration(box: Path) -> None:
     table = tomllib.loads((box / "opsbooks.toml").read_text())
-    assert table["packages"] == ["playbooks"]
+    assert table["packages"] == ["opsbooks_playbooks"]
     assert table["notify"]["default"] == {"type": "file", "path": str(box / "announcements.log")}
     assert set(table["params"]) == {"release.deploy", "release.rollback", "release.hotfix"}
     known = {k: v for k, v in table.items() if k in Config.model_fields}

@@ -16,8 +16,13 @@ from pathlib import Path
 import pytest
 
 from opsbooks.testing import Drill, FakeClock
-from playbooks.actions import ActionError, feed, sandbox, workflow
-from playbooks.actions.artifacts import MANIFEST, sha256_of, verify_manifest, write_manifest
+from opsbooks_playbooks.actions import ActionError, feed, sandbox, workflow
+from opsbooks_playbooks.actions.artifacts import (
+    MANIFEST,
+    sha256_of,
+    verify_manifest,
+    write_manifest,
+)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 Server = Callable[[Path], AbstractContextManager[str]]

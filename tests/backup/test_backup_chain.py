@@ -14,12 +14,12 @@ import pytest
 from backup_kit import RunSteps, ids, make_sqlite, sh, sqlite_rows
 
 import opsbooks as ob
-from playbooks.actions import db
-from playbooks.backup.restore import BackupRestore
-from playbooks.backup.run import BackupRun
-from playbooks.backup.verify import BackupVerify
-from playbooks.dr.disaster_recovery import DisasterRecovery
-from playbooks.dr.recovery_test import RecoveryTest
+from opsbooks_playbooks.actions import db
+from opsbooks_playbooks.backup.restore import BackupRestore
+from opsbooks_playbooks.backup.run import BackupRun
+from opsbooks_playbooks.backup.verify import BackupVerify
+from opsbooks_playbooks.dr.disaster_recovery import DisasterRecovery
+from opsbooks_playbooks.dr.recovery_test import RecoveryTest
 
 pytestmark = pytest.mark.slow  # the chain's real sh commands
 

@@ -12,11 +12,11 @@ from backup_kit import RunSteps, ids, last_report, opsbooks, sh
 
 import opsbooks as ob
 from opsbooks.testing.postgres import PostgresServer
-from playbooks.actions import db
-from playbooks.backup.restore import BackupRestore
-from playbooks.backup.run import BackupRun
-from playbooks.dr.disaster_recovery import DisasterRecovery
-from playbooks.dr.recovery_test import RecoveryTest
+from opsbooks_playbooks.actions import db
+from opsbooks_playbooks.backup.restore import BackupRestore
+from opsbooks_playbooks.backup.run import BackupRun
+from opsbooks_playbooks.dr.disaster_recovery import DisasterRecovery
+from opsbooks_playbooks.dr.recovery_test import RecoveryTest
 
 pytestmark = pytest.mark.slow
 ROWS = "SELECT id, item FROM orders ORDER BY id"
@@ -112,7 +112,7 @@ def test_recovery_drill_into_scratch(
 def test_disaster_recovery_through_the_engine(
     pg: PostgresServer, shop: str, tmp_path: Path
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["playbooks"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["opsbooks_playbooks"]\n')
     dest = tmp_path / "backups"
     manifest = db.verify(db.backup(pg.url_for(shop), dest)[0])[1]
     at_backup = pg.psql(ROWS, db=shop)

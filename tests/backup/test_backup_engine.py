@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from backup_kit import VENV_BIN, last_report, make_sqlite, opsbooks, sqlite_rows
 
-from playbooks.actions import db
+from opsbooks_playbooks.actions import db
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["playbooks"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.opsbooks]\npackages = ["opsbooks_playbooks"]\n')
     return tmp_path
 
 

@@ -10,14 +10,14 @@ import opsbooks as ob
 from opsbooks.edges.config import Contacts
 from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
-from playbooks.backup.restore import BackupRestore
-from playbooks.backup.run import BackupRun
-from playbooks.backup.verify import BackupVerify
-from playbooks.dr.disaster_recovery import DisasterRecovery
-from playbooks.dr.recovery_test import RecoveryTest
+from opsbooks_playbooks.backup.restore import BackupRestore
+from opsbooks_playbooks.backup.run import BackupRun
+from opsbooks_playbooks.backup.verify import BackupVerify
+from opsbooks_playbooks.dr.disaster_recovery import DisasterRecovery
+from opsbooks_playbooks.dr.recovery_test import RecoveryTest
 
 NASTY = "sqlite:///tmp/it's a $(touch pwned) `db`;.db"
-ACTION = ["python", "-m", "playbooks.actions.db"]
+ACTION = ["python", "-m", "opsbooks_playbooks.actions.db"]
 ALL: list[type[ob.Runbook]] = [
     BackupRun,
     BackupVerify,
@@ -33,7 +33,7 @@ def argv(planned: ob.PlannedStep) -> list[str]:
 
 
 def test_catalog_names() -> None:
-    names = discover(["playbooks"]).names()
+    names = discover(["opsbooks_playbooks"]).names()
     for name in (
         "backup.run",
         "backup.verify",

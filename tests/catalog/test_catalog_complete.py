@@ -27,7 +27,7 @@ CATEGORIES = {
 
 
 def _catalog() -> list[type]:
-    return list(discover(["playbooks"]))
+    return list(discover(["opsbooks_playbooks"]))
 
 
 def test_the_catalog_covers_every_category_with_at_least_30_runbooks() -> None:

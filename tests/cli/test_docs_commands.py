@@ -57,7 +57,7 @@ def make_project(root: Path, package: str) -> Path:
     for init in [pkg, pkg / "security", pkg / "ops"]:
         (init / "__init__.py").write_text("")
     shutil.copy(
-        REPO / "playbooks/security/incident_response.py",
+        REPO / "opsbooks_playbooks/security/incident_response.py",
         pkg / "security/incident_response.py",
     )
     (pkg / "ops/restart.py").write_text(RESTART)
@@ -144,7 +144,7 @@ def test_docs_dir_option_and_check(project: Path, capsys: pytest.CaptureFixture[
 
 @pytest.mark.slow
 def test_drift_cycle_through_the_real_program(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "project", "playbooks")
+    root = make_project(tmp_path / "project", "opsbooks_playbooks")
     docs = root / "docs/runbooks"
 
     first = cli(root, "docs", "--check")
@@ -158,7 +158,7 @@ def test_drift_cycle_through_the_real_program(tmp_path: Path) -> None:
     assert (docs / "ops/restart.md").is_file()
     assert cli(root, "docs", "--check").returncode == 0
 
-    restart = root / "playbooks/ops/restart.py"
+    restart = root / "opsbooks_playbooks/ops/restart.py"
     restart.write_text(restart.read_text().replace('"app"', '"web"'))
     drift = cli(root, "docs", "--check")
     assert drift.returncode == 1
@@ -170,7 +170,7 @@ def test_drift_cycle_through_the_real_program(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_orphans_reported_and_hand_written_pages_kept(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "project", "playbooks")
+    root = make_project(tmp_path / "project", "opsbooks_playbooks")
     assert cli(root, "docs").returncode == 0
     docs = root / "docs/runbooks"
     orphan = docs / "ops/retired.md"
@@ -190,7 +190,7 @@ def test_orphans_reported_and_hand_written_pages_kept(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_subprocess_show_unknown_exits_2(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "project", "playbooks")
+    root = make_project(tmp_path / "project", "opsbooks_playbooks")
     shown = cli(root, "show", "security.incident")
     assert shown.returncode == 2
     assert "Did you mean: security.incident_response?" in shown.stderr
@@ -199,7 +199,7 @@ def test_subprocess_show_unknown_exits_2(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_subprocess_list_uses_the_projects_own_playbooks(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "project", "playbooks")
+    root = make_project(tmp_path / "project", "opsbooks_playbooks")
     listed = cli(root, "list")
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]

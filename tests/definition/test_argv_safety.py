@@ -6,15 +6,15 @@ import pytest
 
 import opsbooks as ob
 from opsbooks.define.argv import dash_positions
-from playbooks.backup.restore import BackupRestore
-from playbooks.backup.run import BackupRun
-from playbooks.backup.verify import BackupVerify
-from playbooks.dr.disaster_recovery import DisasterRecovery
-from playbooks.dr.recovery_test import RecoveryTest
-from playbooks.release.deploy import Deploy
-from playbooks.release.hotfix import Hotfix
-from playbooks.release.rollback import Rollback
-from playbooks.security.incident_response import IncidentResponse
+from opsbooks_playbooks.backup.restore import BackupRestore
+from opsbooks_playbooks.backup.run import BackupRun
+from opsbooks_playbooks.backup.verify import BackupVerify
+from opsbooks_playbooks.dr.disaster_recovery import DisasterRecovery
+from opsbooks_playbooks.dr.recovery_test import RecoveryTest
+from opsbooks_playbooks.release.deploy import Deploy
+from opsbooks_playbooks.release.hotfix import Hotfix
+from opsbooks_playbooks.release.rollback import Rollback
+from opsbooks_playbooks.security.incident_response import IncidentResponse
 
 CATALOG: list[type[ob.Runbook]] = [
     BackupRestore,

@@ -15,14 +15,14 @@ GUIDE = DOCS / "guides" / "writing-runbooks.md"
 
 def modules_after(heading: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, types.ModuleType]:
     """Each python block under ``heading`` whose first line names its file, imported as
-    that module (``playbooks/web/maintain.py`` -> ``playbooks.web.maintain``), in order,
-    so a later block's ``from playbooks.web.restart_app import ...`` finds the earlier."""
+    that module (``runbooks/web/maintain.py`` -> ``runbooks.web.maintain``), in order,
+    so a later block's ``from runbooks.web.restart_app import ...`` finds the earlier."""
     text = GUIDE.read_text(encoding="utf-8")
     section = text[text.index(heading) :].split("\n## ", 1)[0]
     out: dict[str, types.ModuleType] = {}
     for source in code_blocks(section, "python"):
         first = source.splitlines()[0]
-        if not (first.startswith('"""playbooks/') and first.endswith('.py"""')):
+        if not (first.startswith('"""runbooks/') and first.endswith('.py"""')):
             break
         name = first.strip('"').removesuffix(".py").replace("/", ".")
         module = types.ModuleType(name)
@@ -36,10 +36,10 @@ def test_the_sections_example_defines_what_the_guide_describes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     modules = modules_after("## Sections and Include", monkeypatch)
-    assert list(modules) == ["playbooks.web.restart_app", "playbooks.web.maintain"]
-    maintain = modules["playbooks.web.maintain"].Maintain
+    assert list(modules) == ["runbooks.web.restart_app", "runbooks.web.maintain"]
+    maintain = modules["runbooks.web.maintain"].Maintain
     assert maintain.name == "web.maintain"
-    assert modules["playbooks.web.restart_app"].RestartApp.name == "web.restart_app"
+    assert modules["runbooks.web.restart_app"].RestartApp.name == "web.restart_app"
     assert isinstance(maintain, type) and issubclass(maintain, ob.Runbook)
     bound = ob.plan(maintain, maintain.Params())
     assert bound.ids() == [
@@ -59,9 +59,9 @@ def test_the_linked_runs_example_is_two_modules_with_two_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     modules = modules_after("## Linked runs", monkeypatch)
-    assert list(modules) == ["playbooks.db.migrate", "playbooks.web.release"]
-    release = modules["playbooks.web.release"].Release
-    assert (release.name, modules["playbooks.db.migrate"].Migrate.name) == (
+    assert list(modules) == ["runbooks.db.migrate", "runbooks.web.release"]
+    release = modules["runbooks.web.release"].Release
+    assert (release.name, modules["runbooks.db.migrate"].Migrate.name) == (
         "web.release",
         "db.migrate",
     )

@@ -18,7 +18,7 @@ from drill_kit import Engine, Row
 
 from opsbooks.records import audit
 from opsbooks.testing import Drill, DrillResult
-from playbooks.actions import db
+from opsbooks_playbooks.actions import db
 
 SERVICE = "shop"
 BASE = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)

@@ -15,7 +15,7 @@ import pytest
 from drill_kit import Engine, Row
 
 from opsbooks.testing import Drill
-from playbooks.actions import db
+from opsbooks_playbooks.actions import db
 
 pytestmark = pytest.mark.slow  # real commands and polls that sleep
 

@@ -228,7 +228,7 @@ def test_a_config_naming_an_unknown_rule_is_bad_input() -> None:
 
 
 def test_the_house_catalog_has_no_error() -> None:
-    catalog = discover(["playbooks"], [])
+    catalog = discover(["opsbooks_playbooks"], [])
     facts = Facts(TODAY, frozenset(catalog.names()), CONTACTS, {}, broken=catalog.broken)
     findings = lint([subject_of(rb) for rb in catalog], facts, LintSettings())
     assert not has_errors(findings), "\n".join(f.line() for f in findings)

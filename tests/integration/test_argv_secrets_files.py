@@ -77,7 +77,7 @@ def test_backup_run_never_puts_the_database_url_on_argv(tmp_path: Path) -> None:
         sampler.join()
     assert result.returncode == 0, result.stdout + result.stderr
     argv = [line for line in seen if not line.startswith("ENV:")]
-    assert any("playbooks.actions.db" in line for line in argv), "no child was sampled"
+    assert any("opsbooks_playbooks.actions.db" in line for line in argv), "no child was sampled"
     assert not [line for line in argv if canary in line]
     children = [line for line in seen if line.startswith("ENV:") and "DB_URL=" in line]
     assert children, "no child environment was sampled"
@@ -139,7 +139,7 @@ def test_feed_remove_never_deletes_outside_the_feed(tmp_path: Path) -> None:
         json.dumps({"title": "t", "latest": "1.0.0", "releases": [release]})
     )
     done = subprocess.run(
-        [sys.executable, "-m", "playbooks.actions.feed", "remove", "--feed-dir", str(feed),
+        [sys.executable, "-m", "opsbooks_playbooks.actions.feed", "remove", "--feed-dir", str(feed),
          "--version", "1.0.0"],
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip

@@ -32,7 +32,7 @@ def dry_run(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_a_project_asking_for_a_release_sandbox_gets_one(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.opsbooks]\npackages = ["playbooks"]\n\n[tool.opsbooks.settings.release]\n'
+        '[tool.opsbooks]\npackages = ["opsbooks_playbooks"]\n\n[tool.opsbooks.settings.release]\n'
         'sandbox = "sb"\n'
     )
     run = dry_run(tmp_path)
@@ -48,7 +48,7 @@ def test_a_project_asking_for_a_release_sandbox_gets_one(tmp_path: Path) -> None
 def test_a_configured_project_without_release_params_is_told_not_sandboxed(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "opsbooks.toml").write_text('packages = ["playbooks"]\n')
+    (tmp_path / "opsbooks.toml").write_text('packages = ["opsbooks_playbooks"]\n')
     run = dry_run(tmp_path)
     assert run.returncode == 2
     assert "--repo: is required" in run.stderr
@@ -58,7 +58,7 @@ def test_a_configured_project_without_release_params_is_told_not_sandboxed(
 def test_invoke_with_a_malformed_configuration_says_so_without_a_traceback(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "opsbooks.toml").write_text('packages = ["playbooks"\n')
+    (tmp_path / "opsbooks.toml").write_text('packages = ["opsbooks_playbooks"\n')
     tasks = "from opsbooks.tasks import collection\n\nns = collection()\n"
     (tmp_path / "tasks.py").write_text(tasks)
     invoke = Path(sys.executable).parent / "invoke"

@@ -11,9 +11,9 @@ import pytest
 
 import opsbooks as ob
 from opsbooks.edges.discovery import discover
-from playbooks.release.deploy import Deploy
-from playbooks.release.hotfix import Hotfix
-from playbooks.release.rollback import Rollback
+from opsbooks_playbooks.release.deploy import Deploy
+from opsbooks_playbooks.release.hotfix import Hotfix
+from opsbooks_playbooks.release.rollback import Rollback
 
 HOSTILE = "/tmp/my app $(touch pwned) 'x' `y`;z"
 COMMON = {"repo": "/srv/app", "feed_dir": "/srv/feed", "base_url": "https://u.example/app/"}
@@ -89,7 +89,7 @@ def test_feed_host_and_feed_path_go_together(given: dict[str, str]) -> None:
 
 
 def test_catalog_finds_the_three_release_runbooks() -> None:
-    names = discover(["playbooks"]).names()
+    names = discover(["opsbooks_playbooks"]).names()
     assert {"release.deploy", "release.hotfix", "release.rollback"} <= set(names)
     for runbook in (Deploy, Rollback, Hotfix):
         assert runbook.purpose() and runbook.scope and runbook.owner
@@ -100,7 +100,10 @@ def test_catalog_finds_the_three_release_runbooks() -> None:
 
 def test_unbound_plan_keeps_placeholders_for_the_docs() -> None:
     tag = ob.plan(Deploy).get("tag")
-    assert tag.shown == "python -m playbooks.actions.git tag --repo '{repo}' --version '{version}'"
+    assert (
+        tag.shown
+        == "python -m opsbooks_playbooks.actions.git tag --repo '{repo}' --version '{version}'"
+    )
 
 
 def test_bound_plans_leave_no_placeholder_but_run_time_outputs() -> None:
@@ -176,7 +179,7 @@ def test_every_action_command_is_accepted_by_its_cli() -> None:
     checked = 0
     for plan in plans():
         for step in list(plan.steps) + list(plan.compensations.values()):
-            if step.command is None or "playbooks.actions." not in step.command:
+            if step.command is None or "opsbooks_playbooks.actions." not in step.command:
                 continue
             # what the engine binds at run time from find_last_good's outputs
             command = step.command.replace("{outputs.target}", "1.0.0")
@@ -208,13 +211,18 @@ def test_importing_the_definitions_loads_no_action_or_execution_code() -> None:
 
     script = (
         "import json, sys\n"
-        "import playbooks.release.deploy, playbooks.release.rollback, playbooks.release.hotfix\n"
+        "import opsbooks_playbooks.release.deploy, opsbooks_playbooks.release.rollback\n"
+        "import opsbooks_playbooks.release.hotfix\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     loaded = set(json.loads(out))
-    actions = {"playbooks.actions.git", "playbooks.actions.feed", "playbooks.actions.feed_remote"}
+    actions = {
+        "opsbooks_playbooks.actions.git",
+        "opsbooks_playbooks.actions.feed",
+        "opsbooks_playbooks.actions.feed_remote",
+    }
     assert not loaded & (actions | {"http.server"})
     assert not {m.split(".")[0] for m in loaded} & {"invoke", "fabric", "tenacity", "structlog"}

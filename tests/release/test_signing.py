@@ -12,8 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from playbooks.actions import ActionError, UsageError, feed, signing
-from playbooks.actions.feed_format import check_feeds, parse_appcast, render_appcast
+from opsbooks_playbooks.actions import ActionError, UsageError, feed, signing
+from opsbooks_playbooks.actions.feed_format import check_feeds, parse_appcast, render_appcast
 
 BASE = "http://127.0.0.1:9/demo/"
 

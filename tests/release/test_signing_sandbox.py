@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives import serialization
 
 import opsbooks as ob
 from opsbooks.plan.binding import with_outputs
-from playbooks.actions import feed, sandbox, signing
-from playbooks.actions.artifacts import build
-from playbooks.actions.git import create_tag, push_tag
-from playbooks.release.rollback import Rollback
+from opsbooks_playbooks.actions import feed, sandbox, signing
+from opsbooks_playbooks.actions.artifacts import build
+from opsbooks_playbooks.actions.git import create_tag, push_tag
+from opsbooks_playbooks.release.rollback import Rollback
 
 pytestmark = pytest.mark.slow  # git, sh and the opsbooks CLI in subprocesses
 
@@ -128,7 +128,7 @@ def test_the_private_key_is_in_no_argv_journal_audit_output_or_file(deployed: De
         str(s.get("command") or "")
         for s in deployed.report["steps"]  # type: ignore[attr-defined]
     ]
-    publish = next(c for c in commands if "playbooks.actions.feed publish " in c)
+    publish = next(c for c in commands if "opsbooks_playbooks.actions.feed publish " in c)
     assert f"--public-key {deployed.public}" in publish  # the public key is configuration
     assert "--key-file" in publish and signing.ENV_KEY not in publish
     shown = [deployed.run.stdout, deployed.run.stderr, json.dumps(deployed.report), *commands]

@@ -147,7 +147,7 @@ def assert_tree_clean(root: Path) -> int:
 @pytest.fixture
 def catalog(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(sys, "path", [str(REPO), *sys.path])
-    return discover(["playbooks"])
+    return discover(["opsbooks_playbooks"])
 
 
 @pytest.mark.slow
@@ -341,7 +341,7 @@ def test_shipped_backup_run_on_sqlite_leaves_its_secret_url_nowhere(tmp_path: Pa
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    drill = Drill(root=tmp_path, packages=("playbooks",))
+    drill = Drill(root=tmp_path, packages=("opsbooks_playbooks",))
     try:
         result = drill.run("backup.run", {"db": url, "dest": str(tmp_path / "bk")}, yes=True)
     finally:

@@ -36,7 +36,7 @@ def test_index_groups_runbooks_by_category_with_automated_share() -> None:
 
 
 def test_the_house_index_describes_each_category_by_its_package_docstring() -> None:
-    from playbooks.backup.restore import BackupRestore
+    from opsbooks_playbooks.backup.restore import BackupRestore
 
     index = render_catalog([BackupRestore], CONTACTS)["index.md"]
     assert "| [backup](#backup) | 1 | Backup runbooks: take, verify and restore" in index
@@ -48,7 +48,7 @@ def test_automated_share_ignores_compensation_steps() -> None:
 
 
 def test_related_links_in_catalog_use_titles() -> None:
-    from playbooks.security.incident_response import IncidentResponse
+    from opsbooks_playbooks.security.incident_response import IncidentResponse
 
     page = render_catalog([EveryKind, IncidentResponse], CONTACTS)["fixtures/every_kind.md"]
     link = "[Security Incident Response](../security/incident_response.md)"

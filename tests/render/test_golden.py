@@ -29,7 +29,7 @@ CONTACTS = Contacts(
     L3="Engineering lead",
 )
 RUNBOOKS: list[type[Runbook]] = [
-    *discover(["playbooks"]).all(),
+    *discover(["opsbooks_playbooks"]).all(),
     EveryKind,
     GateOptions,
     Sections,
@@ -69,5 +69,5 @@ def test_page_matches_golden(runbook: type[Runbook], update_golden: bool) -> Non
 
 
 def test_every_playbook_has_a_golden_test() -> None:
-    assert {rb.name for rb in discover(["playbooks"])} <= {rb.name for rb in RUNBOOKS}
+    assert {rb.name for rb in discover(["opsbooks_playbooks"])} <= {rb.name for rb in RUNBOOKS}
     assert "security.incident_response" in {rb.name for rb in RUNBOOKS}

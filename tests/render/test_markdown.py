@@ -40,7 +40,7 @@ def test_empty_optional_sections_are_left_out_and_required_kept() -> None:
 
 
 def test_playbook_page_sections_follow_template_order() -> None:
-    from playbooks.security.incident_response import IncidentResponse
+    from opsbooks_playbooks.security.incident_response import IncidentResponse
 
     found = headings(render_runbook(IncidentResponse, CONTACTS))
     assert found == [s for s in SECTIONS if s in found]

@@ -23,8 +23,8 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "writing-runbo
 
 
 def _example(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """The section's two modules, saved as the guide says (``playbooks/db/migrate.py``,
-    then ``playbooks/web/release.py``, which imports the first), in one namespace."""
+    """The section's two modules, saved as the guide says (``opsbooks_playbooks/db/migrate.py``,
+    then ``opsbooks_playbooks/web/release.py``, which imports the first), in one namespace."""
     text = GUIDE.read_text(encoding="utf-8").split("## Linked runs", 1)[1]
     sources = re.findall(r"```python\n(.*?)```", text.split("\n## ", 1)[0], re.S)
     assert len(sources) >= 2, "the Linked runs section has no two-module python example"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from playbooks.actions import ActionError
-from playbooks.actions.change import traffic
-from playbooks.actions.change.__main__ import cli
-from playbooks.actions.change.versions import installed_version, older_than
+from opsbooks_playbooks.actions import ActionError
+from opsbooks_playbooks.actions.change import traffic
+from opsbooks_playbooks.actions.change.__main__ import cli
+from opsbooks_playbooks.actions.change.versions import installed_version, older_than
 
 UPSTREAM = "upstream app {\n    server 10.0.0.6:8080;\n    server 10.0.0.7:8080 weight=2;\n}\n"
 

@@ -9,12 +9,12 @@ from opsbooks.define.argv import dash_positions
 from opsbooks.edges.config import Contacts
 from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
-from playbooks.change.emergency import ChangeEmergency
-from playbooks.change.maintenance import ChangeMaintenance
-from playbooks.change.request import ChangeRequest
-from playbooks.security.vulnerability_patch import VulnerabilityPatch
-from playbooks.support.common_issues import SupportCommonIssues
-from playbooks.support.escalation import SupportEscalation
+from opsbooks_playbooks.change.emergency import ChangeEmergency
+from opsbooks_playbooks.change.maintenance import ChangeMaintenance
+from opsbooks_playbooks.change.request import ChangeRequest
+from opsbooks_playbooks.security.vulnerability_patch import VulnerabilityPatch
+from opsbooks_playbooks.support.common_issues import SupportCommonIssues
+from opsbooks_playbooks.support.escalation import SupportEscalation
 
 ALL: list[type[ob.Runbook]] = [
     ChangeRequest,
@@ -27,7 +27,7 @@ ALL: list[type[ob.Runbook]] = [
 
 
 def test_catalog_names() -> None:
-    names = set(discover(["playbooks"]).names())
+    names = set(discover(["opsbooks_playbooks"]).names())
     assert {r.name for r in ALL} <= names
     for runbook in ALL:
         assert set(runbook.related) <= names, runbook.name

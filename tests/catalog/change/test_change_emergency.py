@@ -13,7 +13,7 @@ from change_kit import notify_settings
 import opsbooks as ob
 from opsbooks.testing import Drill, FakeClock
 from opsbooks.testing.webhook import RecordingWebhook
-from playbooks.change.emergency import ChangeEmergency
+from opsbooks_playbooks.change.emergency import ChangeEmergency
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from change_kit import health_server, notify_settings, utc
 
 from opsbooks.testing import Drill, FakeClock
 from opsbooks.testing.webhook import RecordingWebhook
-from playbooks.change.maintenance import ChangeMaintenance
+from opsbooks_playbooks.change.maintenance import ChangeMaintenance
 
 pytestmark = pytest.mark.slow
 

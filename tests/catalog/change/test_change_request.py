@@ -12,7 +12,7 @@ from change_kit import notify_settings, utc
 import opsbooks as ob
 from opsbooks.testing import Drill, FakeClock
 from opsbooks.testing.webhook import RecordingWebhook
-from playbooks.actions.change import (
+from opsbooks_playbooks.actions.change import (
     ChangeRefused,
     Freeze,
     check_window,
@@ -20,7 +20,7 @@ from playbooks.actions.change import (
     parse_utc,
     read_freezes,
 )
-from playbooks.change.request import ChangeRequest
+from opsbooks_playbooks.change.request import ChangeRequest
 
 APPROVALS = ("director_approval", "cab_approval", "owner_approval")
 AFTER = {"implement": "done", "verify": True}

@@ -19,7 +19,7 @@ from change_kit import CONTACTS, free_port, make_cert, tls_server
 import opsbooks as ob
 from opsbooks.testing import Drill, DrillResult, FakeClock
 from opsbooks.testing.postgres import PostgresServer
-from playbooks.support.common_issues import SupportCommonIssues
+from opsbooks_playbooks.support.common_issues import SupportCommonIssues
 
 LEAVES = {
     planned.id for planned in ob.plan(SupportCommonIssues).steps if planned.kind == "diagnosis"

@@ -10,7 +10,7 @@ from change_kit import CONTACTS, notify_settings, utc
 
 from opsbooks.testing import Drill, FakeClock
 from opsbooks.testing.webhook import RecordingWebhook
-from playbooks.support.escalation import SupportEscalation, decide
+from opsbooks_playbooks.support.escalation import SupportEscalation, decide
 
 
 def test_decide_moves_up_only_past_the_target() -> None:

@@ -13,7 +13,7 @@ from incident_kit import Service, access_log, incident, settings
 import opsbooks as ob
 from opsbooks.testing import Drill, DrillResult
 from opsbooks.testing.webhook import RecordingWebhook
-from playbooks.actions.incident.timing import Milestones
+from opsbooks_playbooks.actions.incident.timing import Milestones
 
 pytestmark = pytest.mark.slow  # a real HTTP service, curl, a webhook server
 

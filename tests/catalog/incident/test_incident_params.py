@@ -109,7 +109,7 @@ def test_a_non_badinput_refusal_of_a_hook_becomes_one_badinput_line(drill: Drill
 @pytest.mark.slow
 def test_the_cli_refuses_sev9_with_exit_2_and_creates_no_run(tmp_path: Path) -> None:
     (tmp_path / "opsbooks.toml").write_text(
-        'packages = ["playbooks"]\n[contacts]\nL1 = "ops"\nL2 = "platform"\nL3 = "eng"\n',
+        'packages = ["opsbooks_playbooks"]\n[contacts]\nL1 = "ops"\nL2 = "platform"\nL3 = "eng"\n',
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOOKS_")}

@@ -12,9 +12,9 @@ from opsbooks.edges.config import load_config
 from opsbooks.edges.run_journal import RunJournal
 from opsbooks.plan.state import StepStatus
 from opsbooks.records.journal import FactRecord, GateRecord, RunRecord, Transition
-from playbooks.actions.incident import review
-from playbooks.actions.incident.params import IncidentParams
-from playbooks.actions.incident.timing import Milestones
+from opsbooks_playbooks.actions.incident import review
+from opsbooks_playbooks.actions.incident.params import IncidentParams
+from opsbooks_playbooks.actions.incident.timing import Milestones
 
 T0 = 1_796_203_800.0  # 2026-12-02T09:30:00Z
 

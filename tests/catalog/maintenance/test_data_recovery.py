@@ -18,7 +18,7 @@ from maint_kit import (
 
 from opsbooks.testing import Drill
 from opsbooks.testing.postgres import PostgresServer
-from playbooks.actions import db
+from opsbooks_playbooks.actions import db
 
 pytestmark = pytest.mark.slow  # real PostgreSQL, pg_dump/pg_restore and subprocesses
 

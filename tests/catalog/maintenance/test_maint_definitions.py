@@ -17,14 +17,21 @@ from opsbooks.define.argv import dash_positions
 from opsbooks.edges.config import Contacts
 from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
-from playbooks.actions import db
-from playbooks.actions.db.manifest import DbError, DbUsageError
-from playbooks.actions.maintenance import __main__ as maintenance_cli
-from playbooks.actions.maintenance import perf, perf_report, recover, sysrec, tinyservice, upkeep
-from playbooks.backup.data_recovery import DataRecovery
-from playbooks.dr.system_recovery import SystemRecovery
-from playbooks.maintenance.database import MaintenanceDatabase
-from playbooks.maintenance.performance_investigation import PerformanceInvestigation
+from opsbooks_playbooks.actions import db
+from opsbooks_playbooks.actions.db.manifest import DbError, DbUsageError
+from opsbooks_playbooks.actions.maintenance import __main__ as maintenance_cli
+from opsbooks_playbooks.actions.maintenance import (
+    perf,
+    perf_report,
+    recover,
+    sysrec,
+    tinyservice,
+    upkeep,
+)
+from opsbooks_playbooks.backup.data_recovery import DataRecovery
+from opsbooks_playbooks.dr.system_recovery import SystemRecovery
+from opsbooks_playbooks.maintenance.database import MaintenanceDatabase
+from opsbooks_playbooks.maintenance.performance_investigation import PerformanceInvestigation
 
 NASTY = "postgresql://app:S3cret'$(touch pwned)@db.internal:5432/shop"
 ALL: list[type[ob.Runbook]] = [
@@ -36,7 +43,7 @@ ALL: list[type[ob.Runbook]] = [
 
 
 def test_the_catalog_names_them() -> None:
-    names = discover(["playbooks"]).names()
+    names = discover(["opsbooks_playbooks"]).names()
     for runbook in ALL:
         assert runbook.name in names
     assert [r.name for r in ALL] == [
@@ -53,7 +60,7 @@ def test_house_template_and_safe_argv(runbook: type[ob.Runbook]) -> None:
     assert runbook.prerequisites and runbook.verification and runbook.recovery
     assert all(isinstance(t, ob.Trouble) for t in runbook.troubleshooting)
     assert runbook.reviewed_on() == dt.date(2026, 12, 2) and runbook.review_every_days
-    assert set(runbook.related) <= set(discover(["playbooks"]).names())
+    assert set(runbook.related) <= set(discover(["opsbooks_playbooks"]).names())
     assert dash_positions(runbook) == []
     for step in runbook.steps:
         if isinstance(step, ob.Gate):

@@ -18,7 +18,7 @@ from maint_kit import sqlite_exec, sqlite_rows
 
 from opsbooks.testing import Drill
 from opsbooks.testing.sshd import SshdCluster, sshd_hosts
-from playbooks.actions import db
+from opsbooks_playbooks.actions import db
 
 pytestmark = pytest.mark.slow  # a real sshd, a real service process, subprocesses
 

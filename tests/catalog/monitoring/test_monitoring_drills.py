@@ -40,7 +40,7 @@ def epoch(text: str) -> float:
 
 @pytest.fixture
 def catalog_drill(drill: Drill) -> Drill:
-    drill.runbooks = (*discover(["playbooks"]), QueueDrain)
+    drill.runbooks = (*discover(["opsbooks_playbooks"]), QueueDrain)
     return drill
 
 

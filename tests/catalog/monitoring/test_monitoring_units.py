@@ -14,17 +14,17 @@ from opsbooks.edges.config import Contacts
 from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
 from opsbooks.testing import Drill
-from playbooks.actions import ActionError, UsageError
-from playbooks.actions.monitoring import alerts as am
-from playbooks.actions.monitoring import figures as fig
-from playbooks.actions.monitoring import monitors as mon
-from playbooks.actions.monitoring.api import crossing, duration, linear_fit
-from playbooks.actions.monitoring.capacity import Figure, report
-from playbooks.monitoring.alert_response import AlertResponse
-from playbooks.monitoring.capacity_planning import CapacityPlanning
-from playbooks.monitoring.performance import Performance
-from playbooks.monitoring.setup import MonitoringSetup
-from playbooks.monitoring.sla import SlaCheck
+from opsbooks_playbooks.actions import ActionError, UsageError
+from opsbooks_playbooks.actions.monitoring import alerts as am
+from opsbooks_playbooks.actions.monitoring import figures as fig
+from opsbooks_playbooks.actions.monitoring import monitors as mon
+from opsbooks_playbooks.actions.monitoring.api import crossing, duration, linear_fit
+from opsbooks_playbooks.actions.monitoring.capacity import Figure, report
+from opsbooks_playbooks.monitoring.alert_response import AlertResponse
+from opsbooks_playbooks.monitoring.capacity_planning import CapacityPlanning
+from opsbooks_playbooks.monitoring.performance import Performance
+from opsbooks_playbooks.monitoring.setup import MonitoringSetup
+from opsbooks_playbooks.monitoring.sla import SlaCheck
 
 ALL: list[type[ob.Runbook]] = [
     MonitoringSetup,
@@ -41,7 +41,7 @@ def test_house_template_and_argv_safety(runbook: type[ob.Runbook]) -> None:
     assert runbook.verification and runbook.troubleshooting and runbook.recovery
     assert runbook.changelog and runbook.review_every_days
     assert str(runbook.reviewed_on()) == "2026-12-02"
-    assert set(runbook.related) <= set(discover(["playbooks"]).names())
+    assert set(runbook.related) <= set(discover(["opsbooks_playbooks"]).names())
     assert dash_positions(runbook) == []
     page = render_runbook(runbook, Contacts())
     for planned in ob.plan(runbook).steps:
@@ -242,7 +242,7 @@ def test_alert_response_refuses_an_impact_the_policy_lacks_before_a_run(drill: D
 
 
 def test_state_files_live_in_the_run_state_directory(tmp_path: Path) -> None:
-    from playbooks.actions import in_state_dir, state_dir
+    from opsbooks_playbooks.actions import in_state_dir, state_dir
 
     assert state_dir({}) == Path(".opsbooks")  # no run: the current directory's
     assert state_dir({"OPSBOOKS_STATE_DIR": str(tmp_path)}) == tmp_path

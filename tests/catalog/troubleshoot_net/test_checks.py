@@ -14,8 +14,8 @@ import jwt
 import pytest
 from tsnet_kit import Certs
 
-from playbooks.actions import UsageError
-from playbooks.actions.checks import pg_auth, tls, tokens
+from opsbooks_playbooks.actions import UsageError
+from opsbooks_playbooks.actions.checks import pg_auth, tls, tokens
 
 SECRET = b"hmac-signing-secret-of-32-bytes!"
 

@@ -13,8 +13,8 @@ import opsbooks as ob
 from opsbooks.define.contacts import Contacts
 from opsbooks.define.params import validate_params
 from opsbooks.render.markdown import render_runbook
-from playbooks.troubleshoot.authentication import Authentication
-from playbooks.troubleshoot.connectivity import Connectivity
+from opsbooks_playbooks.troubleshoot.authentication import Authentication
+from opsbooks_playbooks.troubleshoot.connectivity import Connectivity
 
 REPO = Path(__file__).resolve().parents[3]
 

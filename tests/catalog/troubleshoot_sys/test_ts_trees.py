@@ -18,12 +18,12 @@ from opsbooks.define.contacts import Contacts
 from opsbooks.define.params import validate_params
 from opsbooks.edges.discovery import discover
 from opsbooks.render.markdown import render_runbook
-from playbooks.actions import UsageError
-from playbooks.actions.diagnose import latency, mcp_probe, pressure
-from playbooks.actions.diagnose import sqlite as sqlite_check
-from playbooks.troubleshoot.database import Database
-from playbooks.troubleshoot.mcp import Mcp
-from playbooks.troubleshoot.performance import Performance
+from opsbooks_playbooks.actions import UsageError
+from opsbooks_playbooks.actions.diagnose import latency, mcp_probe, pressure
+from opsbooks_playbooks.actions.diagnose import sqlite as sqlite_check
+from opsbooks_playbooks.troubleshoot.database import Database
+from opsbooks_playbooks.troubleshoot.mcp import Mcp
+from opsbooks_playbooks.troubleshoot.performance import Performance
 
 TREES: dict[type[ob.Runbook], tuple[str, ...]] = {
     Database: (
@@ -92,7 +92,7 @@ def test_house_template_and_page(runbook: type[ob.Runbook]) -> None:
     assert runbook.purpose() and runbook.scope and runbook.owner and runbook.title
     assert runbook.prerequisites and runbook.verification and runbook.troubleshooting
     assert runbook.recovery and runbook.changelog and str(runbook.last_reviewed) == "2026-12-02"
-    assert set(runbook.related) <= set(discover(["playbooks"]).names())
+    assert set(runbook.related) <= set(discover(["opsbooks_playbooks"]).names())
     assert dash_positions(runbook) == []
     page = render_runbook(runbook, Contacts(L2="Platform on-call"))
     chart = page.split("```mermaid", 1)[1].split("```", 1)[0]
