@@ -1,36 +1,18 @@
-"""opsbooks: executable runbooks. One class runs the procedure and renders its docs."""
+"""opsbooks: executable runbooks. One class runs the procedure and renders its docs.
+
+Every public name but the errors is imported on first use (``__getattr__``), so
+``import opsbooks`` loads neither pydantic nor the engine: a listing, ``--help`` and a
+tool that only catches ``ob.OpsbooksError`` stay cheap (bench row 3). Type checkers
+read the same names from the ``TYPE_CHECKING`` imports below.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, SecretStr
-
-from opsbooks.define.argv import NoOption
-from opsbooks.define.context import StepContext
-from opsbooks.define.diagnosis import Diagnosis
-from opsbooks.define.hooks import Skip, StepOutcome, StepView
-from opsbooks.define.incidents import IncidentPolicy
-from opsbooks.define.params import NoParams, Params
-from opsbooks.define.policies import Poll, Retry
-from opsbooks.define.project import Project
-from opsbooks.define.remote import Download, Remote, RemoteVerify, RemoteWait, Upload
-from opsbooks.define.runbook import Change, Runbook, Trouble
-from opsbooks.define.sections import Include, Section
-from opsbooks.define.specs import Binding
-from opsbooks.define.steps import (
-    Branch,
-    Command,
-    Gate,
-    Manual,
-    Notify,
-    PythonStep,
-    Step,
-    Verify,
-    WaitUntil,
-    step,
-)
-from opsbooks.define.subrun import SubRun
 from opsbooks.errors import (
     AnswersError,
     BadInput,
@@ -55,9 +37,40 @@ from opsbooks.errors import (
     UnknownRole,
     UnknownRunbook,
 )
-from opsbooks.plan.binding import Plan, PlannedStep, plan
-from opsbooks.render.kinds import KindRenderer
-from opsbooks.run.outcome import RunReport, StepResult
+
+if TYPE_CHECKING:
+    from pydantic import Field, SecretStr
+
+    from opsbooks.define.argv import NoOption
+    from opsbooks.define.context import StepContext
+    from opsbooks.define.diagnosis import Diagnosis
+    from opsbooks.define.hooks import Skip, StepOutcome, StepView
+    from opsbooks.define.incidents import IncidentPolicy
+    from opsbooks.define.params import NoParams, Params
+    from opsbooks.define.policies import Poll, Retry
+    from opsbooks.define.project import Project
+    from opsbooks.define.remote import Download, Remote, RemoteVerify, RemoteWait, Upload
+    from opsbooks.define.runbook import Change, Runbook, Trouble
+    from opsbooks.define.sections import Include, Section
+    from opsbooks.define.specs import Binding
+    from opsbooks.define.steps import (
+        Branch,
+        Command,
+        Gate,
+        Manual,
+        Notify,
+        PythonStep,
+        Step,
+        Verify,
+        WaitUntil,
+        step,
+    )
+    from opsbooks.define.subrun import SubRun
+    from opsbooks.edges.api import resume, run
+    from opsbooks.edges.kinds import register_step_kind
+    from opsbooks.plan.binding import Plan, PlannedStep, plan
+    from opsbooks.render.kinds import KindRenderer
+    from opsbooks.run.outcome import RunReport, StepResult
 
 __all__ = [
     "AnswersError",
@@ -129,28 +142,99 @@ __all__ = [
     "step",
 ]
 
-if TYPE_CHECKING:
-    from opsbooks.edges.api import resume, run
-    from opsbooks.edges.kinds import register_step_kind
-else:
-    # ``opsbooks.run`` is both the run layer (a subpackage, bound here by the import
-    # above) and the public function: drop the binding so ``__getattr__`` serves the
-    # function; ``from opsbooks.run.x import y`` still finds the layer in sys.modules.
-    import importlib
+#: public name -> the module that defines it, imported when the name is first read
+_LAZY: dict[str, str] = {
+    "Binding": "opsbooks.define.specs",
+    "Branch": "opsbooks.define.steps",
+    "Change": "opsbooks.define.runbook",
+    "Command": "opsbooks.define.steps",
+    "Diagnosis": "opsbooks.define.diagnosis",
+    "Download": "opsbooks.define.remote",
+    "Field": "pydantic",
+    "Gate": "opsbooks.define.steps",
+    "IncidentPolicy": "opsbooks.define.incidents",
+    "Include": "opsbooks.define.sections",
+    "KindRenderer": "opsbooks.render.kinds",
+    "Manual": "opsbooks.define.steps",
+    "NoOption": "opsbooks.define.argv",
+    "NoParams": "opsbooks.define.params",
+    "Notify": "opsbooks.define.steps",
+    "Params": "opsbooks.define.params",
+    "Plan": "opsbooks.plan.binding",
+    "plan": "opsbooks.plan.binding",
+    "PlannedStep": "opsbooks.plan.binding",
+    "Poll": "opsbooks.define.policies",
+    "Project": "opsbooks.define.project",
+    "PythonStep": "opsbooks.define.steps",
+    "register_step_kind": "opsbooks.edges.kinds",
+    "Remote": "opsbooks.define.remote",
+    "RemoteVerify": "opsbooks.define.remote",
+    "RemoteWait": "opsbooks.define.remote",
+    "Retry": "opsbooks.define.policies",
+    "Runbook": "opsbooks.define.runbook",
+    "RunReport": "opsbooks.run.outcome",
+    "SecretStr": "pydantic",
+    "Section": "opsbooks.define.sections",
+    "Skip": "opsbooks.define.hooks",
+    "Step": "opsbooks.define.steps",
+    "step": "opsbooks.define.steps",
+    "StepContext": "opsbooks.define.context",
+    "StepOutcome": "opsbooks.define.hooks",
+    "StepResult": "opsbooks.run.outcome",
+    "StepView": "opsbooks.define.hooks",
+    "SubRun": "opsbooks.define.subrun",
+    "Trouble": "opsbooks.define.runbook",
+    "Upload": "opsbooks.define.remote",
+    "Verify": "opsbooks.define.steps",
+    "WaitUntil": "opsbooks.define.steps",
+}
 
-    importlib.import_module("opsbooks.run")
-    globals().pop("run", None)
-    del importlib
+
+class _Facade(types.ModuleType):
+    """The module's type: ``run`` and ``plan`` are both a layer and a public function.
+
+    Importing ``opsbooks.run.x`` (or ``opsbooks.plan.x``) for the first time makes the
+    import system bind the layer here as ``run`` (``plan``); these properties ignore
+    that binding and always serve the function, imported on first use.
+    """
+
+    @property
+    def run(self) -> Any:
+        from opsbooks.edges.api import run_entry
+
+        return run_entry
+
+    @run.setter
+    def run(self, layer: Any) -> None:
+        del layer  # the run layer, bound by the import system: the function stays
+
+    @property
+    def plan(self) -> Any:
+        from opsbooks.plan.binding import plan
+
+        return plan
+
+    @plan.setter
+    def plan(self, layer: Any) -> None:
+        del layer  # the plan layer, bound by the import system: the function stays
+
+
+sys.modules[__name__].__class__ = _Facade
 
 
 def __getattr__(name: str) -> Any:
-    """Import the run layer only when it is used: ``import opsbooks`` stays light."""
-    if name == "register_step_kind":
-        from opsbooks.edges.kinds import register_step_kind
+    """Import the module defining ``name`` on first use, and keep the value."""
+    if name == "resume":
+        from opsbooks.edges.api import resume
 
-        return register_step_kind
-    if name in ("run", "resume"):
-        from opsbooks.edges import api
+        return resume
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'opsbooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return api.run_entry if name == "run" else api.resume
-    raise AttributeError(f"module 'opsbooks' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -294,12 +294,14 @@ def roll_out(
     between_batches: BetweenBatches | None = None,
     on_start: Callable[[Host], None] | None = None,
     on_host: Callable[[HostResult], None] | None = None,
+    on_hosts: Callable[[list[HostResult]], None] | None = None,
 ) -> RolloutResult:
     """Run ``attempt`` on each host by ``options``; stop at the threshold, canary or operator.
 
     ``skip_hosts`` are reported as skipped and not run (resume passes the hosts that
     already succeeded). ``between_batches(n, results)`` runs after batch ``n``
     (1-based; the canary is batch 1) when more remain; returning False stops.
+    ``on_hosts`` (instead of ``on_host``) gets the hosts that finished together at once.
     """
     todo = [h for h in hosts if h.name not in skip_hosts]
     done: dict[str, HostResult] = {h.name: HostResult(h.name, "skipped") for h in hosts}
@@ -307,7 +309,7 @@ def roll_out(
     batches = plan_batches(todo, options)
     stop: StopReason | None = None
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="rollout") as pool:
-        run = _Batches(attempt, pool, options, len(hosts), done, on_start, on_host)
+        run = _Batches(attempt, pool, options, len(hosts), done, on_start, on_host, on_hosts)
         for number, batch in enumerate(batches, start=1):
             gate = between_batches if number < len(batches) else None
             stop = run.stop_reason(number, run.batch(batch), gate)
@@ -327,6 +329,7 @@ class _Batches:
     done: dict[str, HostResult]
     on_start: Callable[[Host], None] | None
     on_host: Callable[[HostResult], None] | None
+    on_hosts: Callable[[list[HostResult]], None] | None
 
     @property
     def failures(self) -> int:
@@ -348,7 +351,7 @@ class _Batches:
     def batch(self, batch: list[Host]) -> list[HostResult]:
         """Run one batch, at most ``workers`` at a time; start no new host past the threshold.
 
-        Each result is recorded in ``done`` and reported as soon as it arrives.
+        Results are recorded in ``done`` and reported as they arrive (together, if so).
         """
         waiting = list(batch)
         running: dict[Future[HostResult], Host] = {}
@@ -358,9 +361,8 @@ class _Batches:
             if not running:
                 break
             ready, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in ready:
-                del running[future]
-                finished.append(self._record(future.result()))
+            finished.extend(self._record([f.result() for f in running if f in ready]))
+            running = {f: h for f, h in running.items() if f not in ready}
         order = {h.name: i for i, h in enumerate(batch)}
         return sorted(finished, key=lambda r: order[r.host])
 
@@ -374,11 +376,15 @@ class _Batches:
                 self.on_start(host)
             running[self.pool.submit(_guarded, self.attempt, host)] = host
 
-    def _record(self, result: HostResult) -> HostResult:
-        self.done[result.host] = result
-        if self.on_host is not None:
-            self.on_host(result)
-        return result
+    def _record(self, results: list[HostResult]) -> list[HostResult]:
+        for result in results:
+            self.done[result.host] = result
+        if self.on_hosts is not None:
+            self.on_hosts(results)
+        elif self.on_host is not None:
+            for result in results:
+                self.on_host(result)
+        return results
 
 
 def _guarded(attempt: Attempt, host: Host) -> HostResult:

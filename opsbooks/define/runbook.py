@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -54,11 +54,11 @@ class Runbook:
     owner: ClassVar[str] = ""
     severity: ClassVar[str] = ""
     scope: ClassVar[str] = ""
-    prerequisites: ClassVar[list[str]] = []
-    verification: ClassVar[list[str]] = []
-    troubleshooting: ClassVar[list[Trouble]] = []
+    prerequisites: ClassVar[Sequence[str]] = ()
+    verification: ClassVar[Sequence[str]] = ()
+    troubleshooting: ClassVar[Sequence[Trouble]] = ()
     recovery: ClassVar[str] = ""
-    related: ClassVar[list[str]] = []
+    related: ClassVar[Sequence[str]] = ()
     last_reviewed: ClassVar[str | dt.date] = ""
     review_every_days: ClassVar[int] = 90
     changelog: ClassVar[list[Change]] = []

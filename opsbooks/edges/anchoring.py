@@ -8,12 +8,47 @@ notify channel, sent there, so someone outside the machine holds it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from opsbooks.backends.notify import DeliveryFailed, deliver
 from opsbooks.edges.config import Config
 from opsbooks.edges.console import Console
-from opsbooks.errors import JournalError
+from opsbooks.errors import Interrupted, JournalError
 from opsbooks.records.audit import AuditLog, anchor_text
+from opsbooks.records.events import Event, Observer
 from opsbooks.records.journal import Journal
+
+
+class AuditedEvents:
+    """A run's events: the audit line first (anchored), then every other observer."""
+
+    def __init__(self, audit: AuditLog, others: Sequence[Observer]) -> None:
+        self._audit = audit
+        self._others = tuple(others)
+
+    def emit(self, event: Event) -> None:
+        """Write the event's audit line and anchor it (its own commit), then show it."""
+        self._audit.write(event.name, **event.fields())
+        self._show(event)
+
+    def recorded(self, event: Event, record: Callable[[str | None], None]) -> None:
+        """Write the line, hand its anchor to ``record`` (one commit), then show it.
+
+        A line the disk refused stops the run (``Interrupted``), but the transition is
+        still recorded first, as when the anchor had its own commit: a step that ran
+        keeps its result, and resume goes on from there.
+        """
+        try:
+            anchor = self._audit.line(event.name, **event.fields())
+        except Interrupted:
+            record(None)
+            raise
+        record(anchor)
+        self._show(event)
+
+    def _show(self, event: Event) -> None:
+        for observer in self._others:
+            observer(event)
 
 
 def recorded_anchor(journal: Journal, run_id: str) -> str | None:

@@ -19,6 +19,7 @@ from opsbooks.plan.binding import Plan
 if TYPE_CHECKING:
     from opsbooks.backends.hosts.inventory import Inventory
     from opsbooks.backends.protocols import HostBackend
+    from opsbooks.backends.ssh.pool import ConnectionPool
     from opsbooks.edges.config import Config
     from opsbooks.edges.requests import Surroundings
     from opsbooks.records.redaction import Redactor
@@ -49,13 +50,19 @@ def sudo_password(bound: Plan, config: Config, surroundings: Surroundings) -> st
 
 
 def executor_factory(
-    bound: Plan, config: Config, surroundings: Surroundings, redactor: Redactor
+    bound: Plan,
+    config: Config,
+    surroundings: Surroundings,
+    redactor: Redactor,
+    pool: ConnectionPool | None = None,
 ) -> Callable[[Inventory], HostBackend] | None:
-    """An SSH executor factory holding the run's sudo password (None: the default one)."""
+    """An SSH executor factory holding the run's sudo password and borrowing from the
+    run's kept connections (None, with neither: the default one)."""
     password = sudo_password(bound, config, surroundings)
-    if password is None:
+    if password is None and pool is None:
         return None
-    redactor.add(password)
+    if password is not None:
+        redactor.add(password)
     from opsbooks.backends.ssh.executor import RemoteExecutor  # fabric only when needed
 
-    return lambda inventory: RemoteExecutor(inventory, sudo_password=password)
+    return lambda inventory: RemoteExecutor(inventory, sudo_password=password, pool=pool)

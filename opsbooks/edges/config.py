@@ -6,7 +6,6 @@ to the file that holds it. Only composition roots (cli, tasks) call ``load_confi
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,11 @@ from opsbooks.backends.notify import Channel
 from opsbooks.define.contacts import Contacts
 from opsbooks.define.incidents import IncidentPolicy
 from opsbooks.define.policies import seconds
+from opsbooks.edges.config_source import (
+    ConfigSource,
+    config_source,
+    param_defaults,
+)
 from opsbooks.edges.discovery import installed_catalogs
 from opsbooks.errors import ConfigError
 from opsbooks.records.redaction import compile_pattern
@@ -32,6 +36,8 @@ class Config(BaseModel):
     source: str = Field(default="(defaults)", exclude=True)
     packages: list[str] = Field(default_factory=installed_catalogs)
     exclude: list[str] = []
+    #: list from the catalog index (``opsbooks.edges.catalog_index``); false: always import
+    catalog_index: bool = True
     docs_dir: str = "docs/runbooks"
     state_dir: str = ".opsbooks"
     journal: str = ""
@@ -92,11 +98,7 @@ class Config(BaseModel):
         A category table is shared by runbooks with different params, so callers keep
         only the keys a runbook has (``fields``); the runbook's own table is strict.
         """
-        category = runbook.split(".", 1)[0]
-        shared = self.params.get(category, {}) if category != runbook else {}
-        if fields is not None:
-            shared = {k: v for k, v in shared.items() if k in fields}
-        return {**shared, **self.params.get(runbook, {})}
+        return param_defaults(self.params, runbook, fields)
 
     def runbook_settings(self, runbook: str) -> dict[str, Any]:
         """A runbook's settings: its category's table, then its own, winning.
@@ -122,53 +124,25 @@ class Config(BaseModel):
         return self.journal or f"sqlite:///{self.state_path / 'journal.db'}"
 
 
-def find_config_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    """Return the nearest config file at or above ``start`` and its opsbooks table."""
-    for folder in [start, *start.parents]:
-        dedicated = folder / "opsbooks.toml"
-        if dedicated.is_file():
-            return dedicated, _read(dedicated)
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            table = _read(pyproject).get("tool", {}).get("opsbooks")
-            if isinstance(table, dict):
-                return pyproject, table
-    return None
-
-
 def load_config(start: Path | None = None, *, file: Path | None = None) -> Config:
     """Load configuration from ``file``, or the nearest one above ``start``, or defaults."""
-    start = (start or Path.cwd()).resolve()
-    if file is not None:
-        data = _read(file)
-        if file.name == "pyproject.toml":
-            data = data.get("tool", {}).get("opsbooks", {})
-        found: tuple[Path, dict[str, Any]] | None = (file.resolve(), data)
-    else:
-        found = find_config_file(start)
-    if found is None:
-        return Config(root=start)
-    path, table = found
+    return validate(config_source(start, file=file))
+
+
+def validate(source: ConfigSource) -> Config:
+    """The validated configuration of ``source``; ``ConfigError`` naming every problem."""
+    if source.path is None:
+        return Config(root=source.root)
     try:
-        return Config.model_validate({**table, "root": path.parent, "source": str(path)})
+        return Config.model_validate(
+            {**source.table, "root": source.root, "source": str(source.path)}
+        )
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].lower()}"
             for e in exc.errors(include_url=False)
         )
         raise ConfigError(
-            f"configuration in {path} is invalid: {problems}. Fix the [tool.opsbooks] "
+            f"configuration in {source.path} is invalid: {problems}. Fix the [tool.opsbooks] "
             f"table (or opsbooks.toml); see docs/guides/configuration.md for every key."
         ) from None
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML ({exc or type(exc).__name__}); fix the syntax and run again."
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None

@@ -122,6 +122,14 @@ class Console:
         with self._beats.beating(label, every):
             yield
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """While a person is asked (the live console stops drawing; lines need nothing)."""
+        yield
+
+    def close(self) -> None:
+        """The run's session ends (the live console stops its region; lines need nothing)."""
+
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepSections):
             text = self._headings.lines(event.headings)

@@ -15,20 +15,21 @@ show and run, and asking for the broken one is bad input naming the error.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
 import importlib
 import linecache
 import pkgutil
 import re
-import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from importlib.metadata import entry_points
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-from opsbooks.define.runbook import Runbook
 from opsbooks.errors import BadInput, DefinitionError, OpsbooksError, UnknownRunbook
+
+if TYPE_CHECKING:
+    from opsbooks.define.runbook import Runbook
+    from opsbooks.edges.summaries import Summary
 
 #: The entry-point group an installed distribution declares its runbook packages in.
 CATALOG_GROUP = "opsbooks.catalogs"
@@ -39,14 +40,22 @@ FOREIGN_ERROR_CHARS = 300
 
 
 class Catalog:
-    """The runbooks of one or more packages, sorted by name."""
+    """The runbooks of one or more packages, sorted by name.
+
+    ``lazy`` holds runbooks known from the catalog index by their summary only: the
+    module of one is imported when its class is first asked for (``get``, iterating),
+    so listing, completion and ``invoke --list`` import no runbook module.
+    """
 
     def __init__(
         self,
         runbooks: Iterable[type[Runbook]],
         broken: Mapping[str, str] | None = None,
         broken_names: Mapping[str, str] | None = None,
+        *,
+        lazy: Iterable[Summary] = (),
     ) -> None:
+        self._lazy: dict[str, Summary] = {summary.name: summary for summary in lazy}
         #: module name -> its import error, in one paragraph
         self.broken: dict[str, str] = dict(broken or {})
         #: runbook name -> the broken module that defines it, where the error named it (a
@@ -66,18 +75,43 @@ class Catalog:
         return iter(self.all())
 
     def __len__(self) -> int:
-        return len(self._by_name)
+        return len(self.names())
 
     def all(self) -> list[type[Runbook]]:
-        return [self._by_name[name] for name in sorted(self._by_name)]
+        return [self.get(name) for name in self.names()]
 
     def names(self) -> list[str]:
-        return sorted(self._by_name)
+        return sorted({*self._by_name, *self._lazy})
+
+    def classes(self) -> Mapping[str, type[Runbook]]:
+        """The runbooks by name, each imported when it is looked up (``show``'s links)."""
+        return _Classes(self)
+
+    def summaries(self) -> list[Summary]:
+        """Every runbook's summary, sorted by name, importing no module the index knows."""
+        from opsbooks.edges.summaries import summarize
+
+        return [
+            self._lazy[name] if name in self._lazy else summarize(self._by_name[name])
+            for name in self.names()
+        ]
+
+    def summary(self, name: str) -> Summary:
+        """One runbook's summary; unknown names are refused as by ``get``."""
+        if name in self._lazy:
+            return self._lazy[name]
+        from opsbooks.edges.summaries import summarize
+
+        return summarize(self.get(name))
 
     def get(self, name: str) -> type[Runbook]:
+        if name not in self._by_name and name in self._lazy:
+            self._by_name[name] = _load(self._lazy[name])
         try:
             return self._by_name[name]
         except KeyError:
+            import difflib
+
             self._refuse_broken(name)
             close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
             close += [n for n in self.names() if name and name in n and n not in close]
@@ -138,6 +172,8 @@ def discover(packages: Iterable[str], exclude: Iterable[str] = ()) -> Catalog:
 
 @functools.cache
 def _declared_catalogs() -> tuple[str, ...]:
+    from importlib.metadata import entry_points  # costs more than a warm listing: on use
+
     declared = {ep.value.partition(":")[0].strip() for ep in entry_points(group=CATALOG_GROUP)}
     return tuple(sorted(declared))
 
@@ -197,6 +233,8 @@ def import_error(exc: BaseException, module: str) -> str:
     line where Python raised it, and is never shortened: its last words say how to fix
     it. Only a foreign error (a pydantic schema dump can run to pages) is cut.
     """
+    import traceback
+
     where = ""
     leaf = module.rsplit(".", 1)[-1]
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
@@ -264,6 +302,8 @@ def _holds_runbooks(module: ModuleType) -> bool:
 
 
 def _runbooks_in(module: ModuleType) -> list[type[Runbook]]:
+    from opsbooks.define.runbook import Runbook
+
     return [
         value
         for value in vars(module).values()
@@ -272,6 +312,42 @@ def _runbooks_in(module: ModuleType) -> list[type[Runbook]]:
         and not value.abstract
         and value.__module__ == module.__name__
     ]
+
+
+class _Classes(Mapping[str, "type[Runbook]"]):
+    """A catalog as a mapping of name to class that imports only the names looked up."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def __getitem__(self, name: str) -> type[Runbook]:
+        if name not in self._catalog.names():
+            raise KeyError(name)
+        return self._catalog.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._catalog.names())
+
+    def __len__(self) -> int:
+        return len(self._catalog)
+
+
+def _load(summary: Summary) -> type[Runbook]:
+    """Import the module an index entry names and return its runbook of that name."""
+    try:
+        module = importlib.import_module(summary.module)
+    except Exception as exc:
+        raise BadInput(
+            f"runbook {summary.name!r} cannot be loaded: its module {summary.module} failed "
+            f"to import ({import_error(exc, summary.module)}). Fix the module, then run it again."
+        ) from None
+    for runbook in _runbooks_in(module):
+        if runbook.name == summary.name:
+            return runbook
+    raise BadInput(  # the index matched the file's content, so this is a module's own doing
+        f"runbook {summary.name!r} is no longer defined by {summary.module}; run the "
+        f"command again (the catalog index is rebuilt when a module changes)."
+    )
 
 
 def _where(runbook: type[Runbook]) -> str:

@@ -1,6 +1,9 @@
 """Command-line flags derived from a runbook's ``Params`` model (for ``opsbooks run`` and
 the invoke tasks): type, default, help, required, booleans as ``--x/--no-x``, lists
 repeatable. Values stay strings here; pydantic validates them in one place.
+
+``FlagSpec`` and ``help_line`` import no pydantic: the catalog index stores flag specs,
+and ``invoke --list`` builds its tasks from them without importing a runbook.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import SecretStr
-from pydantic.fields import FieldInfo
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
 
-from opsbooks.define.params import Params
+    from opsbooks.define.params import Params
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def flag_specs(model: type[Params], configured: Mapping[str, Any] | None = None)
 
 
 def _spec(name: str, info: FieldInfo) -> FlagSpec:
+    from pydantic import SecretStr  # a model exists, so pydantic is loaded already
+
     annotation = _inner(info.annotation)
     origin = typing.get_origin(annotation)
     choices: tuple[str, ...] = ()

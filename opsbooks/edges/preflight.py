@@ -10,7 +10,7 @@ import getpass
 import json
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsbooks.define.params import REDACTED, Params, secret_fields, validate_params
 from opsbooks.define.runbook import Runbook
@@ -25,6 +25,9 @@ from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.plan.state import StepStatus
 from opsbooks.run.diagnosis import escalation_gaps
 from opsbooks.run.execute import executor_for
+
+if TYPE_CHECKING:
+    from opsbooks.backends.ssh.pool import ConnectionPool
 
 
 def bind_params(
@@ -177,22 +180,39 @@ def answers_for(path: Path | None, surroundings: Surroundings, bound: Plan) -> d
     return answers
 
 
-def check_reachable(bound: Plan, config: Config, surroundings: Surroundings) -> None:
-    """An unreachable host is bad input: say so before any step runs."""
+def check_reachable(
+    bound: Plan, config: Config, surroundings: Surroundings
+) -> ConnectionPool | None:
+    """An unreachable host is bad input: say so before any step runs.
+
+    Returns the probe's open SSH connections (None without remote steps, or with fake
+    hosts), for the run's steps to use rather than connect again; close it at the end.
+    """
     if not has_remote_steps(bound):
-        return
+        return None
     from opsbooks.backends.hosts.inventory import Inventory
     from opsbooks.run.remote_steps import check_reachable
 
     inventory = Inventory.from_config(config)
     fakes = surroundings.hosts
-    found = (
-        check_reachable(bound, inventory)
-        if fakes is None
-        else check_reachable(bound, inventory, executor_factory=lambda _: fakes)
-    )
+    if fakes is not None:
+        found = check_reachable(bound, inventory, executor_factory=lambda _: fakes)
+        kept = None
+    else:
+        from opsbooks.backends.ssh.executor import RemoteExecutor
+        from opsbooks.backends.ssh.pool import ConnectionPool
+
+        kept = ConnectionPool()
+        try:
+            found = check_reachable(
+                bound, inventory, executor_factory=lambda i: RemoteExecutor(i, pool=kept)
+            )
+        except BaseException:
+            kept.close()
+            raise
     for warning in found:
         surroundings.stdout.write(f"  note: {warning}\n")
+    return kept
 
 
 def unconfigured_channels(bound: Plan, config: Config) -> str | None:

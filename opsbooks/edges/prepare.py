@@ -19,7 +19,8 @@ from opsbooks.define.hooks import included_runbooks
 from opsbooks.define.params import Params
 from opsbooks.define.project import Mode, Project
 from opsbooks.define.runbook import Runbook
-from opsbooks.edges.config import Config, find_config_file, load_config
+from opsbooks.edges.config import Config, load_config
+from opsbooks.edges.config_source import find_config_file
 from opsbooks.errors import BadInput, OpsbooksError
 
 Say = Callable[[str], None]

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from opsbooks.define.context import StepContext
 from opsbooks.edges.config import Config
-from opsbooks.edges.session import journal_url
 from opsbooks.records.journal import (
     FactRecord,
     GateRecord,
@@ -62,6 +61,8 @@ class RunJournal:
 def _journal(ctx: StepContext) -> Iterator[Journal]:
     config = Config.model_validate(dict(ctx.config))
     config.root = ctx.workdir
+    from opsbooks.edges.session import journal_url  # the engine: when a step runs, not to list
+
     journal = open_journal(journal_url(config))
     try:
         yield journal

@@ -41,16 +41,16 @@ class CleanLogs(ob.Runbook):
         "One log directory on this host; only rotated files matching the pattern "
         "(`*.gz` by default), never the live logs a service writes to."
     )
-    prerequisites = [
+    prerequisites = (
         "Write access to the log directory (run as the service user or with sudo)",
         "The retention the team agreed for these logs (default: 14 days)",
         "No open incident or legal hold that needs the old logs",
-    ]
-    verification = [
+    )
+    verification = (
         "No matching file older than the retention is left (step `none_left`)",
         "`df -Pk` on the directory shows the space back (step `usage_after`)",
-    ]
-    troubleshooting = [
+    )
+    troubleshooting = (
         ob.Trouble(
             symptom="`delete` fails: `find: cannot delete ...: Permission denied`",
             cause="The run's user cannot write to the log directory.",
@@ -61,16 +61,16 @@ class CleanLogs(ob.Runbook):
             cause="Live logs, not rotated ones, fill the disk (`du -sh {log_dir}/*`).",
             solution="Check logrotate's configuration and frequency; escalate to L2.",
         ),
-    ]
+    )
     recovery = (
         "Deleted logs cannot be brought back from this host: restore them from the log "
         "archive or backup if they are needed. The `candidates` step's output lists "
         "every file that was deleted."
     )
-    related: list[str] = []
+    related = ()
     last_reviewed = "2026-12-02"
     review_every_days = 180
-    changelog = [ob.Change("2026-12-02", "First version, written by `opsbooks init`")]
+    changelog = [ob.Change("2026-12-02", "Written by `opsbooks init`")]  # noqa: RUF012
 
     class Params(ob.Params):
         log_dir: ob.NoOption = ob.Field(description="Log directory, e.g. /var/log/app")
@@ -132,12 +132,11 @@ import time
 from pathlib import Path
 
 import pytest
+from opsbooks.testing import Drill
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # the catalog package lives at the project root
     sys.path.insert(0, str(ROOT))
-
-from opsbooks.testing import Drill  # noqa: E402
 
 DAY = 24 * 3600
 

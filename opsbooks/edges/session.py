@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from opsbooks.backends.local import LocalBackend
 from opsbooks.backends.notify import Channel, ChannelNotifier
 from opsbooks.backends.protocols import HostBackend
 from opsbooks.define.params import secret_values
-from opsbooks.edges.anchoring import announce_head, final_anchor, recorded_anchor
+from opsbooks.edges.anchoring import (
+    AuditedEvents,
+    announce_head,
+    final_anchor,
+    recorded_anchor,
+)
 from opsbooks.edges.approvals import approval_waiter
 from opsbooks.edges.become import executor_factory
 from opsbooks.edges.clock import SystemClock
 from opsbooks.edges.config import Config
-from opsbooks.edges.console import Console, RedactedStream
 from opsbooks.edges.discovery import Catalog, discover
 from opsbooks.edges.hooks import describe as describe_hooks
 from opsbooks.edges.hooks import load_hooks
@@ -56,13 +60,15 @@ from opsbooks.edges.resuming import (
     superseded_by,
     superseded_question,
 )
+from opsbooks.edges.screen import targets_of
 from opsbooks.edges.signals import StopFlag
 from opsbooks.edges.subruns import ChildLauncher
 from opsbooks.edges.taint import check_tainted_outputs
+from opsbooks.edges.terminal import console_for, prompters
 from opsbooks.errors import BadInput, GateStopped, OpsbooksError
 from opsbooks.plan.binding import Plan, plan
 from opsbooks.records.audit import AuditLog
-from opsbooks.records.events import Event, Notice, Observer
+from opsbooks.records.events import Notice
 from opsbooks.records.journal import Journal, open_journal
 from opsbooks.records.redaction import Redactor
 from opsbooks.render.dryrun import render_dry_run
@@ -71,11 +77,6 @@ from opsbooks.run.execute import HostSteps, StepEnv, execute
 from opsbooks.run.gates import (
     ChainPrompter,
     GateRequest,
-    NobodyPrompter,
-    Prompter,
-    ScriptedPrompter,
-    TerminalPrompter,
-    YesPrompter,
 )
 from opsbooks.run.options import RunOptions
 from opsbooks.run.outcome import RunReport
@@ -84,6 +85,9 @@ from opsbooks.run.questions import Questions
 from opsbooks.run.reconcile import reconcile
 from opsbooks.run.runner import Runner, new_run_id
 from opsbooks.run.selection import tags_of
+
+if TYPE_CHECKING:
+    from opsbooks.backends.ssh.pool import ConnectionPool
 
 __all__ = [
     "Invocation",
@@ -146,12 +150,15 @@ def start_run(
         hooks = describe_hooks(found)
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)) + hooks)
         return None
-    check_reachable(bound, config, surroundings)
-    journal = _journal(config)
-    check_crashed_holder(journal, bound.name, config.state_path, LocalIdentity())
-    run_id = new_run_id((surroundings.clock or SystemClock()).wall())
-    with _runner(bound, answers, options, config, surroundings, journal, run_id, catalog) as runner:
-        return runner.start(options, run_id=run_id)
+    kept = check_reachable(bound, config, surroundings)  # the probe's SSH connections
+    with kept or nullcontext():
+        journal = _journal(config)
+        check_crashed_holder(journal, bound.name, config.state_path, LocalIdentity())
+        run_id = new_run_id((surroundings.clock or SystemClock()).wall())
+        with _runner(
+            bound, answers, options, config, surroundings, journal, run_id, catalog, kept
+        ) as runner:
+            return runner.start(options, run_id=run_id)
 
 
 def resume_run(
@@ -183,10 +190,13 @@ def resume_run(
     check_tainted_outputs(journal, record, bound)
     answers = answers_for(options.answers, surroundings, bound)
     check_channels(bound, config, surroundings)
-    check_reachable(bound, config, surroundings)
-    with _runner(
-        bound, answers, options, config, surroundings, journal, record.id, catalog
-    ) as runner:
+    kept = check_reachable(bound, config, surroundings)  # the probe's SSH connections
+    with (
+        kept or nullcontext(),
+        _runner(
+            bound, answers, options, config, surroundings, journal, record.id, catalog, kept
+        ) as runner,
+    ):
         if bound.fingerprint != record.fingerprint:
             _confirm_changed_definition(runner, record.id, record.fingerprint, bound)
         newer = superseded_by(journal, record)
@@ -254,6 +264,7 @@ def _runner(
     journal: Journal,
     run_id: str,
     catalog: Catalog,
+    kept: ConnectionPool | None = None,
 ) -> Iterator[Runner]:
     """Build the runner once, with every dependency; nothing is patched in afterwards."""
     # a bad plugin is a ConfigError before any step; included runbooks bring their hooks
@@ -261,7 +272,14 @@ def _runner(
     who = approver(surroundings.environ)
     identity = LocalIdentity()
     redactor = Redactor(secret_values(bound.params), config.secret_patterns)
-    console = Console(surroundings.stdout, redactor, purpose=bound.info.purpose)
+    console = console_for(
+        surroundings.stdout,
+        redactor,
+        surroundings.environ,
+        purpose=bound.info.purpose,
+        no_color=options.no_color,
+        targets=lambda: targets_of(bound, check_hosts(bound, config)),
+    )
     audit = AuditLog(
         config.state_path / "runs" / f"{run_id}.jsonl",
         run_id,
@@ -269,21 +287,15 @@ def _runner(
         anchor=lambda anchor: journal.set_audit_head(run_id, anchor),  # at every event
         expected=recorded_anchor(journal, run_id),  # a resume refuses a broken chain
     )
-    observers: tuple[Observer, ...] = (
-        lambda event: audit.write(event.name, **event.fields()),
-        console,
-        *surroundings.observers,
-    )
-
-    def emit(event: Event) -> None:
-        for observer in observers:
-            observer(event)
-
+    events = AuditedEvents(audit, (console, *surroundings.observers))
+    emit = events.emit
     stop = StopFlag()
     clock = surroundings.clock or SystemClock()
     questions = Questions(
         plan=bound,
-        prompter=ChainPrompter(_prompters(answers, options.yes, surroundings, who, redactor)),
+        prompter=ChainPrompter(
+            prompters(answers, options.yes, surroundings, who, redactor, console)
+        ),
         journal=journal,
         redactor=redactor,
         who=who,
@@ -316,7 +328,7 @@ def _runner(
             journal,
             questions,
             surroundings.hosts,
-            executor_factory(bound, config, surroundings, redactor),
+            executor_factory(bound, config, surroundings, redactor, kept),
         ),
         config=config.model_dump(),
         extras=surroundings.extras,
@@ -341,6 +353,7 @@ def _runner(
         stop_requested=stop.requested,
         abandon_requested=stop.abandoned,
         hooks=hooks,
+        recorded=events.recorded,  # a step's transition and its audit anchor: one commit
     )
     beat = Heartbeat(
         journal_url(config), bound.name, run_id, lease=config.journal_lease, identity=identity
@@ -349,24 +362,10 @@ def _runner(
         with stop.installed(surroundings.install_signal_handlers), beat:
             yield runner
     finally:
+        console.close()  # the live region, if any, ends before the last lines
         final_anchor(journal, run_id, audit)
         audit.close()
         announce_head(audit, config, console)  # the external anchor
-
-
-def _prompters(
-    answers: Mapping[str, Any], yes: bool, surroundings: Surroundings, who: str, redactor: Redactor
-) -> list[Prompter]:
-    """Answers file first, then ``--yes``, then a person at the terminal (or nobody)."""
-    prompters: list[Prompter] = [ScriptedPrompter(answers, who, source="answers")]
-    if yes:
-        prompters.append(YesPrompter(who))
-    if surroundings.is_interactive():
-        shown = RedactedStream(surroundings.stdout, redactor)  # a phrase, a prompt: redacted
-        prompters.append(TerminalPrompter(surroundings.stdin, cast(IO[str], shown), who))
-    else:
-        prompters.append(NobodyPrompter())
-    return prompters
 
 
 def _host_steps(

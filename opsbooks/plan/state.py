@@ -47,8 +47,9 @@ ALLOWED: dict[StepStatus, frozenset[StepStatus]] = {
     S.STOPPED: frozenset({S.RUNNING, S.SUCCEEDED, S.SKIPPED, S.STOPPED}),
     S.SUCCEEDED: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}),
     S.SKIPPED: frozenset({S.RUNNING, S.SKIPPED}),
-    # COMPENSATING -> COMPENSATING is the undo run again after a crash cut it off.
-    S.COMPENSATING: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED}),
+    # COMPENSATING -> COMPENSATING is the undo run again after a crash cut it off;
+    # -> SUCCEEDED: a newer run did the step again after the cut-off undo (run.reconcile).
+    S.COMPENSATING: frozenset({S.COMPENSATING, S.COMPENSATED, S.COMPENSATION_FAILED, S.SUCCEEDED}),
     # -> SUCCEEDED: a newer run of the runbook did the step again (run.reconcile).
     S.COMPENSATED: frozenset({S.RUNNING, S.SUCCEEDED}),
     S.COMPENSATION_FAILED: frozenset(

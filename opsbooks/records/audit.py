@@ -14,16 +14,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
+# structlog.dev imports rich, when installed, for pretty tracebacks this log never
+# prints; hidden while structlog loads, so a piped run or `--help` never pays for rich
+# (only the live console on a terminal loads it: edges/console_live.py)
+_HIDE_RICH = "rich" not in sys.modules
+if _HIDE_RICH:
+    sys.modules["rich"] = None  # type: ignore[assignment]
+try:
+    import structlog
+finally:
+    if _HIDE_RICH:
+        del sys.modules["rich"]
 
-from opsbooks.errors import BadInput, Interrupted
-from opsbooks.records.files import open_private, plain_name, private_dir, refuse_symlink
-from opsbooks.records.redaction import Redactor
+from opsbooks.errors import BadInput, Interrupted  # noqa: E402
+from opsbooks.records.audit_tail import last_lines, tail_matches  # noqa: E402
+from opsbooks.records.files import open_private, plain_name, private_dir, refuse_symlink  # noqa: E402
+from opsbooks.records.redaction import Redactor  # noqa: E402
 
 GENESIS = "0" * 64
 
@@ -85,7 +97,7 @@ class AuditLog:
         private_dir(path.parent)
         refuse_symlink(path, "audit file")
         self._anchor = anchor
-        if expected:
+        if expected and not _ends_at(path, expected):  # else say what is wrong, or pass
             _refuse_broken(verify(path, expected), run_id)
         head, seq = _tail(path)
         self._chain = _Chain(head, seq)
@@ -116,7 +128,17 @@ class AuditLog:
         return self._written[1]
 
     def write(self, event: str, **fields: Any) -> None:
-        """Append one line, fsynced, then anchor it in the journal.
+        """Append one line, fsynced, then anchor it in the journal (see :meth:`line`)."""
+        anchor = self.line(event, **fields)
+        if anchor is not None and self._anchor is not None:
+            self._anchor(anchor)
+
+    def line(self, event: str, **fields: Any) -> str | None:
+        """Append one line, fsynced; return its anchor for the caller to commit.
+
+        The runner commits a step's transition and the anchor of its event's line in
+        one transaction (``run/stepping.py``), one commit where two were. ``None`` once
+        a write has failed.
 
         A write the disk refuses (full, quota, file size limit) leaves the file at its
         last whole line and stops the run (:class:`Interrupted`, resumable): no step
@@ -124,7 +146,7 @@ class AuditLog:
         resume can append once there is room. Later events of this process are dropped.
         """
         if self._failed is not None:
-            return
+            return None
         try:
             self._log.info(event, **fields)
             self._file.sync()
@@ -137,8 +159,7 @@ class AuditLog:
                 f"or size limit), then `opsbooks resume {self.run_id}`."
             ) from None
         self._written = (self._chain.head, self._chain.seq)
-        if self._anchor is not None:
-            self._anchor(anchor_text(*self._written))
+        return anchor_text(*self._written)
 
     def close(self) -> None:
         self._file.close()
@@ -202,17 +223,20 @@ def _refuse_broken(result: Verification, run_id: str) -> None:
     )
 
 
+def _ends_at(path: Path, expected: str) -> bool:
+    """The file's end is the journal's anchor (read from the end: ``audit_tail``)."""
+    head, lines = parse_anchor(expected)
+    return bool(head and lines) and tail_matches(path, str(head), int(lines or 0), _digest)
+
+
 def _tail(path: Path) -> tuple[str, int]:
     """Continue the chain of an existing file (a resumed run appends to it)."""
     if not path.exists():
         return GENESIS, 0
-    last = ""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                last = line
-    if not last:
+    found = last_lines(path, 1)
+    if not found:
         return GENESIS, 0
+    last = found[0]
     try:
         data = json.loads(last)
         return str(data["hash"]), int(data["seq"])

@@ -92,15 +92,25 @@ def private_file(path: Path, what: str) -> None:
 
 
 def tighten_existing(path: Path, what: str) -> None:
-    """Make an existing file (not a link) private; a missing one is fine."""
+    """Make an existing file (not a link) private; a missing one is fine.
+
+    It never opens the file: closing any descriptor of an SQLite file drops every POSIX
+    lock this process holds on it, so opening the journal a second time in a process (the
+    lease heartbeat's own connection) would let another process believe it was the last
+    one and delete the WAL the first connection still writes to. ``lstat`` then ``chmod``
+    by path, in the 0700 state folder, keeps the no-symlink rule without a descriptor.
+    """
     refuse_symlink(path, what)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        info = os.lstat(path)
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise JournalError(f"the {what} at {path} cannot be opened ({exc.strerror})") from None
-    try:
-        tighten(fd)
-    finally:
-        os.close(fd)
+        raise JournalError(f"the {what} at {path} cannot be read ({exc.strerror})") from None
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        try:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & ~0o077)
+        except OSError as exc:
+            raise JournalError(
+                f"the {what} at {path} cannot be made private ({exc.strerror})"
+            ) from None

@@ -18,6 +18,8 @@ CHARTS = {
     "drills": ("operations-drills.png", "Drill RTO against its target"),
 }
 _HEADER = ("RUNBOOK", "RUNS", "SUCCESS", "ESCAL.", "MEDIAN", "P90", "GATES", "AUTO", "COMMITS")
+#: the table's columns (the first left-aligned, the figures right-aligned)
+HEADER = _HEADER
 
 
 def _pct(value: float | None) -> str:
@@ -67,6 +69,16 @@ def render_table(stats: Stats) -> str:
     for title, items in _lists(stats):
         lines += ["", title, *(f"  {item}" for item in items or ["(none)"])]
     return "\n".join(lines) + "\n"
+
+
+def heading(stats: Stats) -> str:
+    """The line above the table: the window the figures cover."""
+    return f"runs since {stats.to_dict()['since']} (until {stats.to_dict()['until']})"
+
+
+def lists(stats: Stats) -> list[tuple[str, list[str]]]:
+    """The lists under the table, each a title and its items."""
+    return _lists(stats)
 
 
 def _lists(stats: Stats) -> list[tuple[str, list[str]]]:

@@ -67,6 +67,10 @@ class RunOptions:
     force: bool = _option(
         "--force", "take the runbook's lock from a crashed run whose process is gone"
     )
+    no_color: bool = _option(
+        "--no-color",
+        "no colour on the live screen (so does NO_COLOR=1); a pipe never gets any",
+    )
     mark_done: tuple[str, ...] = _option(
         "--mark-done",
         "record STEP as done by hand (needs --reason)",

@@ -198,12 +198,18 @@ def _local_step_fact(
 
 
 def _effects(transitions: Iterable[Transition]) -> list[Fact]:
-    """Success puts a step's effect in place; a successful undo takes it away."""
+    """Success puts a step's effect in place; an undo takes it away.
+
+    An undo cut off in flight (``compensating``, the run killed during it) counts as
+    taken away: it may have run, and a run resumed after it that kept the step as done
+    would end ``succeeded`` without the effect (the stateful model found it). The step
+    runs again, as after an undo that failed.
+    """
     found: list[Fact] = []
     for t in transitions:
         if t.status is S.SUCCEEDED:
             found.append((t.at, True, t.run_id, dict(t.detail)))
-        elif t.status is S.COMPENSATED:
+        elif t.status in (S.COMPENSATED, S.COMPENSATING):
             found.append((t.at, False, t.run_id, dict(t.detail)))
     return found
 

@@ -9,7 +9,7 @@ runs only on the hosts where the step succeeded.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -76,6 +76,7 @@ def check_reachable(
     """
     tolerance: dict[str, int] = {}
     members_of: dict[str, list[Host]] = {}
+    workers = 1
     for planned in plan.steps:
         item = planned.spec
         if isinstance(item, RemoteSpec) and not planned.skip_reason:
@@ -83,14 +84,17 @@ def check_reachable(
             members_of[key] = resolve(planned, inventory)
             allowed = RolloutOptions.for_step(item).threshold.allowed(len(members_of[key]))
             tolerance[key] = min(tolerance.get(key, allowed), allowed)
+            workers = max(workers, item.workers)
     if not tolerance:
         return []
     hosts = {h.name: h for role in tolerance for h in members_of[role]}
     backend = executor_factory(inventory)
+    # as many at once as the most parallel step runs (not a fixed 10: at 50 hosts that
+    # was five rounds of handshakes before the first step)
     probe = roll_out(
         list(hosts.values()),
         backend.probe,
-        RolloutOptions(strategy="parallel", max_failures="100%"),
+        RolloutOptions(strategy="parallel", max_failures="100%", workers=workers),
     )
     down = {r.host: r.error or f"exit {r.exit_code}" for r in probe.results if not r.ok}
     problems: list[str] = []
@@ -206,6 +210,8 @@ class HostJournal(Protocol):
 
     def record_host(self, record: HostRecord) -> None: ...
 
+    def record_hosts(self, records: Sequence[HostRecord]) -> None: ...
+
     def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]: ...
 
 
@@ -247,25 +253,35 @@ class RemoteSteps:
 
         retried: dict[str, list[tuple[int, str, float]]] = {}
 
-        def on_host(result: HostResult) -> None:
-            if not result.attempted:
-                return
-            for number, why, wait in retried.get(result.host, []):
-                env.emit(AttemptFailed(planned.id, number, f"{result.host}: {why}", wait))
-            output = env.redact((result.stdout_tail + "\n" + result.stderr_tail).strip())
-            self.journal.record_host(
+        def on_hosts(results: list[HostResult]) -> None:
+            """Journal the hosts that finished together in one transaction, then report
+            each: the records are durable before anything is said about them."""
+            done = [r for r in results if r.attempted]
+            outputs = {
+                r.host: env.redact((r.stdout_tail + "\n" + r.stderr_tail).strip()) for r in done
+            }
+            records = [
                 HostRecord(
                     run_id=run.run_id,
                     step_id=planned.id,
-                    host=result.host,
-                    ok=result.ok,
-                    exit_code=result.exit_code,
-                    duration=result.duration,
-                    output_tail=output,
-                    error=env.redact(result.error or ""),
+                    host=r.host,
+                    ok=r.ok,
+                    exit_code=r.exit_code,
+                    duration=r.duration,
+                    output_tail=outputs[r.host],
+                    error=env.redact(r.error or ""),
                     at=env.clock.wall(),
                 )
-            )
+                for r in done
+            ]
+            if records:
+                self.journal.record_hosts(records)
+            for result in done:
+                report(result, outputs[result.host])
+
+        def report(result: HostResult, output: str) -> None:
+            for number, why, wait in retried.get(result.host, []):
+                env.emit(AttemptFailed(planned.id, number, f"{result.host}: {why}", wait))
             env.emit(
                 HostFinished(
                     planned.id,
@@ -321,7 +337,7 @@ class RemoteSteps:
             between_batches=between_batches if pausing else None,
             skip_hosts=skip,
             on_start=on_start,
-            on_host=on_host,
+            on_hosts=on_hosts,
         )
         summary = outcome.summary()
         detail = {"hosts": {r.host: r.status for r in outcome.results}}

@@ -39,7 +39,7 @@ from opsbooks.run.questions import Questions, resume_request, undo_resume_reques
 from opsbooks.run.reconcile import Reconciliation
 from opsbooks.run.rollback import Rollback
 from opsbooks.run.state import RunState
-from opsbooks.run.stepping import StepRunner
+from opsbooks.run.stepping import Recorded, StepRunner
 
 S = StepStatus
 
@@ -67,6 +67,8 @@ class Runner:
     resume_hint: Callable[[str], str] = lambda run_id: f"opsbooks resume {run_id}"
     #: code the runbook and the project run before, after or around each forward step
     hooks: StepHooks = field(default_factory=StepHooks)
+    #: a transition with its event's audit anchor in one commit (``StepRunner.recorded``)
+    recorded: Recorded | None = None
 
     # -- run level --------------------------------------------------------------------
 
@@ -258,14 +260,8 @@ class Runner:
         run.host_outputs.update(host_outputs.replay(transitions))  # also of failed attempts
         self.questions.reask_secrets(run)  # a secret answer was never stored
         stepper = StepRunner(
-            self.env,
-            self.journal,
-            self.redactor,
-            self.execute,
-            self.emit,
-            self.abandon_requested,
-            self.heartbeat_every,
-            self.who,
+            *(self.env, self.journal, self.redactor, self.execute, self.emit),
+            *(self.abandon_requested, self.heartbeat_every, self.who, self.recorded),
         )
         node_first = NodeFirstWalk(self, stepper, states, transitions, abandoned)
         jump: str | None = None

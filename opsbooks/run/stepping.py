@@ -37,6 +37,10 @@ from opsbooks.run.state import RunState
 
 S = StepStatus
 
+#: Write an event's audit line, then ``record(anchor)`` (the transition it goes with,
+#: committed with that line's anchor), then show the event to every other observer.
+Recorded = Callable[[Event, Callable[[str | None], None]], None]
+
 
 @dataclass(frozen=True)
 class StepRunner:
@@ -51,13 +55,34 @@ class StepRunner:
     heartbeat_every: float
     #: the run's operator, who a fact a step establishes is credited to (a gate: its approver)
     who: str = ""
+    #: the composition root's audited emit (``edges/anchoring.py``); None: record, then emit
+    recorded: Recorded | None = None
+
+    def _journaled(self, event: Event, record: Callable[[str | None], None]) -> None:
+        """One commit for a transition and its event's audit anchor, where two were.
+
+        The audit line is written (fsynced) first, then the transition with the line's
+        anchor, then the console and the other observers see the event: the transition
+        is still durable before anything acts on it. A crash between the line and the
+        commit leaves one line past the anchor, the window ``audit verify`` tolerates,
+        and the step as if that transition had not been made (not started, or in
+        flight), which resume handles.
+        """
+        if self.recorded is None:
+            record(None)
+            self.emit(event)
+        else:
+            self.recorded(event, record)
 
     def skip(self, planned: PlannedStep, run: RunState, reason: str) -> None:
-        again = again_detail(planned) or None
-        self.journal.record(
-            run.run_id, planned.id, S.SKIPPED, at=self.env.clock.wall(), reason=reason, detail=again
-        )
-        self.emit(StepFinished(planned.id, S.SKIPPED.value, 0.0, reason=reason, attempts=0))
+        again, at = again_detail(planned) or None, self.env.clock.wall()
+        self._journaled(
+            StepFinished(planned.id, S.SKIPPED.value, 0.0, reason=reason, attempts=0),
+            lambda head: self.journal.record(
+                run.run_id, planned.id, S.SKIPPED, at=at, reason=reason, detail=again,
+                audit_head=head,
+            ),
+        )  # fmt: skip
 
     def run(self, planned: PlannedStep, run: RunState, index: int, total: int) -> str | None:
         """Run ``planned``; return the branch route it chose; raise ``StepFailed`` on failure."""
@@ -68,10 +93,13 @@ class StepRunner:
         note = self.redactor.text(planned.note or "")
         detail = {"command": self.redactor.text(planned.shown)} if planned.shown else {}
         detail |= ({"note": note} if note else {}) | again_detail(planned)
-        self.journal.record(
-            run.run_id, planned.id, S.RUNNING, at=now, attempt=1, detail=detail or None
-        )
-        self.emit(StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown))
+        self._journaled(
+            StepStarted(planned.id, planned.kind, planned.title, index, total, planned.shown),
+            lambda head: self.journal.record(
+                run.run_id, planned.id, S.RUNNING, at=now, attempt=1, detail=detail or None,
+                audit_head=head,
+            ),
+        )  # fmt: skip
         if note and not per_host(planned):  # a {host.*} note is shown as each host starts
             self.emit(StepNote(planned.id, note))
         result = self._execute(planned, run)
@@ -85,19 +113,8 @@ class StepRunner:
         # how the run took this failure (went on, or stopped without a rollback)
         custom = not result.ok and planned.on_failure != "rollback"
         policy = {CONTINUED: planned.on_failure} if custom else {}
-        self.journal.record(
-            run.run_id,
-            planned.id,
-            status,
-            at=finished_at,
-            attempt=result.attempts,
-            exit_code=result.exit_code,
-            duration=result.duration,
-            output_tail=tail,
-            reason=reason,
-            detail=self._detail(result, produced) | policy,
-        )
-        self.emit(
+        detail = self._detail(result, produced) | policy
+        self._journaled(
             StepFinished(
                 planned.id,
                 status.value,
@@ -106,7 +123,20 @@ class StepRunner:
                 reason,
                 tail,
                 result.attempts,
-            )
+            ),
+            lambda head: self.journal.record(
+                run.run_id,
+                planned.id,
+                status,
+                at=finished_at,
+                attempt=result.attempts,
+                exit_code=result.exit_code,
+                duration=result.duration,
+                output_tail=tail,
+                reason=reason,
+                detail=detail,
+                audit_head=head,
+            ),
         )
         if not result.ok:
             partly = "ok" in dict(result.detail.get("hosts", {})).values()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -33,18 +34,59 @@ def block_after(path: Path, heading: str, language: str = "python") -> str:
     return blocks[0]
 
 
-def test_readme_example_defines_a_valid_runbook() -> None:
+def readme_python() -> tuple[str, str, str]:
+    """The README's python blocks: the tour's runbook, the Deploy runbook, the API example."""
     blocks = code_blocks((REPO / "README.md").read_text(encoding="utf-8"), "python")
-    assert len(blocks) == 2, "README.md should hold the runbook and its Python API example"
-    namespace: dict[str, object] = {"__name__": "readme_example"}
-    exec(compile(blocks[0], "README.md", "exec"), namespace)
+    assert len(blocks) == 3, "README.md: the tour's runbook, the Deploy runbook, the API example"
+    return blocks[0], blocks[1], blocks[2]
+
+
+def runbook_in(source: str, name: str) -> type[ob.Runbook]:
+    """The one runbook class ``source`` defines, run as a module ``name`` of its own.
+
+    A real module object (registered while it runs, removed after), so pydantic resolves
+    the annotations of its ``Params``; compiled without this file's ``__future__`` flags.
+    """
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        exec(compile(source, name, "exec", dont_inherit=True), module.__dict__)
+    finally:
+        del sys.modules[name]
     runbooks = [
         value
-        for value in namespace.values()
+        for value in vars(module).values()
         if isinstance(value, type) and issubclass(value, ob.Runbook) and value is not ob.Runbook
     ]
     assert len(runbooks) == 1
-    runbook = runbooks[0]
+    return runbooks[0]
+
+
+def test_readme_tour_runbook_is_the_init_example_abridged() -> None:
+    """Every step the tour shows is the example's own step: same id, kind, command."""
+    from opsbooks.edges.scaffold_files import EXAMPLE_RUNBOOK
+
+    tour = runbook_in(readme_python()[0], "readme_tour.ops.clean_logs")
+    example = runbook_in(EXAMPLE_RUNBOOK, "init_example.ops.clean_logs")
+    assert (
+        (tour.name, tour.title)
+        == (example.name, example.title)
+        == (
+            "ops.clean_logs",
+            "Clean Up Old Rotated Logs",
+        )
+    )
+    params = {"log_dir": "/var/log/app", "days": 30}
+    shown, real = ob.plan(tour, tour.Params(**params)), ob.plan(example, example.Params(**params))
+    assert set(shown.ids()) < set(real.ids())
+    for step_id in shown.ids():
+        mine, theirs = shown.get(step_id), real.get(step_id)
+        assert (mine.kind, mine.command) == (theirs.kind, theirs.command), step_id
+    assert set(tour.Params.model_fields) == set(example.Params.model_fields)
+
+
+def test_readme_example_defines_a_valid_runbook() -> None:
+    runbook = runbook_in(readme_python()[1], "readme_example")
     assert not runbook.abstract
     unbound = ob.plan(runbook)
     assert unbound.ids() == ["tag", "approve", "push", "check", "announce"]
@@ -59,9 +101,9 @@ def test_readme_example_defines_a_valid_runbook() -> None:
 
 @pytest.mark.slow
 def test_readme_python_api_example_runs_the_readme_runbook_for_real(tmp_path: Path) -> None:
-    """The README's two blocks, as a user pastes them into a script in a git repository
-    with an origin: the API runs the runbook through the journal and it succeeds."""
-    runbook, example = code_blocks((REPO / "README.md").read_text(encoding="utf-8"), "python")
+    """The README's Deploy and API blocks, as a user pastes them into a script in a git
+    repository with an origin: the API runs the runbook through the journal and it succeeds."""
+    _, runbook, example = readme_python()
     git = ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev"]
     subprocess.run([*git, "init", "-q", "--bare", "origin.git"], cwd=tmp_path, check=True)
     work = tmp_path / "work"

@@ -136,7 +136,11 @@ def ship_with_approvals(root: Path, keys: dict[str, Path]) -> str:
     )
     try:
         run_id = waiting(root, proc)
-        for person, reason in (("mallory", "me too"), ("alice", f"staging green {AWS_KEY}")):
+        key = str(keys["alice"])
+        leaky = f"staging green {AWS_KEY}"
+        refused = cli(root, "approve", run_id, "go", "--key", key, "--reason", leaky, user="alice")
+        assert refused.returncode == 2 and AWS_KEY not in refused.stderr, refused.stderr
+        for person, reason in (("mallory", "me too"), ("alice", "staging green")):
             key = str(keys[person])
             done = cli(root, "approve", run_id, "go", "--key", key, "--reason", reason, user=person)
             assert done.returncode == (1 if person == "mallory" else 0), done.stderr
@@ -221,9 +225,9 @@ def test_approvals_are_verified_again_against_allowed_signers(filled: Filled) ->
     assert alice["verified_now"] is True and alice["signer_matches"] is True
     assert alice["verified_principal"] == "alice@example.com"
     assert alice["run"] == filled.runs["release.ship"] and alice["gate"] == "go"
-    # the reason matched a secret pattern: redacted, and the signed payload withheld
-    assert AWS_KEY not in alice["reason"] and alice["reason"].startswith("staging green")
-    assert alice["payload"] is None and alice["signature"] is None
+    # a reason holding a secret was refused before signing; the clean one is kept whole
+    assert alice["reason"] == "staging green"
+    assert alice["payload"] and "BEGIN SSH SIGNATURE" in alice["signature"]
     assert mallory["payload"] and "BEGIN SSH SIGNATURE" in mallory["signature"]
 
 

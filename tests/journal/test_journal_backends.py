@@ -250,3 +250,24 @@ def test_drill_fails_and_resumes_on_postgres(
         for table in ("meta", "runs", "transitions", "gates", "host_results", "locks")
     )
     assert failed.run_id in dump and CANARY not in dump
+
+
+def test_hosts_that_finished_together_are_one_transaction(url: str) -> None:
+    """``record_hosts`` writes every row in order, or none: a failing row rolls back all."""
+    j = _open(url)
+    j.create_run(_run())
+    j.record_host(HostRecord("r1", "s1", "web0", True, 0, 0.1, "", "", 1.0))
+    batch = [HostRecord("r1", "s1", f"web{n}", n != 2, 0, 0.5, "", "", 2.0) for n in (1, 2, 3)]
+    j.record_hosts(batch)
+    assert [(h.host, h.ok) for h in j.host_results("r1", "s1")] == [
+        ("web0", True),
+        ("web1", True),
+        ("web2", False),
+        ("web3", True),
+    ]
+    broken = [HostRecord("r1", "s1", "web4", True, 0, 0.5, "", "", 3.0), batch[0]]
+    broken.append(HostRecord("r1", "s1", None, True, 0, 0.5, "", "", 3.0))  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017 - the driver's NOT NULL error, as a JournalError or not
+        j.record_hosts(broken)
+    assert len(j.host_results("r1", "s1")) == 4  # web4 rolled back with the bad row
+    j.close()

@@ -3,6 +3,7 @@ local paths against the project root. Fast tier: fakes only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,9 @@ class Journal:
 
     def record_host(self, record: HostRecord) -> None:
         self.records.append(record)
+
+    def record_hosts(self, records: Sequence[HostRecord]) -> None:
+        self.records.extend(records)
 
     def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]:
         return [r for r in self.records if step_id in (None, r.step_id)]

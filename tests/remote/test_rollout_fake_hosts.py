@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -148,6 +149,9 @@ class Journal:
 
     def record_host(self, record: HostRecord) -> None:
         self.records.append(record)
+
+    def record_hosts(self, records: Sequence[HostRecord]) -> None:
+        self.records.extend(records)
 
     def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]:
         return [r for r in self.records if r.run_id == run_id and step_id in (None, r.step_id)]

@@ -265,3 +265,31 @@ def test_zero_workers_is_a_definition_error() -> None:
             owner = "me"
             last_reviewed = "2026-11-01"
             push = Remote("true", role="web", strategy="parallel", workers=0)
+
+
+def test_hosts_that_finish_while_the_last_report_is_written_are_reported_together() -> None:
+    """``on_hosts`` gets every host exactly once, and those that came in while it was
+    busy in one call (what lets the journal write them in one transaction)."""
+    hosts = [Host(name=f"h{n}", address="127.0.0.1") for n in range(6)]
+    first_reported = threading.Event()
+    finished = threading.Semaphore(0)
+
+    def attempt(host: Host) -> HostResult:
+        if host.name != "h0":
+            first_reported.wait(timeout=10)  # the others finish while h0 is reported
+            finished.release()
+        return HostResult(host.name, "ok")
+
+    calls: list[list[str]] = []
+
+    def on_hosts(results: list[HostResult]) -> None:
+        calls.append([r.host for r in results])
+        if len(calls) == 1:
+            first_reported.set()
+            for _ in range(5):  # hold the report until every other host has finished
+                assert finished.acquire(timeout=10)
+
+    done = roll_out(hosts, attempt, RolloutOptions("parallel", workers=6), on_hosts=on_hosts)
+    assert done.ok
+    assert calls[0] == ["h0"]
+    assert calls[1:] == [["h1", "h2", "h3", "h4", "h5"]]  # one report, in start order

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from fabric import Connection
 from fabric.runners import Remote
 
 from opsbooks.backends.hosts.inventory import Host, Inventory
+from opsbooks.backends.ssh.cache import ConnectCache
 from opsbooks.backends.ssh.checks import (
     Failure,
     HostKeyRevoked,
@@ -33,7 +34,7 @@ from opsbooks.backends.ssh.checks import (
     TrustAndRecord,
     classify,
 )
-from opsbooks.backends.ssh.known_hosts import KnownHosts, lookup_name
+from opsbooks.backends.ssh.known_hosts import lookup_name
 from opsbooks.errors import InventoryError
 
 DEFAULT_SSH_CONFIGS = ("~/.ssh/config", "/etc/ssh/ssh_config")
@@ -61,6 +62,30 @@ class _Runner(Remote):  # type: ignore[misc]
         with contextlib.suppress(OSError, EOFError):
             super().close_proc_stdin()
 
+    def start(self, command: str, shell: str, env: dict[str, str], timeout: Any = None) -> None:
+        """Open the session channel, then send the command; a refused channel says so.
+
+        A kept connection (``ConnectionPool``) may have died while it sat idle: the
+        channel cannot open, nothing was sent, and the caller may reconnect and retry.
+        """
+        if self.using_pty or env:  # never asked by the executor: fabric's own way
+            super().start(command, shell, env, timeout)
+            return
+        try:
+            self.channel = self.context.create_session()
+        except (OSError, EOFError, paramiko.SSHException) as exc:
+            raise ChannelRefused(str(exc) or type(exc).__name__) from exc
+        self.send_start_message(command)
+
+    def wait(self) -> None:
+        """Block until the exit status arrives, not invoke's sleep-and-poll of 10 ms."""
+        while not (self.process_is_finished or self.has_dead_threads):
+            self.channel.status_event.wait(0.05)
+
+
+class ChannelRefused(Exception):
+    """The connection could not open a session channel: the command was never sent."""
+
 
 @dataclass(frozen=True)
 class ConnectSettings:
@@ -74,6 +99,8 @@ class ConnectSettings:
     ssh_configs: tuple[str, ...] = ()
     #: where the hosts' ``jump`` settings are resolved (their jump hosts' settings)
     inventory: Inventory | None = None
+    #: what the connections share, read-only (see ``ConnectCache``)
+    cache: ConnectCache = field(default_factory=ConnectCache, compare=False, repr=False)
 
     @classmethod
     def from_inventory(
@@ -89,12 +116,13 @@ class ConnectSettings:
         Reads the ssh config files now: the configured ``ssh_config`` alone (an
         ``InventoryError`` if it is missing), else ``~/.ssh/config`` and
         ``/etc/ssh/ssh_config`` where they exist, as ``ssh`` does. A malformed
-        known_hosts line is an ``InventoryError`` now too (it is read again per
-        connection, since trusting new hosts appends to it).
+        known_hosts line is an ``InventoryError`` now too (it is read again when it
+        changes, as trusting a new host does).
         """
         ssh = inventory.ssh
         known = Path(known_hosts or ssh.known_hosts).expanduser()
-        KnownHosts.read(known)  # a malformed line is bad input: say so before connecting
+        cache = ConnectCache()
+        cache.known_hosts(known)  # a malformed line is bad input: say so before connecting
         return cls(
             known_hosts=known,
             trust_new_hosts=ssh.trust_new_hosts if trust_new_hosts is None else trust_new_hosts,
@@ -102,15 +130,16 @@ class ConnectSettings:
             use_agent=ssh.use_agent,
             ssh_configs=_read_ssh_configs(ssh.ssh_config),
             inventory=inventory,
+            cache=cache,
         )
 
     def fabric_config(self) -> FabricConfig:
-        """A new fabric config, owned by the one connection it is made for."""
-        parsed = paramiko.SSHConfig()
-        for text in self.ssh_configs:
-            parsed.parse(io.StringIO(text))
+        """A new fabric config, owned by the one connection it is made for (the parsed
+        ssh config in it is shared: fabric only looks hosts up in it)."""
         return FabricConfig(
-            ssh_config=parsed, lazy=True, overrides={"runners": {"remote": _Runner}}
+            ssh_config=self.cache.ssh_config(self.ssh_configs),
+            lazy=True,
+            overrides={"runners": {"remote": _Runner}},
         )
 
     def connection(self, host: Host, gateway: Connection | None = None) -> Connection:
@@ -130,7 +159,11 @@ class ConnectSettings:
             "channel_timeout": timeout,
         }
         if host.key_file:
-            connect_kwargs["key_filename"] = [host.key_file]
+            key = self.cache.key(host.key_file)  # loaded once per run, not per host
+            if key is not None:
+                connect_kwargs["pkey"] = key
+            else:
+                connect_kwargs["key_filename"] = [host.key_file]
         config = self.fabric_config()
         jumps = "proxyjump" in config.base_ssh_config.lookup(host.address)
         conn = _Connection(
@@ -168,6 +201,25 @@ class ConnectSettings:
             raise
         return conn, "; ".join(trusted) or None
 
+    def still_trusted(self, conn: Connection) -> bool:
+        """Whether known_hosts, as it is now, still accepts the key each hop of a kept
+        connection showed when it connected (a key revoked or replaced since: no).
+
+        A kept connection skips the handshake where the key is checked; a False sends
+        the caller to a new connection, which checks it and says why it fails.
+        """
+        known = self.cache.known_hosts(self.known_hosts)
+        hop: Any = conn
+        while isinstance(hop, Connection):
+            if hop.transport is None:
+                return False
+            key = hop.transport.get_remote_server_key()
+            name, blob = lookup_name(hop.host, hop.port), key.asbytes()
+            if not any(line.same_key(key.get_name(), blob) for line in known.keys_for(name)):
+                return False
+            hop = hop.gateway
+        return True
+
     def hops(self, host: Host) -> tuple[Host, ...]:
         """The jump hosts to ``host``, first to connect to first: the inventory's, else ssh's."""
         if self.inventory is not None and host.jump:
@@ -178,7 +230,7 @@ class ConnectSettings:
 
     def _ssh_config_hops(self, host: Host, depth: int) -> tuple[Host, ...]:
         """``ProxyJump a,b``: a first (through a's own ProxyJump), then b, as ``ssh -J`` does."""
-        value = self.fabric_config().base_ssh_config.lookup(host.address).get("proxyjump")
+        value = self.cache.ssh_config(self.ssh_configs).lookup(host.address).get("proxyjump")
         if not value or value.lower() == "none":
             return ()
         hops = tuple(_hop(spec) for spec in value.split(",") if spec.strip())
@@ -251,11 +303,12 @@ class ConnectSettings:
     def _policy(self, conn: Connection) -> paramiko.MissingHostKeyPolicy:
         """Load the keys known for ``conn``'s host (revoked ones left out) and set the policy.
 
-        known_hosts is read per connection, by our own parser: paramiko's would drop
-        the ``@revoked`` and ``@cert-authority`` lines without a word.
+        known_hosts is read by our own parser (paramiko's would drop the ``@revoked``
+        and ``@cert-authority`` lines without a word), once per run and again whenever
+        the file changes.
         """
         try:
-            known = KnownHosts.read(self.known_hosts)
+            known = self.cache.known_hosts(self.known_hosts)
         except InventoryError as exc:
             raise Failure("hostkey", str(exc)) from None
         name = lookup_name(conn.host, conn.port)

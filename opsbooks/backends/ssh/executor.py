@@ -34,7 +34,8 @@ from invoke.exceptions import CommandTimedOut
 from opsbooks.backends.hosts.inventory import Host, Inventory
 from opsbooks.backends.rollout import HostResult, tail
 from opsbooks.backends.ssh.checks import Failure
-from opsbooks.backends.ssh.connect import ConnectSettings
+from opsbooks.backends.ssh.connect import ChannelRefused, ConnectSettings
+from opsbooks.backends.ssh.pool import ConnectionPool
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Reads NAME / octal-escaped value line pairs off stdin up to an empty line and
@@ -54,7 +55,9 @@ class RemoteExecutor:
 
     Settings default to the inventory's ``[ssh]`` table; keyword arguments override.
     Raises ``InventoryError`` at once if the configured ssh config file is missing.
-    Safe to use from many threads at once: connections share nothing mutable.
+    Safe to use from many threads at once: connections share nothing mutable. With a
+    ``pool``, connections are borrowed from it and given back after each call that
+    went through (the run's probe and its steps then share one connection per host).
     """
 
     def __init__(
@@ -68,6 +71,7 @@ class RemoteExecutor:
         kill_after: float = 5.0,
         sudo_password: str | None = None,
         sudo: str = "sudo",
+        pool: ConnectionPool | None = None,
     ) -> None:
         self.inventory = inventory
         self.settings = ConnectSettings.from_inventory(
@@ -81,6 +85,7 @@ class RemoteExecutor:
         #: held in memory only, for ``become`` steps; never journaled, never on argv
         self.sudo_password = sudo_password
         self.sudo = sudo
+        self.pool = pool
         self._sessions: dict[tuple[int, str], Connection | None] = {}
 
     @property
@@ -116,26 +121,41 @@ class RemoteExecutor:
             feed = _stdin_for(env or {}, stdin, password)
         except ValueError as exc:
             return self._failed(host, Failure("error", str(exc)), started, None)
-        trusted: str | None = None
+        line = self.wrap(command, limit, with_env=bool(env), become=become)
         try:
-            with self._connected(host) as (conn, trusted):
-                try:
-                    result = conn.run(
-                        self.wrap(command, limit, with_env=bool(env), become=become),
-                        hide=True,
-                        warn=True,
-                        pty=False,
-                        in_stream=False if feed is None else io.StringIO(feed),
-                        timeout=limit + self.kill_after + 10,
-                    )
-                except CommandTimedOut as exc:
-                    return self._timed_out(host, limit, started, exc.result, trusted)
-                except (OSError, EOFError, paramiko.SSHException) as exc:
-                    raise Failure(
-                        "disconnected", f"connection to {host.target} lost: {exc}"
-                    ) from None
+            try:
+                return self._command(host, line, feed, limit, started, reuse=True)
+            except _Stale:  # a kept connection had died while idle: nothing was sent
+                return self._command(host, line, feed, limit, started, reuse=False)
         except Failure as failure:
-            return self._failed(host, failure, started, failure.trusted or trusted)
+            return self._failed(host, failure, started, failure.trusted)
+
+    def _command(
+        self, host: Host, line: str, feed: str | None, limit: float, started: float, reuse: bool
+    ) -> HostResult:
+        with self._connected(host, reuse=reuse) as (conn, trusted, kept):
+            try:
+                result = conn.run(
+                    line,
+                    hide=True,
+                    warn=True,
+                    pty=False,
+                    in_stream=False if feed is None else io.StringIO(feed),
+                    timeout=limit + self.kill_after + 10,
+                )
+            except ChannelRefused as exc:
+                if kept and reuse:
+                    raise _Stale from None
+                raise Failure(
+                    "disconnected", f"connection to {host.target} lost: {exc}", trusted
+                ) from None
+            except CommandTimedOut as exc:
+                self._drop(host, conn)  # it may be the connection that hung: not kept
+                return self._timed_out(host, limit, started, exc.result, trusted)
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                raise Failure(
+                    "disconnected", f"connection to {host.target} lost: {exc}", trusted
+                ) from None
         return self._finished(host, limit, started, result, trusted)
 
     def probe(self, host: Host) -> HostResult:
@@ -176,22 +196,36 @@ class RemoteExecutor:
 
     def _transfer(self, host: Host, verb: str, source: str, dest: str, note: str) -> HostResult:
         started = time.monotonic()
-        trusted: str | None = None
         try:
-            with self._connected(host) as (conn, trusted):
-                try:
-                    conn.sftp().get_channel().settimeout(self.command_timeout)
-                    if verb == "put":
-                        conn.put(source, remote=dest)
-                    else:
-                        conn.get(source, local=dest)
-                except (OSError, EOFError, paramiko.SSHException) as exc:
-                    what = "upload to" if verb == "put" else "download from"
-                    raise Failure("transfer", f"{what} {host.name} failed: {exc}") from None
+            try:
+                trusted = self._copy(host, verb, source, dest, reuse=True)
+            except _Stale:  # a kept connection had died while idle: nothing was copied
+                trusted = self._copy(host, verb, source, dest, reuse=False)
         except Failure as failure:
-            return self._failed(host, failure, started, failure.trusted or trusted)
+            return self._failed(host, failure, started, failure.trusted)
         duration = time.monotonic() - started
         return HostResult(host.name, "ok", 0, duration, stdout_tail=note, trusted_key=trusted)
+
+    def _copy(self, host: Host, verb: str, source: str, dest: str, reuse: bool) -> str | None:
+        with self._connected(host, reuse=reuse) as (conn, trusted, kept):
+            try:
+                sftp = conn.sftp()  # one SFTP channel per connection, kept with it
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                if kept and reuse:
+                    raise _Stale from None
+                raise Failure(
+                    "transfer", f"cannot open SFTP on {host.name}: {exc}", trusted
+                ) from None
+            try:
+                sftp.get_channel().settimeout(self.command_timeout)
+                if verb == "put":
+                    conn.put(source, remote=dest)
+                else:
+                    conn.get(source, local=dest)
+            except (OSError, EOFError, paramiko.SSHException) as exc:
+                what = "upload to" if verb == "put" else "download from"
+                raise Failure("transfer", f"{what} {host.name} failed: {exc}", trusted) from None
+        return trusted
 
     # -- connecting ----------------------------------------------------------------
 
@@ -209,29 +243,51 @@ class RemoteExecutor:
         finally:
             held = self._sessions.pop(key, None)
             if held is not None:
-                held.close()
+                self._release(host, held)
 
     @contextmanager
-    def _connected(self, host: Host) -> Iterator[tuple[Connection, str | None]]:
-        """The session's connection to ``host`` if one is kept, else one for this call."""
+    def _connected(
+        self, host: Host, *, reuse: bool = True
+    ) -> Iterator[tuple[Connection, str | None, bool]]:
+        """A connection to ``host``: the session's, else the pool's, else a new one.
+
+        Yields it with the key trusted on the way (a new one only) and whether it was
+        kept from an earlier call (so may have died idle). ``reuse=False`` opens a new
+        one. A call that raises drops its connection; one that went through gives it
+        back (to the session, else the pool, else it is closed).
+        """
         key = (threading.get_ident(), host.name)
-        if key not in self._sessions:
+        conn: Connection | None = self._sessions.get(key) if reuse else None
+        if conn is None and reuse and self.pool is not None:
+            conn = self.pool.take(host)
+            if conn is not None and not self.settings.still_trusted(conn):
+                conn.close()  # known_hosts changed since it connected: check again
+                conn = None
+        kept, trusted = conn is not None, None
+        if conn is None:
             conn, trusted = self.settings.open(host)
-            try:
-                yield conn, trusted
-            finally:
-                conn.close()
-            return
-        held, trusted = self._sessions[key], None
-        if held is None:
-            held, trusted = self.settings.open(host)
-            self._sessions[key] = held
+        if key in self._sessions:
+            self._sessions[key] = conn
         try:
-            yield held, trusted
+            yield conn, trusted, kept
         except BaseException:
-            self._sessions[key] = None
-            held.close()
+            self._drop(host, conn)
             raise
+        if key not in self._sessions:
+            self._release(host, conn)
+
+    def _release(self, host: Host, conn: Connection) -> None:
+        if self.pool is not None:
+            self.pool.give(host, conn)
+        else:
+            conn.close()
+
+    def _drop(self, host: Host, conn: Connection) -> None:
+        """Close ``conn`` for good: the session opens a new one on its next call."""
+        key = (threading.get_ident(), host.name)
+        if self._sessions.get(key) is conn:
+            self._sessions[key] = None
+        conn.close()
 
     # -- results -------------------------------------------------------------------
 
@@ -300,6 +356,10 @@ class RemoteExecutor:
             trusted_key=trusted,
             stdout=stdout,
         )
+
+
+class _Stale(Exception):
+    """A kept connection could not open a channel: nothing was sent; open a new one."""
 
 
 def _stdin_for(

@@ -12,10 +12,13 @@ import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypeAlias
+from typing import TYPE_CHECKING, TextIO, TypeAlias
 
-from opsbooks.edges.config import Config
-from opsbooks.edges.discovery import Catalog, discover
+from opsbooks.edges.config_source import ConfigSource
+
+if TYPE_CHECKING:
+    from opsbooks.edges.config import Config
+    from opsbooks.edges.discovery import Catalog
 
 #: What ``register`` receives: the program's subparsers.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -23,17 +26,31 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 @dataclass
 class App:
-    """What a command may use: configuration, the catalog (found on first use), streams."""
+    """What a command may use: configuration, the catalog (found on first use), streams.
 
-    config: Config
+    The configuration is validated (with pydantic) on first use of ``config``, which
+    every command but a listing from a current catalog index makes before it does
+    anything (``cli.main``), so a bad table is still refused first.
+    """
+
+    source: ConfigSource
     out: TextIO
     err: TextIO
     cwd: Path
     environ: Mapping[str, str] = field(default_factory=dict)
+    _config: Config | None = field(default=None, repr=False)
     _catalog: Catalog | None = field(default=None, init=False, repr=False)
 
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from opsbooks.edges.config import validate
+
+            self._config = validate(self.source)
+        return self._config
+
     def catalog(self, *wanted: str) -> Catalog:
-        """Import the configured packages once and return their runbooks.
+        """Return the configured packages' runbooks: from the catalog index, or imported.
 
         The first call warns about modules that failed to import, except those of the
         runbooks in ``wanted`` (the names the command was given): asking for one of
@@ -41,11 +58,16 @@ class App:
         read it once, as the error, not twice.
         """
         if self._catalog is None:
-            self._catalog = discover(self.config.packages, self.config.exclude)
+            from opsbooks.edges.catalog_index import load_catalog
+
+            self._catalog = load_catalog(self.source, lambda: self.config, self._warn)
             warning = self._catalog.warning(skip=wanted)
             if warning:
                 print(f"opsbooks: {warning}", file=self.err)
         return self._catalog
+
+    def _warn(self, line: str) -> None:
+        print(line, file=self.err)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out)

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from opsbooks.edges.catalog_index import load_catalog
 from opsbooks.edges.cli.app import App, Subparsers
-from opsbooks.edges.config import load_config
-from opsbooks.edges.discovery import Catalog, discover
-from opsbooks.edges.paramflags import flag_specs
+from opsbooks.edges.config_source import config_source
+from opsbooks.edges.discovery import Catalog
 from opsbooks.errors import EXIT_OK, OpsbooksError
 from opsbooks.run.options import declared
 
@@ -169,10 +169,12 @@ class Candidates:
 
     def _use_config(self, path: str) -> None:
         if path:
-            config = load_config(self.app.cwd, file=self.app.cwd / Path(path).expanduser())
-            if str(config.root) not in sys.path:
-                sys.path.insert(0, str(config.root))
-            self._catalog = discover(config.packages, config.exclude)
+            from opsbooks.edges.config import validate
+
+            source = config_source(self.app.cwd, file=self.app.cwd / Path(path).expanduser())
+            if str(source.root) not in sys.path:
+                sys.path.insert(0, str(source.root))
+            self._catalog = load_catalog(source, lambda: validate(source))
 
     def _catalog_now(self) -> Catalog:
         if self._catalog is None:
@@ -180,14 +182,14 @@ class Candidates:
         return self._catalog
 
     def _runbooks(self) -> list[str]:
-        return [runbook.name for runbook in self._catalog_now()]
+        return self._catalog_now().names()
 
     def _run_flags(self, name: str, previous: str) -> list[str]:
         """A runbook's ``--param`` flags and the run options; a choice flag's values."""
         catalog = self._catalog_now()
-        if name not in {runbook.name for runbook in catalog}:
+        if name not in catalog.names():
             return []
-        specs = flag_specs(catalog.get(name).Params)
+        specs = catalog.summary(name).flags
         for spec in specs:
             if previous == spec.flag and spec.kind != "bool":
                 return list(spec.choices)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opsbooks.edges.cli.app import App, Subparsers
 from opsbooks.errors import EXIT_FAILED, EXIT_OK
-from opsbooks.render.catalog import DriftReport, check_docs, render_catalog, write_docs
-from opsbooks.render.markdown import page_path, render_runbook
+
+if TYPE_CHECKING:  # the renderers load the define layer (pydantic): not for `list`
+    from opsbooks.render.catalog import DriftReport
 
 
 def register(subparsers: Subparsers) -> None:
@@ -35,9 +37,9 @@ def register(subparsers: Subparsers) -> None:
 def list_runbooks(args: argparse.Namespace, app: App) -> int:
     """Print name, category, title and step count in aligned columns."""
     rows = [("NAME", "CATEGORY", "TITLE", "STEPS")]
-    rows += [(rb.name, rb.category, rb.title, str(len(rb.steps))) for rb in app.catalog()]
+    rows += [(s.name, s.category, s.title, str(s.steps)) for s in app.catalog().summaries()]
     if len(rows) == 1:
-        app.say(f"no runbooks found in {', '.join(app.config.packages)}")
+        app.say(f"no runbooks found in {', '.join(app.source.packages)}")
         return EXIT_OK
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
@@ -47,16 +49,23 @@ def list_runbooks(args: argparse.Namespace, app: App) -> int:
 
 
 def show_runbook(args: argparse.Namespace, app: App) -> int:
-    """Print one runbook's page exactly as ``opsbooks docs`` writes it."""
+    """Print one runbook's page exactly as ``opsbooks docs`` writes it (drawn on a tty)."""
+    from opsbooks.edges.cli.pages import write_page
+    from opsbooks.render.markdown import render_runbook
+
     catalog = app.catalog(args.name)
     runbook = catalog.get(args.name)
-    known = {rb.name: rb for rb in catalog}
-    app.out.write(render_runbook(runbook, app.config.contacts, known=known))
+    known = catalog.classes()  # a related runbook is imported for its link only
+    page = render_runbook(runbook, app.config.contacts, known=known)
+    write_page(app.out, app.environ, page)  # raw Markdown in a pipe, drawn by rich on a terminal
     return EXIT_OK
 
 
 def docs_command(args: argparse.Namespace, app: App) -> int:
     """Write the docs tree, or with ``--check`` report drift and exit 1 if there is any."""
+    from opsbooks.render.catalog import check_docs, render_catalog, write_docs
+    from opsbooks.render.markdown import page_path
+
     docs_dir = app.cwd / args.dir if args.dir else app.config.path(app.config.docs_dir)
     catalog = app.catalog()
     rendered = render_catalog(catalog, app.config.contacts)

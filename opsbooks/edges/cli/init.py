@@ -57,7 +57,7 @@ def init_command(args: argparse.Namespace, app: App) -> int:
     package = check_package(args.package)
     root = git_root(app.cwd)
     outcome = scaffold(root, package, force=args.force, own_file=args.opsbooks_toml)
-    _render_pages(root, outcome, app)
+    render_pages(root, outcome, app)
     for line in outcome.lines:
         app.say(line)
     for advice in outcome.advice:
@@ -70,7 +70,7 @@ def init_command(args: argparse.Namespace, app: App) -> int:
     return EXIT_OK
 
 
-def _render_pages(root: Path, outcome: Outcome, app: App) -> None:
+def render_pages(root: Path, outcome: Outcome, app: App) -> None:
     """``opsbooks docs`` for the project as it is now configured."""
     config = load_config(root)
     entry = str(config.root)

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "opsbooks.edges.cli.evidence",
     "opsbooks.edges.cli.completion",
     "opsbooks.edges.cli.init",
+    "opsbooks.edges.cli.new",
 ]
 
 
@@ -55,7 +56,41 @@ COMMAND_OWNERS = {
     "completion": "opsbooks.edges.cli.completion",
     "__complete": "opsbooks.edges.cli.completion",
     "init": "opsbooks.edges.cli.init",
+    "new": "opsbooks.edges.cli.new",
 }
+
+
+#: Each command's help line as its module registers it, in that order, so ``opsbooks
+#: --help`` imports no command module (they load pydantic, structlog, invoke, SSH);
+#: ``tests/bench/test_lazy_cli.py`` checks the table against the modules.
+COMMAND_HELP = {
+    "list": "list the runbooks in the catalog",
+    "show": "print a runbook's rendered page",
+    "docs": "write the runbook pages, or check them for drift",
+    "run": "run a runbook (`opsbooks run NAME --help` lists its parameters)",
+    "resume": "continue a failed, stopped or crashed run",
+    "history": "list runs, newest first",
+    "report": "render one run as Markdown or JSON",
+    "audit": "check a run's audit trail",
+    "abandon": "close a stopped, failed or crashed run for good (journaled; never resumed)",
+    "lint": "check every runbook: sections, reviews, drills, gates, undo, argv",
+    "stats": "runs, success and escalation rates, durations, MTTR, drills, usage",
+    "review": "record a review: set last_reviewed and add a change log entry",
+    "approve": "sign and record an approval of a gate a run waits at",
+    "deny": "sign and record a denial: the waiting run stops",
+    "evidence": (
+        "write a compliance evidence bundle for an auditor (`evidence verify DIR` checks one)"
+    ),
+    "completion": "print a shell completion script (bash, zsh or fish)",
+    "init": "set up this git repository: config, example runbook, tasks.py, drill, CI",
+    "new": "add a runbook (module, drill, page), from the template or a prose runbook",
+}
+
+
+#: Commands that may answer from the catalog index without validating the configuration:
+#: the index is used only under the table it was built (and validated) under, and
+#: anything else they do validates it first (``App.config``, ``catalog_index``).
+INDEXED_COMMANDS = frozenset({"list", "__complete"})
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -71,8 +106,12 @@ def command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Build the parser: ``command``'s module only when it is known, else every module."""
+def build_parser(command: str | None = None, *, help_only: bool = False) -> argparse.ArgumentParser:
+    """Build the parser: ``command``'s module only when it is known, else every module.
+
+    ``help_only`` (no command word, ``-h`` given): the commands from ``COMMAND_HELP``,
+    for ``opsbooks --help`` to print; none of them can run from that parser.
+    """
     parser = argparse.ArgumentParser(
         prog="opsbooks",
         description="Executable runbooks: run them, resume them, render their docs.",
@@ -87,6 +126,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "-V", "--version", action="version", version=f"opsbooks {version()}", help="print it"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if help_only and command is None:
+        for name, text in COMMAND_HELP.items():
+            subparsers.add_parser(name, help=text)
+        return parser
     owner = COMMAND_OWNERS.get(command or "")
     for module_name in [owner] if owner else COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -100,19 +143,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wants_version(words):  # before any parser: no catalog, config or runner imported
         print(f"opsbooks {version()}")
         return 0
-    parser = build_parser(command_of(words))
+    asks_help = not words or any(word in ("-h", "--help") for word in words)
+    parser = build_parser(command_of(words), help_only=asks_help)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     from opsbooks.edges.cli.app import App  # kept off the --version path
-    from opsbooks.edges.config import load_config
+    from opsbooks.edges.config_source import config_source
 
     cwd = Path.cwd()
     try:
-        config = load_config(cwd, file=args.config)
-        _importable(config.root)
-        app = App(config=config, out=sys.stdout, err=sys.stderr, cwd=cwd, environ=os.environ)
+        source = config_source(cwd, file=args.config)
+        _importable(source.root)
+        app = App(source=source, out=sys.stdout, err=sys.stderr, cwd=cwd, environ=os.environ)
+        if args.command not in INDEXED_COMMANDS:
+            app.config  # noqa: B018  validated before the command, as always
         code: int = args.handler(args, app)
     except OpsbooksError as exc:
         print(f"opsbooks: {exc}", file=sys.stderr)

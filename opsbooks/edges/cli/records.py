@@ -15,6 +15,7 @@ from opsbooks.define.policies import human
 from opsbooks.define.runbook import Runbook
 from opsbooks.define.template import TemplateError
 from opsbooks.edges.cli.app import App, Subparsers
+from opsbooks.edges.cli.tables import show_table
 from opsbooks.edges.identity import LocalIdentity
 from opsbooks.edges.session import journal_url
 from opsbooks.edges.subruns import link_notes
@@ -82,9 +83,9 @@ def history_command(args: argparse.Namespace, app: App) -> int:
         outcome += f" ({links[run.id]})" if run.id in links else ""
         outcome += _lease_note(journal, run)
         rows.append((run.id, run.runbook, run.who, started, took, outcome))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        app.say("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[5])
+    show_table(
+        app.out, app.environ, rows[0], rows[1:]
+    )  # rich on a terminal, aligned text in a pipe
     return 0
 
 

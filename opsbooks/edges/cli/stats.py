@@ -16,11 +16,20 @@ from pathlib import Path
 from opsbooks.define.policies import seconds
 from opsbooks.edges.charts import draw, pyplot
 from opsbooks.edges.cli.app import App, Subparsers
+from opsbooks.edges.cli.tables import show_table
 from opsbooks.edges.governance import book_facts, commits_since, module_file, read_history
+from opsbooks.edges.tty import on_terminal
 from opsbooks.errors import EXIT_OK, BadInput
 from opsbooks.govern.settings import StatsSettings, load
 from opsbooks.govern.stats import compute
-from opsbooks.render.operations_report import render_markdown, render_table
+from opsbooks.render.operations_report import (
+    HEADER,
+    heading,
+    lists,
+    render_markdown,
+    render_table,
+    rows,
+)
 
 DEFAULT_REPORT = "docs/operations-report.md"
 
@@ -81,6 +90,11 @@ def stats_command(args: argparse.Namespace, app: App) -> int:
         charts = draw(stats, out.parent)
         out.write_text(render_markdown(stats, charts), encoding="utf-8")
         app.say(f"wrote {out} with {len(charts)} chart(s): {', '.join(charts.values()) or '-'}")
+    elif on_terminal(app.out, app.environ):  # the same table, drawn by rich
+        app.say(heading(stats) + "\n")
+        show_table(app.out, app.environ, HEADER, rows(stats), right=range(1, len(HEADER)))
+        for title, items in lists(stats):
+            app.say("\n".join(["", title, *(f"  {item}" for item in items or ["(none)"])]))
     else:
         app.out.write(render_table(stats))
     return EXIT_OK

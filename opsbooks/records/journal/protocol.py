@@ -9,7 +9,7 @@ implements these methods and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from opsbooks.plan.state import RunOutcome, StepStatus
@@ -92,11 +92,14 @@ class Journal(Protocol):
         reason: str = "",
         who: str = "",
         detail: Mapping[str, Any] | None = None,
+        audit_head: str | None = None,
     ) -> None:
         """Write one step transition in its own committed transaction.
 
         The transition is checked against the state table first (an illegal one raises
-        before anything is written), and it is durable when this returns.
+        before anything is written), and it is durable when this returns. With
+        ``audit_head``, the run's audit anchor (see ``set_audit_head``) is set in the same
+        transaction: the anchor of the audit line of the event this transition goes with.
         """
         ...
 
@@ -144,6 +147,10 @@ class Journal(Protocol):
 
     def record_host(self, record: HostRecord) -> None:
         """Record one host's result of a remote step attempt."""
+        ...
+
+    def record_hosts(self, records: Sequence[HostRecord]) -> None:
+        """Record the results of hosts that finished together, in one transaction."""
         ...
 
     def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]:

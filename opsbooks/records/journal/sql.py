@@ -269,6 +269,7 @@ class SqlJournal(SideRecords, LockRecords):
         reason: str = "",
         who: str = "",
         detail: Mapping[str, Any] | None = None,
+        audit_head: str | None = None,
     ) -> None:
         again = bool(detail and detail.get(AGAIN))
         check_transition(step_id, self.step_status(run_id, step_id), status, again=again)
@@ -276,7 +277,13 @@ class SqlJournal(SideRecords, LockRecords):
         values = (run_id, step_id, status.value, at, attempt, exit_code, duration)
         encoded = json.dumps(dict(detail or {}), sort_keys=True, default=str)
         row = (*values, output_tail, reason, who, encoded)
-        self._write(self._insert("transitions", names), row)
+        with self._tx():
+            self._db.execute(self._insert("transitions", names), row)
+            if audit_head is not None:  # the anchor of the line just written, same commit
+                q = self._q
+                self._db.execute(
+                    f"UPDATE runs SET audit_head={q} WHERE id={q}", (audit_head, run_id)
+                )
 
     def step_status(self, run_id: str, step_id: str) -> StepStatus:
         q = self._q
@@ -288,11 +295,9 @@ class SqlJournal(SideRecords, LockRecords):
         return step_status_of(row[0]) if row else StepStatus.PENDING
 
     def step_states(self, run_id: str) -> dict[str, StepStatus]:
-        rows = self._db.execute(
-            f"SELECT step_id, status FROM transitions WHERE run_id={self._q} ORDER BY seq",
-            (run_id,),
-        ).fetchall()
-        return {step: step_status_of(status) for step, status in rows}
+        """Every step's latest status, from the run's decoded transitions (see below):
+        a resume asks four times, and each re-read of every row cost as much as a decode."""
+        return {t.step_id: t.status for t in self.transitions(run_id)}
 
     def transitions(self, run_id: str) -> list[Transition]:
         """Every transition of ``run_id`` in order, each row decoded once per journal.
@@ -345,10 +350,15 @@ class SqlJournal(SideRecords, LockRecords):
         return {g.step_id: g.answer for g in self.gates(run_id)}
 
     def record_host(self, record: HostRecord) -> None:
-        r = record
-        values = (r.run_id, r.step_id, r.host, int(r.ok), r.exit_code, r.duration)
-        rest = (r.output_tail, r.error, r.at)
-        self._write(self._insert("host_results", field_names(HostRecord)), (*values, *rest))
+        self.record_hosts([record])
+
+    def record_hosts(self, records: Sequence[HostRecord]) -> None:
+        """Hosts that finished together, one transaction (one commit, not one per host)."""
+        sql = self._insert("host_results", field_names(HostRecord))
+        with self._tx():
+            for r in records:
+                values = (r.run_id, r.step_id, r.host, int(r.ok), r.exit_code, r.duration)
+                self._db.execute(sql, (*values, r.output_tail, r.error, r.at))
 
     def host_results(self, run_id: str, step_id: str | None = None) -> list[HostRecord]:
         q = self._q

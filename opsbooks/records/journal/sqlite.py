@@ -2,9 +2,11 @@
 
 Durability: WAL mode with ``synchronous=FULL``, and every write its own committed
 transaction, so a transition the runner has written survives a crash (or power loss)
-before the next step starts. ``BEGIN IMMEDIATE`` takes SQLite's write lock up front,
-which makes every transaction exclusive across processes: a read-then-write (the lock
-decision) cannot race or deadlock.
+before the next step starts. A WAL lost after a crash is detected at open by the
+journal's seal (``sqlite_seal``), not prevented by a checkpoint after every commit.
+``BEGIN IMMEDIATE`` takes SQLite's write lock up front, which makes every transaction
+exclusive across processes: a read-then-write (the lock decision) cannot race or
+deadlock.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal import schema
 from opsbooks.records.journal.dialect import Cursor, Statement
 from opsbooks.records.journal.sql import SqlJournal
+from opsbooks.records.journal.sqlite_seal import BUMP, Seal, check_seal, journal_id, seal_path
 
 __all__ = ["SqliteDialect", "open_sqlite", "sqlite_path"]
 
@@ -113,25 +116,32 @@ class _Connection:
     def __init__(self, db: sqlite3.Connection, where: str) -> None:
         self.db = db
         self.where = where
+        self.seal: Seal | None = None  # set once the journal is open and checked
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
         try:
-            cursor = _Cursor(self.db.execute(sql, params), self.where)
-            if sql == "COMMIT":
-                # Copy the WAL into the main file now: a -wal lost after a crash (deleted
-                # by hand, a partial backup) then loses nothing that was committed. It
-                # costs two fsyncs per transition (`python -m bench journal`); kept until
-                # a lost WAL can be detected instead (issue 18).
-                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            return cursor
+            if sql != "COMMIT" or self.seal is None:
+                return _Cursor(self.db.execute(sql, params), self.where)
+            # Count the transaction in it, commit, then seal the count outside the WAL:
+            # a WAL lost after a crash is refused at open (one fsync, where a checkpoint
+            # after every commit cost three; `python -m bench journal`).
+            count = int(self.db.execute(BUMP).fetchone()[0])
+            cursor = _Cursor(self.db.execute(sql), self.where)
         except (sqlite3.Error, UnicodeDecodeError) as exc:
             raise _failed(self.where, exc) from None
+        try:
+            self.seal.write(count)
+        except OSError as exc:
+            raise _failed(f"{self.seal.path}", exc) from None
+        return cursor
 
     def close(self) -> None:
         """Copy what is left of the WAL into the main file, then close."""
         with contextlib.suppress(sqlite3.Error):  # a busy or read-only file keeps its WAL
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
         self.db.close()
+        if self.seal is not None:
+            self.seal.close()
 
 
 def open_sqlite(
@@ -143,21 +153,22 @@ def open_sqlite(
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
     except sqlite3.DatabaseError as exc:
         raise _unreadable(path, exc) from None
+    connection = _Connection(db, str(path))
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         _check_storage(db, path)
         journal = SqlJournal(
-            SqliteDialect(),
-            _Connection(db, str(path)),
-            where=str(path),
-            identity=identity,
-            lease=lease,
+            SqliteDialect(), connection, where=str(path), identity=identity, lease=lease
         )
         journal.migrate()
+        connection.seal = Seal(seal_path(path), journal_id(db))
+        check_seal(db, connection.seal, str(path))
     except BaseException as exc:
         db.close()
+        if connection.seal is not None:
+            connection.seal.close()
         if isinstance(exc, sqlite3.Error | UnicodeDecodeError):
             raise _unreadable(path, exc) from None
         raise
@@ -165,7 +176,7 @@ def open_sqlite(
 
 
 def _private(path: Path) -> None:
-    """The journal and its -wal/-shm files: 0600, in a 0700 folder, never via a symlink.
+    """The journal and its -wal/-shm/-seal files: 0600, in a 0700 folder, never via a symlink.
 
     SQLite creates -wal and -shm with the mode of the database file, so creating that
     one 0600 first makes all three private.
@@ -174,7 +185,7 @@ def _private(path: Path) -> None:
         private_dir(path.parent)
     except OSError as exc:
         raise JournalError(f"cannot create the folder of the journal {path}: {exc}") from None
-    for suffix in ("-wal", "-shm", "-journal"):
+    for suffix in ("-wal", "-shm", "-journal", "-seal"):
         tighten_existing(Path(f"{path}{suffix}"), "journal file")
     if os.path.lexists(path):
         tighten_existing(path, "journal")
