@@ -34,6 +34,7 @@ from opsbooks.edges.console import Console
 from opsbooks.plan.binding import Plan, PlannedStep
 from opsbooks.records.journal import schema
 from opsbooks.records.journal import sql as journal_sql
+from opsbooks.records.journal import sql_steps as journal_steps
 from opsbooks.records.journal.records import Transition, transition_from_row
 from opsbooks.testing import Drill
 
@@ -65,7 +66,7 @@ def _thread_per_step(self: Console, label: str, every: float = 30.0) -> Iterator
 
 def _decode_every_time(self: Any, run_id: str) -> list[Transition]:
     rows = self._db.execute(
-        f"SELECT {journal_sql._TRANSITION} FROM transitions WHERE run_id={self._q} ORDER BY seq",
+        f"SELECT {journal_steps._TRANSITION} FROM transitions WHERE run_id={self._q} ORDER BY seq",
         (run_id,),
     ).fetchall()
     return [transition_from_row(row) for row in rows]

@@ -13,17 +13,37 @@ round in alternating order. The variants:
 - ``states``: ``step_states`` re-reading every row, not the decoded transitions;
 - ``none``: all four old, the run path as it was before.
 
+The resume fixes (engineer C, "What the resume fixes bought" in docs/performance.md):
+
+- ``view``: the walk, the run's end and the taint check read every transition of the
+  run, and ``step_states`` comes from them, not from ``current`` and one grouped query;
+- ``decode``: a row decoded through a dict, ``fields()`` and ``json.loads`` each, the
+  status by the enum's own lookup;
+- ``plan``: each planned step built by the frozen ``__init__``, a template with no
+  ``{`` scanned by the regex all the same, and ``--start-at`` found by ``ids.index``
+  per step;
+- ``resume``: all three old: the resume as it was before them.
+
 ``run`` prints the engine's cost per step ((t(N) - t(1)) / (N - 1)) in a folder on
 disk (``--dir``, default the system temp folder: fsync is what the first two fixes
 save), ``resume`` the time to resume an N-step run stopped at step N - 1 (tmpfs, as
-row 4). Medians and spread; it asserts nothing.
+row 4), ``read`` the time a fresh journal takes to decode every transition of an
+N-step run (``history``, reports), ``plan`` planning it with ``--start-at`` its last
+step. Medians and spread; it asserts nothing.
 
     .venv/bin/python -m bench.ab_runpath run 100 7 all,checkpoint,anchor,none
     .venv/bin/python -m bench.ab_runpath resume 1000 5 all,tail,states,none --cpu
+    .venv/bin/python -m bench.ab_runpath resume 1000 7 all,view,decode,plan,resume
+    .venv/bin/python -m bench.ab_runpath read 1000 5 all,decode
+    .venv/bin/python -m bench.ab_runpath plan 1000 5 all,plan
+
+``resume`` times ``resume_run`` as ``opsbooks resume`` calls it, not ``Drill.resume``,
+whose result reads the whole run back for a test's asserts (``rows_scaling``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -33,11 +53,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_audit_anchor import make_runbook
-from bench.rows_scaling import SCRATCH
+from bench.rows_scaling import SCRATCH, engine_resume
+from opsbooks.define import outputs as define_outputs
+from opsbooks.define import template
+from opsbooks.plan import binding
+from opsbooks.plan.selection import Selection
+from opsbooks.plan.state import StepStatus
 from opsbooks.records import audit
+from opsbooks.records.journal import records as journal_records
 from opsbooks.records.journal import sql as journal_sql
+from opsbooks.records.journal import sql_steps as journal_steps
 from opsbooks.records.journal import sqlite as journal_sqlite
-from opsbooks.records.journal.records import step_status_of
+from opsbooks.records.journal.records import Transition, step_status_of
 from opsbooks.run.stepping import StepRunner
 from opsbooks.testing import Drill
 
@@ -62,11 +89,46 @@ def _every_row(self: Any, run_id: str) -> dict[str, Any]:
     return {step: step_status_of(status) for step, status in rows}
 
 
+def _decoded_states(self: Any, run_id: str) -> dict[str, Any]:
+    return {t.step_id: t.status for t in self.transitions(run_id)}
+
+
+def _old_status(value: Any) -> StepStatus:
+    try:
+        return StepStatus(value)
+    except ValueError:
+        raise journal_records.malformed("step status", value) from None
+
+
+def _old_decode(row: tuple[Any, ...]) -> Transition:
+    data = dict(zip([f.name for f in dataclasses.fields(Transition)], row, strict=True))
+    data["status"] = _old_status(data["status"])
+    data["detail"] = journal_records.loads_json(data["detail"], "transition detail", dict)
+    data["at"] = journal_records.number(data["at"], "transition time")
+    return Transition(**data)
+
+
+def _old_skip_reason(self: Selection, item: Any) -> str | None:
+    if self.start_at and self.ids.index(item.id) < self.ids.index(self.start_at):
+        return f"before --start-at {self.start_at}"  # the rest as now: no tags, no --skip
+    return _NEW["skip_reason"](self, item)  # type: ignore[no-any-return]
+
+
+def _old_fields(text: str) -> list[str]:
+    return [found.name for _, found in template.scan(text) if found is not None]
+
+
 _NEW: dict[str, Any] = {
     "execute": journal_sqlite._Connection.execute,
     "journaled": StepRunner._journaled,
     "ends_at": audit._ends_at,
     "states": journal_sql.SqlJournal.step_states,
+    "current": journal_sql.SqlJournal.current,
+    "decode": journal_steps.transition_from_row,  # type: ignore[attr-defined]
+    "status": journal_records.step_status_of,
+    "new_planned": binding._new_planned,
+    "fields": template.fields,
+    "skip_reason": Selection.skip_reason,
 }
 
 
@@ -78,6 +140,24 @@ def _without(fix: str) -> None:
     StepRunner._journaled = _anchor_apart if "anchor" in out else _NEW["journaled"]  # type: ignore[method-assign]
     audit._ends_at = (lambda path, expected: False) if "tail" in out else _NEW["ends_at"]
     journal_sql.SqlJournal.step_states = _every_row if "states" in out else _NEW["states"]  # type: ignore[method-assign]
+    _resume_fixes({fix} if fix != "resume" else {"view", "decode", "plan"})
+
+
+def _resume_fixes(out: set[str]) -> None:
+    """Put the old code of the resume fixes in ``out`` back (see the module)."""
+    if "view" in out:
+        journal_sql.SqlJournal.step_states = _decoded_states  # type: ignore[method-assign]
+    journal_sql.SqlJournal.current = (  # type: ignore[method-assign]
+        journal_sql.SqlJournal.transitions if "view" in out else _NEW["current"]
+    )
+    old = "decode" in out
+    journal_steps.transition_from_row = _old_decode if old else _NEW["decode"]  # type: ignore[attr-defined]
+    journal_steps.step_status_of = _old_status if old else _NEW["status"]  # type: ignore[attr-defined]
+    journal_records.step_status_of = _old_status if old else _NEW["status"]
+    old = "plan" in out
+    binding._new_planned = binding.PlannedStep if old else _NEW["new_planned"]  # type: ignore[assignment]
+    define_outputs.fields = _old_fields if old else _NEW["fields"]  # type: ignore[attr-defined,assignment]
+    Selection.skip_reason = _old_skip_reason if old else _NEW["skip_reason"]  # type: ignore[method-assign]
 
 
 #: what is timed: ``wall`` (the default), or ``cpu`` (this process's, ``--cpu``), which a
@@ -107,7 +187,31 @@ def resume_ms(steps: int, where: str | None) -> float:
     with tempfile.TemporaryDirectory(dir=where or SCRATCH) as folder:
         drill = Drill(root=Path(folder), runbooks=(runbook,))
         stopped = drill.run(runbook.name, fail={f"step_{steps - 2:03d}": "bench"}, no_rollback=True)
-        return _timed(lambda: drill.resume(stopped.run_id).assert_succeeded()) * 1000
+        if CLOCK["now"] is time.perf_counter:
+            return engine_resume(drill, stopped.run_id) * 1000
+        return _timed(lambda: engine_resume(drill, stopped.run_id)) * 1000
+
+
+def read_ms(steps: int, where: str | None) -> float:
+    """A fresh journal's ``transitions`` of an N-step run (what ``history`` and reports
+    decode), the run made once per call."""
+    runbook = make_runbook(steps, "python")
+    with tempfile.TemporaryDirectory(dir=where or SCRATCH) as folder:
+        drill = Drill(root=Path(folder), runbooks=(runbook,))
+        done = drill.run(runbook.name)
+        journal = drill.journal()
+        try:
+            return _timed(lambda: journal.transitions(done.run_id)) * 1000
+        finally:
+            journal.close()
+
+
+def plan_ms(steps: int, where: str | None) -> float:
+    """Planning an N-step runbook with ``--start-at`` its last step (what a resume of
+    such a run plans again)."""
+    runbook = make_runbook(steps, "python")
+    last = f"step_{steps - 1:03d}"
+    return _timed(lambda: binding.plan(runbook, runbook.Params(), start_at=last)) * 1000
 
 
 def main(argv: list[str]) -> None:
@@ -119,7 +223,7 @@ def main(argv: list[str]) -> None:
         where, argv = argv[at + 1], argv[:at] + argv[at + 2 :]
     mode, steps, rounds = argv[0], int(argv[1]), int(argv[2])
     variants = argv[3].split(",") if len(argv) > 3 else ["all", "checkpoint", "anchor"]
-    measure = per_step_ms if mode == "run" else resume_ms
+    measure = {"run": per_step_ms, "resume": resume_ms, "read": read_ms, "plan": plan_ms}[mode]
     figures: dict[str, list[float]] = {v: [] for v in variants}
     _without("all")
     per_step_ms(10, where)  # warm-up: imports, page cache
@@ -128,10 +232,13 @@ def main(argv: list[str]) -> None:
             _without(variant)
             figures[variant].append(measure(steps, where))
     _without("all")
-    what = "ms per step" if mode == "run" else "ms to resume"
+    what = {"run": "ms per step", "resume": "ms to resume", "read": "ms to read"}.get(
+        mode, "ms to plan"
+    )
     what += " (CPU)" if CLOCK["now"] is time.process_time else ""
     for variant, values in figures.items():
         label = {"all": "every fix in", "none": "every fix out"}.get(variant, f"without {variant}")
+        label = "without the resume's" if variant == "resume" else label
         print(
             f"{mode} {steps} steps, {label:18s} {statistics.median(values):9.2f} {what}"
             f"  (spread {min(values):.2f}-{max(values):.2f})"

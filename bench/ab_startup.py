@@ -7,10 +7,20 @@ the same commands with it first on ``PYTHONPATH`` ("before") and with the workin
 writes the catalog index), on row 3's projects: the house catalog plus 50 generated
 runbooks, and a plain ``tasks.py`` of 50 tasks as the baseline. Prints median wall and
 CPU (user + system of the child) and each one's ratio to the baseline.
+
+Both packages are byte-compiled first, as an installed wheel is: invoke turns off writing
+``.pyc`` files before it loads ``tasks.py``, so in a checkout whose environment also
+sets ``PYTHONDONTWRITEBYTECODE`` the modules a listing imports would be compiled on
+every run, on one side only. The tree's variants also run ``invoke --list`` with the
+fixes of the invoke listing taken out in-process (``_VARIANTS``: invoke's own
+``Collection.to_contexts``; every catalog file hashed), ``invoke TASK --help``, and
+``invoke --list`` in a copy of the project with ``catalog_index = false`` (``no
+index``: every runbook module imported, as a cold listing does).
 """
 
 from __future__ import annotations
 
+import compileall
 import os
 import resource
 import statistics
@@ -25,23 +35,51 @@ from bench.rows_startup import catalog_project
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[1]
+#: ``invoke`` as its console script runs it, with this change's fixes taken out in-process:
+#: ``eager`` (invoke's own ``Collection.to_contexts``), ``rehash`` (every catalog file
+#: read and hashed, as if none had its marks)
+_INVOKE = (
+    "import sys\nimport opsbooks.edges.tasks as adapter\n"
+    "import opsbooks.edges.catalog_index as index\nout = sys.argv.pop(1).split(',')\n"
+    "if 'eager' in out:\n    adapter._LAZY_VERSIONS = set()\n"
+    "if 'rehash' in out:\n    index._RACY_NS = 1 << 80\n"
+    "from invoke.main import program\nsys.exit(program.run())\n"
+)
+#: label -> what the in-process variant takes out
+_VARIANTS = {
+    "every fix in": "-",
+    "eager contexts": "eager",
+    "every file re-read": "rehash",
+    "both out": "eager,rehash",
+}
 
 
 def _commands(work: Path, before: dict[str, str], after: dict[str, str]) -> dict[str, tuple]:
-    ours, plain = work / "ours", work / "plain"
-    catalog_project(ours, runbooks=50, steps=5, house=True)
+    # one project per side: an index is keyed by the opsbooks it was built with, so a
+    # shared one would be rebuilt on every alternation
+    for side in ("before", "after"):
+        catalog_project(work / side, runbooks=50, steps=5, house=True)
+    cold = work / "cold"
+    catalog_project(cold, runbooks=50, steps=5, house=True)
+    with (cold / "opsbooks.toml").open("a") as toml:
+        toml.write("catalog_index = false\n")
+    plain = work / "plain"
     write_plain_invoke(plain, tasks=50)
-    commands: dict[str, tuple] = {
-        "plain invoke --list": ([str(BIN / "invoke"), "--list"], plain, after)
-    }
-    for label, argv, cwd in (
-        ("invoke --list", [str(BIN / "invoke"), "--list"], ours),
-        ("opsbooks list", [str(BIN / "opsbooks"), "list"], ours),
-        ("opsbooks --help", [str(BIN / "opsbooks"), "--help"], ours),
+    invoke = str(BIN / "invoke")
+    commands: dict[str, tuple] = {"plain invoke --list": ([invoke, "--list"], plain, after)}
+    for label, argv, folder in (
+        ("invoke --list", [invoke, "--list"], None),
+        ("invoke TASK --help", [invoke, "backup.restore", "--help"], None),
+        ("invoke --list, no index", [invoke, "--list"], cold),
+        ("opsbooks list", [str(BIN / "opsbooks"), "list"], None),
+        ("opsbooks --help", [str(BIN / "opsbooks"), "--help"], None),
         ("import opsbooks", [sys.executable, "-c", "import opsbooks"], work),
     ):
-        commands[f"{label} (before)"] = (argv, cwd, before)
-        commands[f"{label} (after)"] = (argv, cwd, after)
+        for side, env in (("before", before), ("after", after)):
+            commands[f"{label} ({side})"] = (argv, folder or work / side, env)
+    for label, out in _VARIANTS.items():
+        argv = [sys.executable, "-c", _INVOKE, out, "--list"]
+        commands[f"invoke --list, {label} (after)"] = (argv, work / "after", after)
     return commands
 
 
@@ -67,6 +105,9 @@ def main(rounds: int, rev: str) -> None:
             check=True,
         )
         subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+        for folder in (old, REPO):
+            for package in ("opsbooks", "opsbooks_playbooks"):
+                compileall.compile_dir(str(folder / package), quiet=1)
         after = dict(os.environ)
         before = {**after, "PYTHONPATH": str(old)}
         commands = _commands(work, before, after)

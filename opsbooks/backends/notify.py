@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
@@ -75,6 +73,9 @@ def deliver(
 
 
 def _post(channel: Channel, message: str, meta: Mapping[str, str]) -> str:
+    import urllib.error  # lazy: urllib.request loads http, email and ssl; only webhooks post
+    import urllib.request
+
     if not channel.url:
         raise DeliveryFailed("webhook channel has no `url`; set it in the notify configuration")
     body = json.dumps({"text": message, **meta}).encode()

@@ -88,6 +88,8 @@ def scan(template: str) -> Iterator[tuple[str, Field | None]]:
 
 def fields(template: str) -> list[str]:
     """Return the field names in ``template`` in order (``host.name`` stays dotted)."""
+    if isinstance(template, str) and "{" not in template:  # no field; planning asks per step
+        return []
     return [found.name for _, found in scan(template) if found is not None]
 
 
@@ -155,6 +157,8 @@ class Bound:
 
 def bind(template: str, values: Mapping[str, Any], *, shell: bool) -> Bound:
     """Fill the fields whose root is in ``values``; leave the others as written."""
+    if isinstance(template, str) and "{" not in template and "}" not in template:
+        return Bound(template, template)  # no field, no escape: a plan binds every step's
     real: list[str] = []
     shown: list[str] = []
     for literal, found in scan(template):

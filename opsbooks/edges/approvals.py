@@ -7,15 +7,16 @@ here, so a malformed table is a ConfigError before any step runs) and the run's 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from opsbooks.backends.signing import SshKeygenVerifier
-from opsbooks.define.approvals import load_approval_settings
 from opsbooks.define.specs import GateSpec
 from opsbooks.edges.config import Config
 from opsbooks.plan.binding import Plan
 from opsbooks.records.events import Event
-from opsbooks.run.approvals import ApprovalJournal, ApprovalWaiter
 from opsbooks.run.protocols import Clock
+
+if TYPE_CHECKING:
+    from opsbooks.run.approvals import ApprovalJournal, ApprovalWaiter
 
 
 def approval_waiter(
@@ -30,6 +31,11 @@ def approval_waiter(
     """The waiter for ``bound``'s approval gates; None when it has none."""
     if not any(isinstance(s.spec, GateSpec) and s.spec.approvers for s in bound.steps):
         return None
+    # lazy: signing and the approvals table only for a plan with an approval gate
+    from opsbooks.backends.signing import SshKeygenVerifier
+    from opsbooks.define.approvals import load_approval_settings
+    from opsbooks.run.approvals import ApprovalWaiter
+
     settings = load_approval_settings(config.approvals)
     verifier = (
         SshKeygenVerifier(config.path(settings.allowed_signers), settings.namespace)

@@ -7,7 +7,9 @@ each runbook's ``Summary`` and is used only while everything it was built from i
 unchanged:
 
 - the sha256 of every file under each catalog package (``_`` helpers, excluded and
-  ``__runbooks__ = False`` packages included: a runbook may import them);
+  ``__runbooks__ = False`` packages included: a runbook may import them), read again
+  only for a file whose size, mtime, ctime or inode is not the one stored with it (a
+  write, a rename over it and ``os.utime`` all change its ctime);
 - the sha256 of every other module the build imported from outside the Python
   installation (a project's own helper package), and the size, mtime and inode of
   each of the opsbooks package's own modules (so an upgrade, which replaces them,
@@ -34,6 +36,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +51,7 @@ if TYPE_CHECKING:
 
 INDEX_FILE = "catalog-index.json"
 #: bumped when the file's layout changes, so an older opsbooks' index is not misread
-FORMAT = 1
+FORMAT = 2
 _SUFFIXES = tuple(importlib.machinery.all_suffixes())
 _OWN = str(Path(__file__).resolve().parents[1])
 
@@ -66,19 +69,24 @@ def load_catalog(
     path = source.state_path / INDEX_FILE
     if source.table.get("catalog_index", True) is not False:
         stored = _read(path, warn)
-        if stored is not None and _current(stored, source):
+        stats: dict[str, str] = {}
+        if stored is not None and _current(stored, source, stats):
             try:
                 summaries = [Summary.from_json(item) for item in stored["runbooks"]]
             except (KeyError, TypeError):
                 warn(f"opsbooks: the catalog index {path} is unreadable; rebuilding it")
             else:
+                if stats != stored["stats"]:  # files too recent to mark when it was built
+                    _write(path, {**stored, "stats": stats})
                 return Catalog((), lazy=summaries)
     config = validated()
     catalog = discover(config.packages, config.exclude)
     if config.catalog_index and not catalog.broken:
-        files = _catalog_files(config.packages, config.exclude)
+        marks: dict[str, str] = {}
+        files = _catalog_files(config.packages, config.exclude, {}, marks)
         if files is not None:
-            _write(path, _document(source, files, catalog, _project_modules(files)))
+            document = _document(source, files, catalog, _project_modules(files, marks))
+            _write(path, {**document, "stats": marks})
     return catalog
 
 
@@ -107,25 +115,38 @@ def _document(
     }
 
 
-def _current(stored: dict[str, Any], source: ConfigSource) -> bool:
-    """Whether the index was built from exactly what is here now (key, files, deps)."""
+def _current(stored: dict[str, Any], source: ConfigSource, stats: dict[str, str]) -> bool:
+    """Whether the index was built from exactly what is here now (key, files, deps);
+    ``stats`` receives the files' marks."""
     try:
         if stored.get("key") != _key(source):
             return False  # checked first: a changed table may name packages not to import
-        files = _catalog_files(source.packages, source.exclude)
+        hashes = {**stored["deps"], **stored["files"]}
+        known = {path: (mark, hashes[path]) for path, mark in stored["stats"].items()}
+        files = _catalog_files(source.packages, source.exclude, known, stats)
         return bool(
             files is not None
             and stored["files"] == files
-            and all(_fingerprint(dep) == mark for dep, mark in stored["deps"].items())
+            and all(_fingerprint(dep, known, stats) == mark for dep, mark in stored["deps"].items())
         )
     except (KeyError, TypeError, AttributeError):
         return False
 
 
-def _catalog_files(packages: Iterable[str], exclude: Iterable[str]) -> dict[str, str] | None:
-    """sha256 of every module file under each package; None if one cannot be found."""
+def _catalog_files(
+    packages: Iterable[str],
+    exclude: Iterable[str],
+    known: dict[str, tuple[str, str]],
+    stats: dict[str, str],
+) -> dict[str, str] | None:
+    """sha256 of every module file under each package; None if one cannot be found.
+
+    ``known`` maps a path to its stat mark and sha256 from the stored index: a file
+    with the same mark is not read again (hashing every file was half of a warm
+    ``invoke --list`` of the catalog). ``stats`` receives each file's mark.
+    """
     del exclude  # excluded modules are hashed too: an included runbook may import them
-    files: dict[str, str] = {}
+    paths: list[str] = []
     for package in packages:
         try:
             spec = importlib.util.find_spec(package)
@@ -134,10 +155,35 @@ def _catalog_files(packages: Iterable[str], exclude: Iterable[str]) -> dict[str,
         if spec is None or (spec.origin is None and not spec.submodule_search_locations):
             return None
         for folder in spec.submodule_search_locations or ():
-            files.update((path, _sha256(path)) for path in _module_files(folder))
+            paths += _module_files(folder)
         if not spec.submodule_search_locations and spec.origin:
-            files[spec.origin] = _sha256(spec.origin)
-    return files
+            paths.append(spec.origin)
+    return {path: _content(path, known, stats) for path in paths}
+
+
+def _content(path: str, known: dict[str, tuple[str, str]], stats: dict[str, str]) -> str:
+    """The sha256 of ``path``: the one in ``known`` while its stat mark is the same."""
+    mark = _stat_mark(path)
+    if mark is None:
+        return _sha256(path)
+    stats[path] = mark
+    stored = known.get(path)
+    return stored[1] if stored is not None and stored[0] == mark else _sha256(path)
+
+
+#: a file changed this recently is always read: the kernel stamps times from a clock
+#: of a few ms, so a second same-size write within it would keep every mark
+_RACY_NS = 2_000_000_000
+
+
+def _stat_mark(path: str) -> str | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if info.st_ctime_ns > time.time_ns() - _RACY_NS:
+        return None
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}"
 
 
 def _module_files(folder: str) -> list[str]:
@@ -148,7 +194,7 @@ def _module_files(folder: str) -> list[str]:
     return found
 
 
-def _project_modules(files: dict[str, str]) -> dict[str, str]:
+def _project_modules(files: dict[str, str], stats: dict[str, str]) -> dict[str, str]:
     """Every loaded module from outside the installation (not only those the build
     imported: a ``tasks.py`` may import a helper the runbooks use first), and its mark."""
     prefixes = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
@@ -159,11 +205,11 @@ def _project_modules(files: dict[str, str]) -> dict[str, str]:
             continue
         if origin.startswith(prefixes) and not origin.startswith(_OWN):
             continue  # an installed distribution: not part of the project
-        deps[origin] = _fingerprint(origin)
+        deps[origin] = _fingerprint(origin, {}, stats)
     return deps
 
 
-def _fingerprint(path: str) -> str:
+def _fingerprint(path: str, known: dict[str, tuple[str, str]], stats: dict[str, str]) -> str:
     """sha256 of a project file; size and mtime of opsbooks' own (hashing 200 files costs
     about 20 ms, the whole budget of a listing; editing them is opsbooks development)."""
     if path.startswith(_OWN):
@@ -172,7 +218,7 @@ def _fingerprint(path: str) -> str:
         except OSError:
             return "missing"
         return f"stat:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
-    return _sha256(path)
+    return _content(path, known, stats)
 
 
 def _sha256(path: str) -> str:

@@ -71,7 +71,6 @@ from opsbooks.records.audit import AuditLog
 from opsbooks.records.events import Notice
 from opsbooks.records.journal import Journal, open_journal
 from opsbooks.records.redaction import Redactor
-from opsbooks.render.dryrun import render_dry_run
 from opsbooks.run import kinds as _builtin_kinds  # noqa: F401  (registers the executors)
 from opsbooks.run.execute import HostSteps, StepEnv, execute
 from opsbooks.run.gates import (
@@ -148,6 +147,8 @@ def start_run(
     if options.dry_run:
         found = load_hooks(config, bound, runbook=catalog.get(bound.name))  # a bad one: exit 2
         hooks = describe_hooks(found)
+        from opsbooks.render.dryrun import render_dry_run  # lazy: only a dry run renders
+
         surroundings.stdout.write(render_dry_run(bound, check_hosts(bound, config)) + hooks)
         return None
     kept = check_reachable(bound, config, surroundings)  # the probe's SSH connections

@@ -19,7 +19,7 @@ _DONE = (S.SUCCEEDED, S.SKIPPED)
 
 def check_tainted_outputs(journal: Journal, record: RunRecord, bound: Plan) -> None:
     """Refuse (exit 2, nothing changed) when a step still to run needs a tainted output."""
-    transitions = journal.transitions(record.id)
+    transitions = journal.current(record.id)  # a tainted output is in a detail
     producers: dict[str, str] = {}
     for t in transitions:
         if t.status is S.SUCCEEDED:

@@ -13,23 +13,27 @@ same entry as ``opsbooks run``), so a bad value exits 2 with one line per field.
 The tasks are built from the catalog index (``opsbooks.edges.catalog_index``) when it
 is current: ``invoke --list`` and a task's ``--help`` then import no runbook module
 and no pydantic; a task imports its runbook's module, and validates the
-configuration, when it is called.
+configuration, when it is called. A task's parser arguments are made only when
+invoke reads them (``_LazyContext``): a listing builds none.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from invoke._version import __version_info__ as _INVOKE_VERSION
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.parser.argument import Argument
+from invoke.parser.context import ParserContext
 from invoke.tasks import Task
 
 from opsbooks.edges.catalog_index import load_catalog
@@ -79,7 +83,7 @@ def collection(config: Config | None = None, *, catalog: Catalog | None = None) 
     for summary in summaries:
         category, _, short = summary.name.partition(".")
         if category not in namespaces:
-            namespaces[category] = Collection(category)
+            namespaces[category] = _Namespace(category)
             root.add_collection(namespaces[category])
         task = summary_task(summary, catalog, settings)
         namespaces[category].add_task(task, name=short or category)
@@ -150,27 +154,60 @@ def summary_task(
     body.__doc__ = summary.doc
     iterable = [s.name for s in specs if s.kind == "list"]
     iterable += _RUN_ITERABLE
+    _install_lazy_contexts()
     return _Task(body, help=help_text, iterable=iterable, auto_shortflags=False, positional=[])
 
 
 class _Task(Task[Callable[..., None]]):
     """A task invoke copies cheaply (bench row 3).
 
-    invoke deep-copies every task once when it loads the collection and each task's
-    parser arguments twice per command line, ``--list`` included: with the run
-    options every task has about 25 arguments, and the generic ``deepcopy`` of them
-    was a third of ``invoke --list``. What is copied here is what invoke changes on a
-    copy (containers, an argument's value); the rest is strings, bools and the body.
+    invoke deep-copies every task once when it loads the collection, and the parser
+    arguments of each task it builds (``_LazyContext``: those named on the command
+    line) twice per command line; with the run options a task has about 15 of them.
+    What is copied here is what invoke changes on a copy (containers, an argument's
+    value); the rest is strings, bools and the body.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _Task:
         return _copy(self, memo)
 
     def get_arguments(self, ignore_unknown_help: bool | None = None) -> list[Argument]:
-        arguments = super().get_arguments(ignore_unknown_help)
+        # invoke's pops each help line it uses: a second call (a lazy context copied
+        # before it was built, completion's second parser) would lose them
+        shared, self.help = self.help, dict(self.help)
+        try:
+            arguments = super().get_arguments(ignore_unknown_help)
+        finally:
+            self.help = shared
         for argument in arguments:
             argument.__class__ = _Argument
         return arguments
+
+
+class _Namespace(Collection):
+    """A category's namespace, which invoke's loader copies cheaply (bench row 3).
+
+    ``Collection.from_module`` deep-copies each namespace of ``ns``: the generic copy
+    rebuilt each task table entry by entry through ``Lexicon.__setitem__``.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Namespace:
+        clone = _Namespace.__new__(_Namespace)
+        memo[id(self)] = clone
+        state = dict(vars(self))
+        state["tasks"] = _lexicon(self.tasks, memo)
+        state["collections"] = _lexicon(self.collections, memo)
+        state["_configuration"] = copy.deepcopy(self._configuration, memo)
+        clone.__dict__.update(state)
+        return clone
+
+
+def _lexicon(table: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of an invoke ``Lexicon`` (its values copied, its aliases kept)."""
+    clone = type(table)()
+    dict.update(clone, {key: copy.deepcopy(value, memo) for key, value in table.items()})
+    clone.aliases.update(table.aliases)
+    return clone
 
 
 class _Argument(Argument):
@@ -196,6 +233,83 @@ def _copy(value: _T, memo: dict[int, Any]) -> _T:
 
 
 _CONTAINERS = (list, dict, set)
+
+
+class _LazyContext(ParserContext):
+    """A task's parser context whose arguments are made when invoke first reads them.
+
+    invoke makes, formats (for its debug log) and deep-copies a context for every task
+    on every command line, ``--list`` included, and reads the arguments of only the
+    tasks named on it, the one ``--help`` shows and the one completion looks at: with
+    the run options, about 15 arguments per task were most of ``invoke --list`` (bench
+    row 3). Any attribute but the name and aliases builds it, as invoke would have.
+    """
+
+    def __init__(
+        self,
+        name: str | None,
+        aliases: Iterable[str],
+        task: _Task,
+        ignore_unknown_help: bool | None,
+    ) -> None:
+        # not ParserContext.__init__: adding the arguments is what is deferred
+        self.name = name
+        self.aliases = aliases
+        self._pending = (task, ignore_unknown_help)
+
+    def __getattr__(self, attr: str) -> Any:
+        pending = self.__dict__.pop("_pending", None)
+        if pending is None or attr.startswith("__"):
+            if pending is not None:
+                self._pending = pending
+            raise AttributeError(attr)
+        task, ignore_unknown_help = pending
+        arguments = task.get_arguments(ignore_unknown_help=ignore_unknown_help)
+        ParserContext.__init__(self, self.name, self.aliases, arguments)
+        return getattr(self, attr)
+
+    def __repr__(self) -> str:
+        if "_pending" in self.__dict__ and not _INVOKE_LOG.isEnabledFor(logging.DEBUG):
+            return f"<parser/Context {self.name!r} (arguments not built)>"
+        return str(super().__repr__())
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _LazyContext:
+        pending = self.__dict__.get("_pending")
+        if pending is not None:
+            clone = _LazyContext(self.name, list(self.aliases), *pending)
+        else:
+            clone = _LazyContext.__new__(_LazyContext)
+            memo[id(self)] = clone
+            clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        memo[id(self)] = clone
+        return clone
+
+
+_INVOKE_LOG = logging.getLogger("invoke")
+#: the invoke releases whose ``Collection.to_contexts`` ``_to_contexts`` repeats
+#: (``tests/tasks/test_lazy_contexts.py`` pins its source)
+_LAZY_VERSIONS = {(2, 2)}
+_EAGER_TO_CONTEXTS = Collection.to_contexts
+
+
+def _to_contexts(self: Collection, ignore_unknown_help: bool | None = None) -> list[ParserContext]:
+    """``Collection.to_contexts``, with a lazy context for each opsbooks task."""
+    result: list[ParserContext] = []
+    for primary, aliases in self.task_names.items():
+        task = self[primary]
+        if isinstance(task, _Task):
+            result.append(_LazyContext(primary, aliases, task, ignore_unknown_help))
+        else:
+            arguments = task.get_arguments(ignore_unknown_help=ignore_unknown_help)
+            result.append(ParserContext(name=primary, aliases=aliases, args=arguments))
+    return result
+
+
+def _install_lazy_contexts() -> None:
+    """Make invoke build opsbooks tasks' parser contexts on demand (its other tasks'
+    as before); an invoke release not checked against keeps the eager build."""
+    if tuple(_INVOKE_VERSION[:2]) in _LAZY_VERSIONS:
+        Collection.to_contexts = _to_contexts  # type: ignore[method-assign]
 
 
 def _configured(summary: Summary, configured: dict[str, Any]) -> list[FlagSpec]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from opsbooks.define.base import Step, text
@@ -58,11 +59,20 @@ class Selection:
         ids = tuple(item.id for item in runbook.steps)
         return cls(ids, start_at, tuple(skip), only, without)
 
+    @cached_property
+    def _at(self) -> dict[str, int]:
+        """Each id's first position: ``ids.index`` per step made a ``--start-at`` plan
+        (and every resume of such a run) quadratic in its steps."""
+        positions: dict[str, int] = {}
+        for number, step_id in enumerate(self.ids):
+            positions.setdefault(step_id, number)
+        return positions
+
     def skip_reason(self, item: Step) -> str | None:
         """Why ``item`` is left out of this run, or None; ``setup`` steps only by ``--skip``."""
         if item.setup:
             return "--skip" if item.id in self.skip else None
-        if self.start_at and self.ids.index(item.id) < self.ids.index(self.start_at):
+        if self.start_at and self._at[item.id] < self._at[self.start_at]:
             return f"before --start-at {self.start_at}"
         if item.id in self.skip:
             return "--skip"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any, ClassVar, Protocol
 
 VERSION = 1
+
+#: values ``asdict`` would return as they are: no copy, no recursion
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)
@@ -13,7 +17,25 @@ class Event:
     name: ClassVar[str] = "event"
 
     def fields(self) -> dict[str, Any]:
-        return {"v": VERSION, **asdict(self)}
+        """The event as a dict; the same as ``asdict``, without its deep copy for plain
+        values (every audit line asks: two per step)."""
+        found: dict[str, Any] = {"v": VERSION}
+        for name in _names(type(self)):
+            value = getattr(self, name)
+            if type(value) not in _PLAIN:
+                return {"v": VERSION, **asdict(self)}
+            found[name] = value
+        return found
+
+
+_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _names(kind: type[Event]) -> tuple[str, ...]:
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in dataclass_fields(kind))
+    return names
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
 from pydantic import SecretStr
 
 from opsbooks.define.params import REDACTED
+
+if TYPE_CHECKING:
+    import regex
 
 #: seconds one pattern may spend on one text before the text is redacted whole.
 PATTERN_TIMEOUT = 0.25
@@ -29,6 +31,8 @@ _LINE_HOLD = 4096
 
 def compile_pattern(pattern: str) -> regex.Pattern[str]:
     """Compile a user's secret pattern for bounded matching; raise ``regex.error``."""
+    import regex  # lazy: the engine costs 9 ms to import; only configured patterns need it
+
     return regex.compile(pattern, flags=regex.VERSION0)
 
 
@@ -69,6 +73,8 @@ class Redactor:
         return bool(self._patterns)
 
     def text(self, value: str) -> str:
+        if not value:  # most fields of most events: nothing to look for
+            return value
         for secret in self._values:
             value = value.replace(secret, REDACTED)
         for pattern in self._patterns:

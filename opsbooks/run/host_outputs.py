@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from opsbooks.backends.rollout import HostResult
 from opsbooks.define import outputs
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.params import Params
@@ -25,6 +24,7 @@ from opsbooks.run.outcome import StepResult
 from opsbooks.run.state import RunState
 
 if TYPE_CHECKING:
+    from opsbooks.backends.rollout import HostResult
     from opsbooks.records.journal import Transition
     from opsbooks.records.redaction import Redactor
 

@@ -10,15 +10,17 @@ for people: an output it names that this run has not published reads
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opsbooks.backends.hosts.inventory import Host, bound_for_host
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.template import TemplateError, roots
 from opsbooks.errors import OpsbooksError
 from opsbooks.plan.binding import PlannedStep, absent_placeholders
 from opsbooks.records.events import StepNote
 from opsbooks.run.execute import StepEnv
+
+if TYPE_CHECKING:
+    from opsbooks.backends.hosts.inventory import Host
 
 
 def per_host(planned: PlannedStep) -> bool:
@@ -33,6 +35,9 @@ def host_note(env: StepEnv, planned: PlannedStep, host: Host, values: Mapping[st
     """Show ``planned``'s note bound for ``host`` as that host starts, if it names one."""
     if not per_host(planned):
         return
+    # lazy: a local run's notes never bind a host, so it loads no inventory code
+    from opsbooks.backends.hosts.inventory import bound_for_host
+
     found = dict(values.get(OUTPUTS_ROOT) or {})
     values = {**values, OUTPUTS_ROOT: {**absent_placeholders(planned, found), **found}}
     try:

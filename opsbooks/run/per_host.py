@@ -35,7 +35,6 @@ from opsbooks.records.events import Compensated, Notice
 from opsbooks.records.journal import HostRecord, Transition
 from opsbooks.run import host_outputs
 from opsbooks.run.gates import GateRequest
-from opsbooks.run.remote_steps import RemoteSteps, in_place
 from opsbooks.run.state import RunState
 from opsbooks.run.stepping import StepRunner
 
@@ -115,6 +114,9 @@ class _Section:
         return self.info.rollout
 
     def run(self) -> None:
+        # lazy: remote_steps loads the hosts and roll-out code a local plan never uses
+        from opsbooks.run.remote_steps import RemoteSteps, in_place
+
         runner, run = self.walk.runner, self.run_state
         hosts = runner.env.hosts
         if not isinstance(hosts, RemoteSteps):  # no hosts configured: each step says so

@@ -108,6 +108,8 @@ class GateJournal(Protocol):
 
     def record_gate(self, gate: GateRecord) -> None: ...
 
+    def barrier(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Questions:
@@ -155,6 +157,7 @@ class Questions:
     def ask(self, request: GateRequest, run: RunState) -> GateAnswer:
         """Ask any question (gate, resume, --step, batch), journaled like a gate."""
         request = replace(request, cancelled=self.stop_requested)
+        self.journal.barrier()  # a person may take hours: what is journaled is sealed first
         try:
             signed = request.approvers is not None
             answer = self._signed(request, run) if signed else self.prompter.answer(request)

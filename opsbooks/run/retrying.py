@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from opsbooks.define.policies import Poll, Retry
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -48,11 +49,20 @@ def retry_until_ok(
     clock: Clock,
     on_retry: Callable[[int, T, float], None] | None = None,
 ) -> Attempted[T]:
-    """Call ``attempt(n)`` until ``ok`` or the policy's attempts run out; never raises."""
+    """Call ``attempt(n)`` until ``ok`` or the policy's attempts run out; never raises.
+
+    A step without retries (most) is one call, as tenacity would make it, without
+    importing tenacity or building a ``Retrying`` per step.
+    """
     attempts = policy.attempts if policy else 1
+    if attempts <= 1:
+        start = clock()
+        return Attempted(value=attempt(1), attempts=1, elapsed=clock() - start)
     wait = policy.wait if policy else 0.0
     backoff = policy.backoff if policy else 1.0
     cap = policy.max_wait if policy else 0.0
+    from tenacity import stop_after_attempt  # lazy: see _loop
+
     return _loop(
         attempt,
         ok,
@@ -101,6 +111,9 @@ def _loop(
     clock: Clock,
     on_retry: Callable[[int, T, float], None] | None,
 ) -> Attempted[T]:
+    # lazy: tenacity only for a step that retries or polls, not for every run
+    from tenacity import Retrying, retry_if_result
+
     start = clock()
 
     def report(state: RetryCallState) -> None:

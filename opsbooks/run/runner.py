@@ -206,12 +206,15 @@ class Runner:
     ) -> RunReport:
         ended = self.env.clock.wall()
         info = self.env.plan.info
+        current = self.journal.current(run.run_id)  # the rows with a detail, not the history
+        # RTO: the two steps' latest successes, which may carry no detail
+        succeeded = self.journal.transitions(run.run_id) if info.rto_steps else current
         run.metrics.update(
             recovery_figures(
                 rto_target=info.rto,
                 rpo_target=info.rpo,
                 rto_steps=info.rto_steps,
-                finished_at=last_success_times(self.journal.transitions(run.run_id)),
+                finished_at=last_success_times(succeeded),
                 metrics=run.metrics,
             )
         )
@@ -226,7 +229,7 @@ class Runner:
             metrics=run.metrics,
         )
         self.journal.release_lock(self.env.plan.name, run.run_id)
-        leaf = diagnosis.announce_end(self.journal.transitions(run.run_id), self.emit)
+        leaf = diagnosis.announce_end(current, self.emit)
         self.emit(RunFinished(outcome.value, ended - started_at, failed, reason, hint))
         return RunReport(
             run_id=run.run_id,
@@ -248,7 +251,8 @@ class Runner:
 
     def _walk(self, run: RunState) -> None:
         plan = self.env.plan
-        transitions = self.journal.transitions(run.run_id)
+        # what each step's rows still say, not every row (a long run's resume read 2N)
+        transitions = self.journal.current(run.run_id)
         states = self.journal.step_states(run.run_id)
         routes = _recorded_routes(transitions)
         abandoned = _abandoned(transitions)

@@ -203,3 +203,44 @@ def test_a_project_helper_outside_the_package_is_part_of_the_key(project: Projec
     project.forget()
     sys.modules.pop(f"{project.package}_lib", None)
     assert project.titles() == ["Edited Helper"]
+
+
+def test_a_file_whose_marks_are_unchanged_is_not_read_again(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsbooks.edges import catalog_index
+
+    monkeypatch.setattr(catalog_index, "_RACY_NS", 0)
+    read: list[str] = []
+    sha256 = catalog_index._sha256
+    monkeypatch.setattr(catalog_index, "_sha256", lambda path: read.append(path) or sha256(path))
+    assert project.titles() == ["Alpha Restart"]
+    ours = {path for path in read if project.package in path}  # not deps (this file)
+    stats = json.loads(project.index.read_text())["stats"]
+    assert len(ours) == 3 and {path for path in stats if project.package in path} == ours
+    read.clear()
+    project.forget()
+    assert project.titles() == ["Alpha Restart"]
+    assert not [path for path in read if project.package in path]
+    path = project.root / project.package / "ops" / "restart.py"
+    before = path.stat()
+    path.write_text(RUNBOOK.format(title="Omega Restart"))  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    project.forget()
+    assert project.titles() == ["Omega Restart"], "a new ctime: read again"
+    assert project.module in sys.modules
+
+
+def test_marks_of_files_too_recent_to_trust_are_added_later(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opsbooks.edges import catalog_index
+
+    assert project.titles() == ["Alpha Restart"]  # just written: within the racy window
+    ours = project.package
+    assert not [p for p in json.loads(project.index.read_text())["stats"] if ours in p]
+    monkeypatch.setattr(catalog_index, "_RACY_NS", 0)
+    project.forget()
+    assert project.titles() == ["Alpha Restart"]
+    assert project.module not in sys.modules, "still current: not rebuilt"
+    assert len([p for p in json.loads(project.index.read_text())["stats"] if ours in p]) == 3

@@ -10,8 +10,11 @@ moved aside, or a deleted seal open normally.
 
 from __future__ import annotations
 
+import os
 import shutil
+import sqlite3
 import stat
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -134,3 +137,100 @@ def test_the_seal_is_private(tmp_path: Path) -> None:
     _open(path).close()
     mode = stat.S_IMODE(Path(f"{path}-seal").stat().st_mode)
     assert mode == 0o600
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """What each ``fdatasync`` of a seal made durable: the image a power loss keeps."""
+    images: list[bytes] = []
+    real = os.fdatasync
+
+    def fdatasync(fd: int) -> None:
+        real(fd)
+        images.append(os.pread(fd, 128, 0))
+
+    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    return images
+
+
+def _checkpoint(path: Path) -> None:
+    """SQLite's own checkpoint (every 1,000 pages, or another connection's close)."""
+    with closing(sqlite3.connect(path)) as other:
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _power_loss_copy(path: Path, to: Path, durable_seal: bytes) -> Path:
+    """The journal without its WAL, and the seal as the disk held it at its last sync."""
+    copy = _copy_without_wal(path, to)
+    Path(f"{copy}-seal").write_bytes(durable_seal)
+    return copy
+
+
+def test_after_a_power_loss_a_steps_lost_result_leaves_it_in_flight(
+    tmp_path: Path, synced: list[bytes]
+) -> None:
+    """The window the seal leaves: results committed after the last barrier.
+
+    ``running`` is a barrier (the seal synced before the effect starts); ``succeeded``
+    is written to the seal but not synced. A power loss that drops that write, then a
+    lost WAL, leaves the step ``running``: resume sees it in flight, as after a crash
+    in the middle of the step, never as done.
+    """
+    path = tmp_path / "journal.db"
+    writer = _open(path)
+    _write(writer, "r1", steps=1)
+    writer.record("r1", "s1", S.RUNNING, at=4.0)  # a barrier: this seal is on disk
+    _checkpoint(path)  # the journal file holds everything up to the barrier
+    writer.record("r1", "s1", S.SUCCEEDED, at=5.0)  # sealed in the page cache only
+    assert Path(f"{path}-seal").read_bytes() != synced[-1]
+    copy = _power_loss_copy(path, tmp_path / "copy", synced[-1])
+    left = _open(copy)
+    assert left.step_status("r1", "s1") is S.RUNNING
+    assert left.step_status("r1", "s0") is S.SUCCEEDED
+    left.close()
+    writer.close()
+
+
+def test_after_a_power_loss_commits_before_the_last_barrier_are_refused(
+    tmp_path: Path, synced: list[bytes]
+) -> None:
+    """A lost WAL holding a barrier's commit is refused, whatever came after it."""
+    path = tmp_path / "journal.db"
+    writer = _open(path)
+    _write(writer, "r1", steps=1)
+    _checkpoint(path)
+    writer.record("r1", "s1", S.RUNNING, at=4.0)  # in the WAL only, sealed and synced
+    writer.record("r1", "s1", S.SUCCEEDED, at=5.0)
+    copy = _power_loss_copy(path, tmp_path / "copy", synced[-1])
+    with pytest.raises(JournalError, match="lost committed writes"):
+        _open(copy)
+    writer.close()
+
+
+def test_without_a_power_loss_a_lost_result_is_refused_too(tmp_path: Path) -> None:
+    """A killed process leaves its unsynced seal in the page cache: every commit counts."""
+    path = tmp_path / "journal.db"
+    writer = _open(path)
+    _write(writer, "r1", steps=1)
+    writer.record("r1", "s1", S.RUNNING, at=4.0)
+    _checkpoint(path)
+    writer.record("r1", "s1", S.SUCCEEDED, at=5.0)  # the result alone is in the WAL
+    copy = _copy_without_wal(path, tmp_path / "copy")
+    with pytest.raises(JournalError, match="lost committed writes"):
+        _open(copy)
+    writer.close()
+
+
+def test_a_barrier_and_a_close_sync_the_seal_of_every_result(
+    tmp_path: Path, synced: list[bytes]
+) -> None:
+    """Before a person is asked (``Journal.barrier``) and at close, results are sealed."""
+    path = tmp_path / "journal.db"
+    for finish in ("barrier", "close"):
+        writer = _open(path)
+        _write(writer, f"r-{finish}", steps=1)
+        assert Path(f"{path}-seal").read_bytes() != synced[-1]  # the result: not synced
+        writer.barrier() if finish == "barrier" else writer.close()
+        assert Path(f"{path}-seal").read_bytes() == synced[-1]
+        if finish == "barrier":
+            writer.close()

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from opsbooks.errors import EXIT_BAD_INPUT, EXIT_STOPPED, OpsbooksError
 
@@ -106,6 +107,21 @@ def command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+class _LazyVersion(argparse._VersionAction):
+    """``-V``: the version is looked up when asked, not for every parser built: the
+    lookup imports ``importlib.metadata`` (about 20 ms, more than a warm listing)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        self.version = f"opsbooks {version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser(command: str | None = None, *, help_only: bool = False) -> argparse.ArgumentParser:
     """Build the parser: ``command``'s module only when it is known, else every module.
 
@@ -122,9 +138,7 @@ def build_parser(command: str | None = None, *, help_only: bool = False) -> argp
         metavar="PATH",
         help="config file (opsbooks.toml or pyproject.toml); default: nearest above cwd",
     )
-    parser.add_argument(
-        "-V", "--version", action="version", version=f"opsbooks {version()}", help="print it"
-    )
+    parser.add_argument("-V", "--version", action=_LazyVersion, help="print it")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     if help_only and command is None:
         for name, text in COMMAND_HELP.items():

@@ -35,6 +35,11 @@ class Connection(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor: ...
 
+    def barrier(self) -> None:
+        """Make every commit so far safe to act on (SQLite: sync the seal; see
+        ``sqlite_seal``); a commit is durable on its own, this is what detects its loss."""
+        ...
+
     def close(self) -> None: ...
 
 

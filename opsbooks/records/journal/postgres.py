@@ -93,6 +93,9 @@ class _Connection:
             ) from None
         return cur  # type: ignore[no-any-return]
 
+    def barrier(self) -> None:
+        """Nothing to do: the server made each commit durable before it answered."""
+
     def close(self) -> None:
         self.conn.close()
 

@@ -112,7 +112,14 @@ class Journal(Protocol):
         ...
 
     def transitions(self, run_id: str) -> list[Transition]:
-        """Every transition of the run in the order written, for reports and resume."""
+        """Every transition of the run in the order written, for reports and history."""
+        ...
+
+    def current(self, run_id: str) -> list[Transition]:
+        """The transitions that still say something, in order: every one with a detail,
+        and the latest of each step that has one. What resume and a run's end read
+        from a detail, or from a step's latest detail, is the same from these as from
+        every transition, without reading a long run's history."""
         ...
 
     # -- gates and hosts -----------------------------------------------------------------
@@ -189,6 +196,16 @@ class Journal(Protocol):
         ...
 
     # -- the store itself ----------------------------------------------------------------
+
+    def barrier(self) -> None:
+        """Make the loss of any commit so far detectable, before something waits on them.
+
+        Every write is durable when it returns; a barrier is what makes its loss with a
+        lost SQLite WAL refused at open (the seal, ``sqlite_seal``). Writes after which an
+        effect starts are barriers already; this is for a question that waits for a
+        person. A no-op where the server keeps its own log (PostgreSQL).
+        """
+        ...
 
     def integrity_check(self) -> str:
         """``ok``, or what the backend found wrong with its storage."""

@@ -35,22 +35,24 @@ from opsbooks.records.journal.records import (
     host_from_row,
     malformed,
     run_from_row,
-    step_status_of,
-    transition_from_row,
     unknown_run,
 )
 from opsbooks.records.journal.sql_locks import LockRecords
 from opsbooks.records.journal.sql_side import SideRecords
+from opsbooks.records.journal.sql_steps import StepReads
 
 __all__ = ["SqlJournal"]
 
 
 #: Select lists, in the order the records' fields (and row decoders) expect.
-_RECORDS = (RunRecord, Transition, GateRecord, HostRecord)
-_RUN, _TRANSITION, _GATE, _HOST = (", ".join(field_names(r)) for r in _RECORDS)
+_RECORDS = (RunRecord, GateRecord, HostRecord)
+_RUN, _GATE, _HOST = (", ".join(field_names(r)) for r in _RECORDS)
 
-#: How many runs' decoded transitions one journal keeps (a resume reads a few runs).
-_CACHED_RUNS = 8
+#: The columns a transition sets (``seq`` is the database's).
+_TRANSITION_COLUMNS = tuple(c for c in schema.table("transitions").names if c != "seq")
+
+#: Transitions after which an effect starts: the journal's barriers (``_tx``).
+_STARTS = frozenset({StepStatus.RUNNING, StepStatus.COMPENSATING})
 
 #: The columns a new run sets; the others start NULL or at their defaults.
 _RUN_INSERT = (
@@ -67,9 +69,10 @@ _RUN_INSERT = (
 )
 
 
-class SqlJournal(SideRecords, LockRecords):
+class SqlJournal(StepReads, SideRecords, LockRecords):
     """The journal over any :class:`Dialect` and :class:`Connection` (see the module);
-    facts and approvals are :class:`SideRecords`, locks and leases :class:`LockRecords`."""
+    reads of transitions are :class:`StepReads`, facts and approvals
+    :class:`SideRecords`, locks and leases :class:`LockRecords`."""
 
     def __init__(
         self,
@@ -88,6 +91,7 @@ class SqlJournal(SideRecords, LockRecords):
         self._q = dialect.placeholder
         #: each run's transitions as last read, decoded (see ``transitions``)
         self._transitions: dict[str, tuple[Transition, ...]] = {}
+        self._states: dict[str, tuple[int, int | None, dict[str, StepStatus]]] = {}
 
     def close(self) -> None:
         self._db.close()
@@ -99,7 +103,9 @@ class SqlJournal(SideRecords, LockRecords):
         return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({self._marks(len(names))})"
 
     @contextmanager
-    def _tx(self, exclusive: str | None = None) -> Iterator[None]:
+    def _tx(self, exclusive: str | None = None, *, barrier: bool = True) -> Iterator[None]:
+        """A write transaction; ``barrier=False`` only for results of work already done
+        (their loss with a lost WAL leaves the state a crash mid-step leaves: ``sqlite_seal``)."""
         self._db.execute(self.dialect.begin)
         try:
             for sql, args in self.dialect.exclusive(exclusive) if exclusive else ():
@@ -109,6 +115,11 @@ class SqlJournal(SideRecords, LockRecords):
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        if barrier:
+            self._db.barrier()
+
+    def barrier(self) -> None:
+        self._db.barrier()
 
     def _write(self, sql: str, args: Sequence[Any]) -> None:
         with self._tx():
@@ -273,63 +284,16 @@ class SqlJournal(SideRecords, LockRecords):
     ) -> None:
         again = bool(detail and detail.get(AGAIN))
         check_transition(step_id, self.step_status(run_id, step_id), status, again=again)
-        names = [c for c in schema.table("transitions").names if c != "seq"]
         values = (run_id, step_id, status.value, at, attempt, exit_code, duration)
-        encoded = json.dumps(dict(detail or {}), sort_keys=True, default=str)
+        encoded = json.dumps(dict(detail), sort_keys=True, default=str) if detail else "{}"
         row = (*values, output_tail, reason, who, encoded)
-        with self._tx():
-            self._db.execute(self._insert("transitions", names), row)
+        with self._tx(barrier=status in _STARTS):
+            self._db.execute(self._insert("transitions", _TRANSITION_COLUMNS), row)
             if audit_head is not None:  # the anchor of the line just written, same commit
                 q = self._q
                 self._db.execute(
                     f"UPDATE runs SET audit_head={q} WHERE id={q}", (audit_head, run_id)
                 )
-
-    def step_status(self, run_id: str, step_id: str) -> StepStatus:
-        q = self._q
-        row = self._db.execute(
-            f"SELECT status FROM transitions WHERE run_id={q} AND step_id={q}"
-            " ORDER BY seq DESC LIMIT 1",
-            (run_id, step_id),
-        ).fetchone()
-        return step_status_of(row[0]) if row else StepStatus.PENDING
-
-    def step_states(self, run_id: str) -> dict[str, StepStatus]:
-        """Every step's latest status, from the run's decoded transitions (see below):
-        a resume asks four times, and each re-read of every row cost as much as a decode."""
-        return {t.step_id: t.status for t in self.transitions(run_id)}
-
-    def transitions(self, run_id: str) -> list[Transition]:
-        """Every transition of ``run_id`` in order, each row decoded once per journal.
-
-        A resume reads them several times, and decoding was most of its cost. Rows are
-        only ever appended, so the run's count and last ``seq`` (one indexed query) say
-        what any process added since: only newer rows are read, and a count that does
-        not add up (a row committed out of ``seq`` order) reads all again. The records
-        are shared between callers: read them, never change them."""
-        q = self._q
-        shape = self._db.execute(
-            f"SELECT count(*), max(seq) FROM transitions WHERE run_id={q}", (run_id,)
-        ).fetchone()
-        count, last = int(shape[0]), shape[1]
-        found = self._transitions.get(run_id, ())
-        if len(found) != count or (found and found[-1].seq != last):
-            found += self._read_transitions(run_id, found[-1].seq if found else None)
-            if len(found) != count or (found and found[-1].seq != last):
-                found = self._read_transitions(run_id, None)  # out of order: read it all
-            self._transitions.pop(run_id, None)
-            self._transitions[run_id] = found
-            if len(self._transitions) > _CACHED_RUNS:  # `stats` reads every run once
-                del self._transitions[next(iter(self._transitions))]
-        return list(found)
-
-    def _read_transitions(self, run_id: str, after: int | None) -> tuple[Transition, ...]:
-        q = self._q
-        since, args = (f" AND seq>{q}", (run_id, after)) if after is not None else ("", (run_id,))
-        rows = self._db.execute(
-            f"SELECT {_TRANSITION} FROM transitions WHERE run_id={q}{since} ORDER BY seq", args
-        ).fetchall()
-        return tuple(transition_from_row(row) for row in rows)
 
     # -- gates and hosts --------------------------------------------------------------
 
@@ -355,7 +319,7 @@ class SqlJournal(SideRecords, LockRecords):
     def record_hosts(self, records: Sequence[HostRecord]) -> None:
         """Hosts that finished together, one transaction (one commit, not one per host)."""
         sql = self._insert("host_results", field_names(HostRecord))
-        with self._tx():
+        with self._tx(barrier=False):  # results of work done: see ``_tx``
             for r in records:
                 values = (r.run_id, r.step_id, r.host, int(r.ok), r.exit_code, r.duration)
                 self._db.execute(sql, (*values, r.output_tail, r.error, r.at))

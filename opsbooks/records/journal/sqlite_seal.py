@@ -4,19 +4,34 @@ A committed transaction lives in the ``-wal`` file until a checkpoint copies it 
 main file, so a WAL deleted after a crash (by hand, or a backup that copied only
 ``journal.db``) takes every commit since the last checkpoint with it, and SQLite opens
 what is left without a word. Checkpointing after every commit closed that hole at three
-extra fsyncs per commit; the seal closes it at one, by detection: every write
-transaction counts itself in ``meta.commits`` (inside the transaction), and once it is
-committed the count is written and ``fdatasync``-ed to ``journal.db-seal``. On open, a
+extra fsyncs per commit; the seal closes it by detection, at one fsync per barrier
+(below): every write transaction counts itself in ``meta.commits`` (inside the
+transaction), and once it is committed the count is written to ``journal.db-seal``. On open, a
 journal whose count is below its seal's has lost committed writes, and is refused with
 what to do (:func:`check_seal`) instead of being read as if nothing had happened.
 
-What the user gets: a commit whose seal was written (every write opsbooks acted on: the
-runner records a transition and waits for ``record`` to return before it starts the
-step) is either in the journal or its loss is refused at open. Only the last commit, if
-the process died between its ``COMMIT`` and its seal, can vanish unnoticed with a lost
-WAL, which leaves the journal as if the process had died just before that commit: the
-state a crash there leaves anyway. The seal carries the journal's id, so a journal
-moved aside (a fresh one started in its place) does not inherit its count.
+The count is written (``pwrite``) after every commit, but ``fdatasync``-ed only at a
+*barrier*: before something acts on the journal's state. The journal makes every write a
+barrier except the results of work already done (a step's ``succeeded``, ``failed``,
+``skipped`` or ``stopped``, hosts' results); so the seal is synced with a step's
+``running`` or ``compensating`` transition (before its effect starts), with every other
+write (a run's start and end, locks, gates, facts, an audit anchor of its own), before a
+question waits for a person (``Journal.barrier``), and at close. A written seal reaches
+every later reader through the page cache, so a process killed at any point, its WAL
+deleted afterwards, is refused at open whatever was synced; only a power loss (or a kernel
+crash) can drop an unsynced seal.
+
+What the user gets: a commit made before the last barrier is either in the journal or
+its loss is refused at open. What can vanish unnoticed, and only if the machine loses
+power and the WAL is lost too, are the commits after the last barrier: the results of
+the step in flight, whose effect has already happened (and the last commit, if the
+process died between its ``COMMIT`` and its seal, as before). The journal then holds
+that step as ``running``: resume sees it in flight and re-runs it, or asks a person when
+it is not idempotent, exactly the state a crash in the middle of that step leaves (the
+audit file then holds that step's last line past the anchor, the one line ``audit
+verify`` tolerates). A check that refuses is never weakened: the window only decides
+whether a lost WAL is noticed. The seal carries the journal's id, so a journal moved
+aside (a fresh one started in its place) does not inherit its count.
 """
 
 from __future__ import annotations
@@ -91,6 +106,7 @@ class Seal:
                 f"folder's permissions, then run again"
             ) from None
         tighten(self._fd)
+        self._unsynced = False  # a count written since the last fdatasync
         if made:  # the seal's own directory entry survives a power loss too
             folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
@@ -102,18 +118,28 @@ class Seal:
         return ("", 0) if self._fd is None else _read(self._fd)
 
     def write(self, count: int) -> None:
-        """Raise the seal to ``count`` (never lower it: another process may be ahead)."""
+        """Raise the seal to ``count`` (never lower it: another process may be ahead).
+
+        Written, not synced: :meth:`sync` makes it durable at the next barrier.
+        """
         if self._fd is None:
             return
+        self._unsynced = True  # even when another process wrote it: that one may not sync
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             ident, sealed = _read(self._fd)
             if ident == self.ident and sealed >= count:
                 return
             os.pwrite(self._fd, f"{self.ident} {count:0{_WIDTH}d}\n".encode(), 0)
-            os.fdatasync(self._fd)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def sync(self) -> None:
+        """A barrier: make the seal of every commit so far durable (one ``fdatasync``)."""
+        if self._fd is None or not self._unsynced:
+            return
+        os.fdatasync(self._fd)
+        self._unsynced = False
 
     def close(self) -> None:
         if self._fd is not None:
