@@ -74,11 +74,23 @@ def run(root: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+CACHES = ("__pycache__", ".git")
+
+
 def snapshot(root: Path) -> Mapping[str, bytes]:
+    """Every file a user owns under ``root``; caches are left out.
+
+    The catalog index under the state dir is a cache keyed on the modules' stat marks:
+    any command that loads the catalog may refresh it after another test changed a
+    module (module-scoped project, tests spread over xdist workers), so it is not
+    something ``new`` "wrote".
+    """
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.parts and "__pycache__" not in p.parts
+        if p.is_file()
+        and not any(part in CACHES for part in p.parts)
+        and p.name != "catalog-index.json"
     }
 
 

@@ -49,8 +49,8 @@ def register(subparsers: Subparsers) -> None:
 def new_command(args: argparse.Namespace, app: App) -> int:
     """Check everything, then write the files and the page, one line a file."""
     where = target(app.config, args.name, args.package)
-    refuse_existing(where, app.catalog(), args.force)
     text = None if args.source is None else read_prose(args.source, app.cwd)
+    refuse_existing(where, app.catalog(), args.force)
     origin = args.source.name if args.source is not None else "the house template"
     known = frozenset(app.catalog().names())
     prose = prose_of(text, where, str(args.source or ""), known)
