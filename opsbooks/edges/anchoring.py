@@ -9,14 +9,17 @@ notify channel, sent there, so someone outside the machine holds it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from opsbooks.backends.notify import DeliveryFailed, deliver
 from opsbooks.edges.config import Config
 from opsbooks.edges.console import Console
 from opsbooks.errors import Interrupted, JournalError
 from opsbooks.records.audit import AuditLog, anchor_text
-from opsbooks.records.events import Event, Observer
+from opsbooks.records.audit_gates import audited_gates
+from opsbooks.records.events import Event, GateAnswered, Observer
 from opsbooks.records.journal import Journal
+from opsbooks.records.redaction import Redactor
 
 
 class AuditedEvents:
@@ -49,6 +52,55 @@ class AuditedEvents:
     def _show(self, event: Event) -> None:
         for observer in self._others:
             observer(event)
+
+
+def run_audit(journal: Journal, run_id: str, path: Path, redactor: Redactor) -> AuditLog:
+    """The run's audit file, anchored in the journal at every line.
+
+    A resume's file must verify against the journal's anchor before anything is
+    appended (a resume never hides a broken chain); then a gate decision the journal
+    holds and the file lacks (the process was killed between the two) gets its line.
+    """
+    expected = recorded_anchor(journal, run_id)
+    audit = AuditLog(
+        path,
+        run_id,
+        redactor,
+        anchor=lambda anchor: journal.set_audit_head(run_id, anchor),  # at every event
+        expected=expected,
+    )
+    if expected is not None:
+        _audit_lost_gate(journal, run_id, audit)
+    return audit
+
+
+def _audit_lost_gate(journal: Journal, run_id: str, audit: AuditLog) -> None:
+    """Write the line of the journal's last gate decision if the file lacks it.
+
+    The decision is journaled, then its line written; a kill between the two leaves
+    exactly one decision unaudited, the last. The journal's row is the durable record of
+    who decided, how and when (its answer already redacted), so the line is written
+    from it, marked ``recovered``, before the resumed run asks anything: the file and
+    the journal agree again, decision for decision, in order.
+    """
+    gates = journal.gates(run_id)
+    if not gates or len(gates) != audited_gates(audit.path) + 1:
+        return  # in step, or not this window: ``audit verify`` says what differs
+    gate = gates[-1]
+    event = GateAnswered(
+        gate.step_id,
+        gate.mode,
+        gate.answer,
+        gate.approver,
+        gate.source,
+        gate.answered_at - gate.asked_at,
+        question=gate.prompt,
+    )
+    audit.write(
+        event.name,
+        **event.fields(),
+        recovered="journaled just before the process died; this line written on resume",
+    )
 
 
 def recorded_anchor(journal: Journal, run_id: str) -> str | None:

@@ -21,7 +21,7 @@ from opsbooks.edges.anchoring import (
     AuditedEvents,
     announce_head,
     final_anchor,
-    recorded_anchor,
+    run_audit,
 )
 from opsbooks.edges.approvals import approval_waiter
 from opsbooks.edges.become import executor_factory
@@ -67,7 +67,6 @@ from opsbooks.edges.taint import check_tainted_outputs
 from opsbooks.edges.terminal import console_for, prompters
 from opsbooks.errors import BadInput, GateStopped, OpsbooksError
 from opsbooks.plan.binding import Plan, plan
-from opsbooks.records.audit import AuditLog
 from opsbooks.records.events import Notice
 from opsbooks.records.journal import Journal, open_journal
 from opsbooks.records.redaction import Redactor
@@ -281,13 +280,7 @@ def _runner(
         no_color=options.no_color,
         targets=lambda: targets_of(bound, check_hosts(bound, config)),
     )
-    audit = AuditLog(
-        config.state_path / "runs" / f"{run_id}.jsonl",
-        run_id,
-        redactor,
-        anchor=lambda anchor: journal.set_audit_head(run_id, anchor),  # at every event
-        expected=recorded_anchor(journal, run_id),  # a resume refuses a broken chain
-    )
+    audit = run_audit(journal, run_id, config.state_path / "runs" / f"{run_id}.jsonl", redactor)
     events = AuditedEvents(audit, (console, *surroundings.observers))
     emit = events.emit
     stop = StopFlag()

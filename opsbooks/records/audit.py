@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -352,38 +352,3 @@ def _check_anchor(
             "the file's hash at the journal's anchor is not the anchored one (replaced "
             "or rewritten)"
         )
-
-
-def cross_check(path: Path, gates: Sequence[tuple[str, str, str]]) -> list[str]:
-    """Compare the journal's gate decisions (step, approver, source) with the audit's.
-
-    The journal and the audit file are written by the same run; an approver edited in
-    one but not the other (or a decision added or dropped) shows up here.
-    """
-    audited: list[tuple[str, str, str]] = []
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    data = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue
-                if isinstance(data, dict) and data.get("event") == "gate_answered":
-                    audited.append(
-                        (str(data.get("step")), str(data.get("approver")), str(data.get("source")))
-                    )
-    except (OSError, UnicodeDecodeError):
-        return []  # verify has said why the file cannot be read
-    problems = []
-    for number, (journaled, seen) in enumerate(zip(gates, audited, strict=False), start=1):
-        if journaled != seen:
-            problems.append(
-                f"gate decision {number}: the journal says {journaled[0]} answered by "
-                f"{journaled[1]} ({journaled[2]}), the audit says {seen[0]} by {seen[1]} "
-                f"({seen[2]})"
-            )
-    if len(gates) != len(audited):
-        problems.append(
-            f"the journal holds {len(gates)} gate decision(s), the audit {len(audited)}"
-        )
-    return problems

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
 from reliability_helpers import cli, journal_db, make_project
 
+from opsbooks.plan.state import RunOutcome
 from opsbooks.records.audit import GENESIS, _digest
+from opsbooks.records.journal import open_journal
 
 pytestmark = pytest.mark.slow
 
@@ -135,3 +138,70 @@ def test_a_crashed_runs_audit_cut_to_nothing_does_not_verify(tmp_path: Path) -> 
     _audit(root, run_id).write_text("")
     checked = cli(root, "audit", "verify", run_id)
     assert checked.returncode == 1 and "journal anchored" in checked.stdout
+
+
+WINDOW = '''
+class Window(ob.Runbook):
+    """A gate, then a step that kills the runner the first time (a crash, no bookkeeping)."""
+
+    name = "aud.window"
+    scope = "a ledger"
+    owner = "Reliability"
+    last_reviewed = "2026-11-01"
+
+    approve = ob.Gate.confirm("Go on?")
+    crash = ob.Command("test -e crashed || { touch crashed; kill -9 $PPID; }", idempotent=True)
+    last = ob.Command("printf 'last\\\\n' >> ledger.txt")
+'''
+
+
+def _killed_one_decision_ahead(tmp_path: Path) -> tuple[Path, str]:
+    """A run killed with the journal one gate decision ahead of its audit file.
+
+    That is the state a kill leaves between journaling a decision and writing its
+    line: the decision is journaled again here, in-process, as the killed process had.
+    """
+    root, _ = make_project(tmp_path / "p", {"aud/window": WINDOW})
+    crashed = cli(root, "run", "aud.window", "--yes")
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    run_id = _run_id_of_last(root)
+    journal = open_journal(f"sqlite:///{journal_db(root)}")
+    try:
+        journal.record_gate(journal.gates(run_id)[0])
+        assert journal.get_run(run_id).outcome == "running"
+    finally:
+        journal.close()
+    return root, run_id
+
+
+def test_a_decision_journaled_before_a_kill_is_audited_on_resume(tmp_path: Path) -> None:
+    root, run_id = _killed_one_decision_ahead(tmp_path)
+    checked = cli(root, "audit", "verify", run_id)
+    assert checked.returncode == 0, checked.stdout  # the crash window, while in flight
+    resumed = cli(root, "resume", run_id, "--yes")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert (root / "ledger.txt").read_text() == "last\n"
+    lines = [json.loads(line) for line in _audit(root, run_id).read_text().splitlines()]
+    gates = [
+        (g["step"], g["approver"], bool(g.get("recovered")))
+        for g in lines
+        if g["event"] == "gate_answered"
+    ]
+    who = gates[0][1]
+    # the decision, then the one journaled again: its line written on resume (the gate
+    # step had finished before the kill, so it is not asked again)
+    assert gates == [("approve", who, False), ("approve", who, True)]
+    done = cli(root, "audit", "verify", run_id)
+    assert done.returncode == 0, done.stdout
+
+
+def test_a_finished_run_one_decision_ahead_does_not_verify(tmp_path: Path) -> None:
+    root, run_id = _killed_one_decision_ahead(tmp_path)
+    journal = open_journal(f"sqlite:///{journal_db(root)}")
+    try:
+        journal.finish_run(run_id, RunOutcome.FAILED, ended_at=time.time(), reason="test")
+    finally:
+        journal.close()
+    checked = cli(root, "audit", "verify", run_id)
+    assert checked.returncode == 1
+    assert "the journal holds 2 gate decision(s), the audit 1" in checked.stdout

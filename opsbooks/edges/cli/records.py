@@ -21,8 +21,9 @@ from opsbooks.edges.session import journal_url
 from opsbooks.edges.subruns import link_notes
 from opsbooks.errors import EXIT_FAILED, BadInput
 from opsbooks.plan.binding import plan, with_outputs
-from opsbooks.plan.state import StepStatus
-from opsbooks.records.audit import Verification, cross_check, verify
+from opsbooks.plan.state import RunOutcome, StepStatus
+from opsbooks.records.audit import Verification, verify
+from opsbooks.records.audit_gates import cross_check
 from opsbooks.records.journal import Journal, RunRecord, open_journal
 from opsbooks.render.report import render_json, render_markdown, report_data
 from opsbooks.render.sections import section_titles
@@ -160,5 +161,6 @@ def audit_of(app: App, journal: Journal, run: RunRecord) -> Verification:
     path = app.config.state_path / "runs" / f"{run.id}.jsonl"
     result = verify(path, run.audit_head)
     decisions = [(g.step_id, g.approver, g.source) for g in journal.gates(run.id)]
-    result.problems.extend(cross_check(path, decisions))
+    in_flight = run.outcome == RunOutcome.RUNNING.value  # killed, or still running
+    result.problems.extend(cross_check(path, decisions, in_flight=in_flight))
     return result
