@@ -8,7 +8,9 @@ over it, so other sessions' edits in the tree do not blur the figure:
 - ``base``: REV as it is (before);
 - ``all``: REV with every file of ``CHANGES`` from the tree (after);
 - ``without:NAME``: ``all`` but the files of change ``NAME`` as REV has them (what
-  that change alone buys).
+  that change alone buys);
+- ``round4`` and ``round4-without:NAME``: the same for the round-4 changes
+  (``ROUND4``), against the commit before them.
 
 Each variant runs row 1's command (``opsbooks run`` of 20 ``true`` steps, in a project
 of its own, so no variant invalidates another's catalog index) and ``python -c "import
@@ -51,6 +53,27 @@ CHANGES: dict[str, tuple[str, ...]] = {
     "dryrun": ("opsbooks/edges/session.py",),
 }
 
+#: round 4 (measured against the commit before it, ``--base HEAD`` at the time):
+#: ``round4`` is REV with every file below from the tree, ``round4-without:NAME`` the
+#: same with change ``NAME``'s files as REV has them
+ROUND4: dict[str, tuple[str, ...]] = {
+    "remote": (
+        "opsbooks/define/base.py",
+        "opsbooks/define/checks.py",
+        "opsbooks/define/checks_per_host.py",
+    ),
+    "postgres": ("opsbooks/records/journal/__init__.py",),
+    "events": ("opsbooks/records/events.py",),
+    "docstrings": ("opsbooks/records/journal/records.py",),
+    "services": (
+        "opsbooks/run/execute.py",
+        "opsbooks/run/questions.py",
+        "opsbooks/run/runner.py",
+        "opsbooks/run/stepping.py",
+    ),
+    "hookscan": ("opsbooks/edges/hooks.py",),
+}
+
 
 def _unpack(rev: str, into: Path) -> None:
     archive = subprocess.run(
@@ -73,12 +96,27 @@ def _variant_paths(name: str) -> list[str]:
     every = [p for paths in CHANGES.values() for p in paths]
     if name == "base":
         return []
+    if name.startswith("round4"):
+        return _round4_paths(name)
     if name == "all":
         return every
     if name.startswith("without:") and name[8:] in CHANGES:
         left_out = set(CHANGES[name[8:]])
         return [p for p in every if p not in left_out]
-    raise SystemExit(f"unknown variant {name!r}: base, all, or without:{'|'.join(CHANGES)}")
+    raise SystemExit(
+        f"unknown variant {name!r}: base, all, without:{'|'.join(CHANGES)}, round4, "
+        f"round4-without:{'|'.join(ROUND4)}"
+    )
+
+
+def _round4_paths(name: str) -> list[str]:
+    every = [p for paths in ROUND4.values() for p in paths]
+    if name == "round4":
+        return every
+    left = name.removeprefix("round4-without:")
+    if left not in ROUND4:
+        raise SystemExit(f"unknown variant {name!r}: round4-without:{'|'.join(ROUND4)}")
+    return [p for p in every if p not in set(ROUND4[left])]
 
 
 #: run in a variant's project: the CLI's ``main`` in-process, then how many modules it loaded

@@ -24,6 +24,15 @@ The resume fixes (engineer C, "What the resume fixes bought" in docs/performance
   per step;
 - ``resume``: all three old: the resume as it was before them.
 
+Round 4 of the resume fixes ("What the round-4 resume fixes bought"):
+
+- ``includes``: ``included_runbooks`` walks the class's members even when it includes
+  nothing;
+- ``remote``: each of the three host checks walks every step for a ``RemoteSpec``;
+- ``round4``: both old;
+- ``fresh`` (``resume`` only): not a fix but row 4's baseline, ``start_run`` of a fresh
+  1-step run with every fix in, timed in the same rounds.
+
 ``run`` prints the engine's cost per step ((t(N) - t(1)) / (N - 1)) in a folder on
 disk (``--dir``, default the system temp folder: fsync is what the first two fixes
 save), ``resume`` the time to resume an N-step run stopped at step N - 1 (tmpfs, as
@@ -36,6 +45,7 @@ step. Medians and spread; it asserts nothing.
     .venv/bin/python -m bench.ab_runpath resume 1000 7 all,view,decode,plan,resume
     .venv/bin/python -m bench.ab_runpath read 1000 5 all,decode
     .venv/bin/python -m bench.ab_runpath plan 1000 5 all,plan
+    .venv/bin/python -m bench.ab_runpath resume 1000 9 all,includes,remote,round4,fresh
 
 ``resume`` times ``resume_run`` as ``opsbooks resume`` calls it, not ``Drill.resume``,
 whose result reads the whole run back for a test's asserts (``rows_scaling``).
@@ -53,9 +63,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_audit_anchor import make_runbook
-from bench.rows_scaling import SCRATCH, engine_resume
+from bench.rows_scaling import SCRATCH, engine_resume, engine_run
+from opsbooks.define import hooks as define_hooks
 from opsbooks.define import outputs as define_outputs
+from opsbooks.define import sections as define_sections
 from opsbooks.define import template
+from opsbooks.define.specs import RemoteSpec
+from opsbooks.edges import hooks as edges_hooks
+from opsbooks.edges import preflight
+from opsbooks.edges import prepare as edges_prepare
+from opsbooks.edges import session as edges_session
 from opsbooks.plan import binding
 from opsbooks.plan.selection import Selection
 from opsbooks.plan.state import StepStatus
@@ -118,6 +135,26 @@ def _old_fields(text: str) -> list[str]:
     return [found.name for _, found in template.scan(text) if found is not None]
 
 
+def _old_remote(bound: Any) -> bool:
+    return any(isinstance(p.spec, RemoteSpec) for p in bound.all_steps())
+
+
+def _old_included(cls: Any) -> tuple[tuple[str, Any], ...]:
+    found: list[tuple[str, Any]] = []
+
+    def walk(owner: type, members: dict[str, Any], prefix: str) -> None:
+        for attr, value in members.items():
+            if isinstance(value, define_sections.Include):
+                child = define_sections.included_runbook(owner, value, prefix + attr)
+                found.append((prefix + attr, child))
+                walk(child, define_sections.entries(child), f"{prefix}{attr}.")
+            elif define_sections.is_section(value):
+                walk(owner, define_sections.entries(value), f"{prefix}{attr}.")
+
+    walk(cls, define_sections.entries(cls), "")
+    return tuple(found)
+
+
 _NEW: dict[str, Any] = {
     "execute": journal_sqlite._Connection.execute,
     "journaled": StepRunner._journaled,
@@ -129,6 +166,8 @@ _NEW: dict[str, Any] = {
     "new_planned": binding._new_planned,
     "fields": template.fields,
     "skip_reason": Selection.skip_reason,
+    "included": define_hooks.included_runbooks,
+    "remote": preflight.has_remote_steps,
 }
 
 
@@ -141,6 +180,17 @@ def _without(fix: str) -> None:
     audit._ends_at = (lambda path, expected: False) if "tail" in out else _NEW["ends_at"]
     journal_sql.SqlJournal.step_states = _every_row if "states" in out else _NEW["states"]  # type: ignore[method-assign]
     _resume_fixes({fix} if fix != "resume" else {"view", "decode", "plan"})
+    _round4_fixes({fix} if fix != "round4" else {"includes", "remote"})
+
+
+def _round4_fixes(out: set[str]) -> None:
+    """Put the old code of the round-4 resume fixes in ``out`` back (see the module)."""
+    included = _old_included if "includes" in out else _NEW["included"]
+    edges_hooks.included_runbooks = included  # type: ignore[attr-defined]
+    edges_prepare.included_runbooks = included  # type: ignore[attr-defined]
+    remote = _old_remote if "remote" in out else _NEW["remote"]
+    preflight.has_remote_steps = remote
+    edges_session.has_remote_steps = remote  # type: ignore[attr-defined]
 
 
 def _resume_fixes(out: set[str]) -> None:
@@ -192,6 +242,17 @@ def resume_ms(steps: int, where: str | None) -> float:
         return _timed(lambda: engine_resume(drill, stopped.run_id)) * 1000
 
 
+def fresh_ms(steps: int, where: str | None) -> float:
+    """``start_run`` of a fresh 1-step run (row 4's baseline), every fix in: the
+    ``fresh`` variant of ``resume``, so the ratio comes from the same rounds."""
+    runbook = make_runbook(1, "python")
+    with tempfile.TemporaryDirectory(dir=where or SCRATCH) as folder:
+        drill = Drill(root=Path(folder), runbooks=(runbook,))
+        if CLOCK["now"] is time.perf_counter:
+            return engine_run(drill, runbook.name) * 1000
+        return _timed(lambda: engine_run(drill, runbook.name)) * 1000
+
+
 def read_ms(steps: int, where: str | None) -> float:
     """A fresh journal's ``transitions`` of an N-step run (what ``history`` and reports
     decode), the run made once per call."""
@@ -230,18 +291,23 @@ def main(argv: list[str]) -> None:
     for number in range(rounds):
         for variant in variants if number % 2 == 0 else variants[::-1]:
             _without(variant)
-            figures[variant].append(measure(steps, where))
+            fresh = mode == "resume" and variant == "fresh"  # the 1-step run, not a fix
+            figures[variant].append((fresh_ms if fresh else measure)(steps, where))
     _without("all")
     what = {"run": "ms per step", "resume": "ms to resume", "read": "ms to read"}.get(
         mode, "ms to plan"
     )
     what += " (CPU)" if CLOCK["now"] is time.process_time else ""
+    base = statistics.median(figures["fresh"]) if "fresh" in figures else None
     for variant, values in figures.items():
         label = {"all": "every fix in", "none": "every fix out"}.get(variant, f"without {variant}")
         label = "without the resume's" if variant == "resume" else label
+        label = "without round 4's" if variant == "round4" else label
+        label = "fresh 1-step run" if variant == "fresh" else label
         print(
             f"{mode} {steps} steps, {label:18s} {statistics.median(values):9.2f} {what}"
             f"  (spread {min(values):.2f}-{max(values):.2f})"
+            + (f", {statistics.median(values) / base:.2f}x the fresh run" if base else "")
         )
 
 

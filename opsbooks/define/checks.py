@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from opsbooks.define.base import is_remote
 from opsbooks.define.checks_diagnosis import check_diagnoses
 from opsbooks.define.checks_expressions import (
     LATE_ROOTS,
@@ -21,20 +22,19 @@ from opsbooks.define.checks_gates import check_gate_options
 from opsbooks.define.checks_hooks import check_hooks
 from opsbooks.define.checks_keywords import check_keywords
 from opsbooks.define.checks_per_host import check_per_host
-from opsbooks.define.checks_remote import check_host_outputs, check_remote_context
 from opsbooks.define.checks_sections import check_sections
 from opsbooks.define.checks_subrun import check_subruns
 from opsbooks.define.outputs import ROOT as OUTPUTS_ROOT
 from opsbooks.define.outputs import used as used_outputs
 from opsbooks.define.params import Params as ParamsBase
 from opsbooks.define.params import secret_fields
-from opsbooks.define.remote import Download, Remote
 from opsbooks.define.sections import scope_of
 from opsbooks.define.steps import Branch, Gate, PythonStep, Step, undo_id
 from opsbooks.define.template import TemplateError, quoted_fields, roots
 from opsbooks.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from opsbooks.define.remote import Remote
     from opsbooks.define.runbook import Runbook
 
 
@@ -95,9 +95,8 @@ def validate(cls: type[Runbook]) -> None:
             raise DefinitionError(name, "on_timeout='default' needs a default answer", step=item.id)
         if isinstance(item, Gate):
             check_gate_options(cls, item)
-        if isinstance(item, Remote):
+        if is_remote(item):
             _check_remote(cls, item)
-            check_remote_context(cls, item)
 
 
 def _check_rto_steps(cls: type[Runbook], ids: list[str]) -> None:
@@ -165,7 +164,11 @@ def _check_outputs(cls: type[Runbook]) -> None:
                     step=item.id,
                 )
 
-    check_host_outputs(cls)  # a Remote step's outputs have a value per host
+    if any(is_remote(item) for item in [*cls.steps, *cls.compensations.values()]):
+        # lazy: only a runbook with a host step needs the host checks (and define.remote)
+        from opsbooks.define.checks_remote import check_host_outputs
+
+        check_host_outputs(cls)  # a Remote step's outputs have a value per host
     for item in cls.steps:
         for name in item.outputs:
             if not name.isidentifier():
@@ -180,7 +183,7 @@ def _check_outputs(cls: type[Runbook]) -> None:
 
 def _check_templates(cls: type[Runbook], item: Step, param_names: set[str]) -> None:
     allowed = param_names | {OUTPUTS_ROOT} | LATE_ROOTS
-    allowed |= {"host"} if isinstance(item, Remote) else set()
+    allowed |= {"host"} if is_remote(item) else set()
     for template in item.templates():
         try:
             used = roots(template)
@@ -289,6 +292,10 @@ def _check_branch(cls: type[Runbook], item: Branch, ids: list[str], names: set[s
 
 
 def _check_remote(cls: type[Runbook], item: Remote) -> None:
+    # lazy: only a runbook with a host step loads define.remote and these checks
+    from opsbooks.define.checks_remote import check_remote_context
+    from opsbooks.define.remote import Download
+
     if item.strategy not in ("parallel", "serial", "batches"):
         raise DefinitionError(
             cls.name, "strategy must be 'parallel', 'serial' or 'batches'", step=item.id
@@ -311,3 +318,4 @@ def _check_remote(cls: type[Runbook], item: Remote) -> None:
             f"so each host's copy lands in its own file",
             step=item.id,
         )
+    check_remote_context(cls, item)

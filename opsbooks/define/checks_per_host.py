@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from opsbooks.define.base import Step
+from opsbooks.define.base import Step, is_remote
 from opsbooks.define.policies import seconds
-from opsbooks.define.remote import Remote
 from opsbooks.define.sections import SectionInfo
 from opsbooks.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from opsbooks.define.remote import Remote
     from opsbooks.define.runbook import Runbook
 
 _LIMIT = re.compile(r"\s*\d+(\.\d+)?\s*%\s*|\s*\d+\s*")
@@ -93,7 +93,7 @@ def _check_members(cls: type[Runbook], info: SectionInfo) -> None:
     first: Remote | None = None
     for item in members:
         _check_host_step(cls, info, item, "step")
-        assert isinstance(item, Remote)
+        assert is_remote(item)
         here = (item.role, item.hosts)
         if target is None:
             target, first = here, item
@@ -109,7 +109,7 @@ def _check_members(cls: type[Runbook], info: SectionInfo) -> None:
         undo = cls.compensations.get(item.undo) if isinstance(item.undo, str) else None
         if undo is not None:
             _check_host_step(cls, info, undo, f"undo of {item.id}")
-            assert isinstance(undo, Remote)
+            assert is_remote(undo)
             if (undo.role, undo.hosts) != here:
                 raise DefinitionError(
                     cls.name,
@@ -121,7 +121,7 @@ def _check_members(cls: type[Runbook], info: SectionInfo) -> None:
 
 
 def _check_host_step(cls: type[Runbook], info: SectionInfo, item: Step, what: str) -> None:
-    if not isinstance(item, Remote):
+    if not is_remote(item):
         raise DefinitionError(
             cls.name,
             f"{what} {item.id} is a {type(item).__name__} step, but node-first section "

@@ -112,6 +112,8 @@ def included_runbooks(cls: type[Runbook]) -> tuple[tuple[str, type[Runbook]], ..
     including runbook: the composition root reads them from here, since the plan holds
     only the including runbook's own instance.
     """
+    if not cls.includes:  # set once at definition, names every include: none to walk
+        return ()
     found: list[tuple[str, type[Runbook]]] = []
 
     def walk(owner: type, members: Mapping[str, Any], prefix: str) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from opsbooks.define.params import REDACTED, Params, secret_fields, validate_params
 from opsbooks.define.runbook import Runbook
-from opsbooks.define.specs import NotifySpec, RemoteSpec
+from opsbooks.define.specs import NotifySpec
 from opsbooks.define.tables import config_table
 from opsbooks.edges.answers import load_answers, validate_answers
 from opsbooks.edges.config import Config
@@ -88,7 +88,7 @@ def _ask_secret(runbook: type[Runbook], name: str, surroundings: Surroundings) -
 
 def has_remote_steps(bound: Plan) -> bool:
     """Whether the plan needs SSH (then, and only then, fabric and paramiko get imported)."""
-    return any(isinstance(p.spec, RemoteSpec) for p in bound.all_steps())
+    return bound.remote  # walked once per plan
 
 
 def check_kinds(bound: Plan) -> None:

@@ -23,7 +23,7 @@ from opsbooks.define.params import Params, param_values, redacted
 from opsbooks.define.policies import Retry
 from opsbooks.define.runbook import Runbook, undo_id
 from opsbooks.define.sections import SectionInfo, scope_of, scoped
-from opsbooks.define.specs import BranchSpec, NoSpec
+from opsbooks.define.specs import BranchSpec, NoSpec, RemoteSpec
 from opsbooks.define.steps import Condition, Step
 from opsbooks.define.template import RUNBOOK as RUNBOOK_ROOT
 from opsbooks.define.template import TemplateError, late_names
@@ -151,6 +151,12 @@ class Plan:
         for planned in reversed(self.steps):
             index[planned.id] = planned
         return MappingProxyType(index)
+
+    @cached_property
+    def remote(self) -> bool:
+        """Whether a step runs on hosts (a ``RemoteSpec``): the host checks, the probe
+        and the host runner each asked, and each walked every step."""
+        return any(isinstance(planned.spec, RemoteSpec) for planned in self.all_steps())
 
     @cached_property
     def _ids(self) -> tuple[str, ...]:

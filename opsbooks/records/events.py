@@ -1,4 +1,9 @@
-"""Typed, versioned events the runner emits; the audit log and console subscribe."""
+"""Typed, versioned events the runner emits; the audit log and console subscribe.
+
+Events keep their value equality: they are public (``opsbooks.testing`` hands them to
+a user's test, which may compare them), so the ``__eq__``/``__hash__`` each class
+generates at import stay, though nothing in opsbooks compares one (issue 18, row 1).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,9 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 @dataclass(frozen=True)
 class Event:
+    """Base of every event; a docstring on each class also spares ``dataclass`` building
+    one from ``inspect.signature`` at import."""
+
     name: ClassVar[str] = "event"
 
     def fields(self) -> dict[str, Any]:
@@ -40,6 +48,8 @@ def _names(kind: type[Event]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class RunStarted(Event):
+    """A run began (or a resume picked one up), with its params as shown."""
+
     name: ClassVar[str] = "run_started"
     runbook: str
     run_id: str
@@ -52,6 +62,8 @@ class RunStarted(Event):
 
 @dataclass(frozen=True)
 class StepStarted(Event):
+    """A step is about to run; ``command`` is the shown (redacted) command line."""
+
     name: ClassVar[str] = "step_started"
     step: str
     kind: str
@@ -63,6 +75,8 @@ class StepStarted(Event):
 
 @dataclass(frozen=True)
 class AttemptFailed(Event):
+    """One attempt of a retrying or polling step did not succeed; another follows."""
+
     name: ClassVar[str] = "attempt_failed"
     step: str
     attempt: int
@@ -72,6 +86,8 @@ class AttemptFailed(Event):
 
 @dataclass(frozen=True)
 class GateAnswered(Event):
+    """A gate was answered, by whom and through which prompter."""
+
     name: ClassVar[str] = "gate_answered"
     step: str
     kind: str
@@ -97,6 +113,8 @@ class ApprovalDecided(Event):
 
 @dataclass(frozen=True)
 class HostFinished(Event):
+    """One host of a remote step is done, ok or not."""
+
     name: ClassVar[str] = "host_result"
     step: str
     host: str
@@ -110,6 +128,8 @@ class HostFinished(Event):
 
 @dataclass(frozen=True)
 class StepFinished(Event):
+    """A step reached its result (succeeded, failed, skipped, stopped ...)."""
+
     name: ClassVar[str] = "step_finished"
     step: str
     status: str
@@ -122,6 +142,8 @@ class StepFinished(Event):
 
 @dataclass(frozen=True)
 class Compensated(Event):
+    """An undo step ran for ``step`` during a rollback."""
+
     name: ClassVar[str] = "compensated"
     step: str
     undo: str
@@ -131,6 +153,8 @@ class Compensated(Event):
 
 @dataclass(frozen=True)
 class RunFinished(Event):
+    """The run ended; ``resume`` says how to carry on when it can be resumed."""
+
     name: ClassVar[str] = "run_finished"
     outcome: str
     duration: float
@@ -153,6 +177,8 @@ class FactRecorded(Event):
 
 @dataclass(frozen=True)
 class Notice(Event):
+    """A line for the operator that is not a step's output."""
+
     name: ClassVar[str] = "notice"
     message: str
     step: str | None = None

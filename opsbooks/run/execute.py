@@ -36,7 +36,7 @@ class HostSteps(Protocol):
     def __call__(self, planned: PlannedStep, env: StepEnv, run: RunState) -> StepResult: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no __eq__/__hash__ made at import
 class StepEnv:
     """Everything a step may touch, built once by the composition root and never changed.
 

@@ -111,7 +111,7 @@ class GateJournal(Protocol):
     def barrier(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no __eq__/__hash__ made at import
 class Questions:
     """Asks through the prompters and journals each answer; built once per run."""
 

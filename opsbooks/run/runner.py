@@ -44,7 +44,7 @@ from opsbooks.run.stepping import Recorded, StepRunner
 S = StepStatus
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared: no __eq__/__hash__ made at import
 class Runner:
     """Runs one plan; built once, with every dependency, by the composition root."""
 
@@ -276,7 +276,7 @@ class Runner:
                     stepper.skip(planned, run, diagnosis.skip_reason(jump))
                 continue
             jump = None
-            if node_first.owns(planned.id, run):  # its section runs as one, host by host
+            if node_first.sections and node_first.owns(planned.id, run):  # its section runs as one
                 continue
             # done: skipped over, unless a setup or rerun_on_resume step (it runs again)
             if status in DONE and not keywords.runs_again(planned, status):

@@ -1,7 +1,8 @@
 """A local-only ``opsbooks run`` imports only what its plan needs (issue 18, row 1).
 
 No SSH (paramiko, fabric, cryptography, nacl, ``backends.ssh``, ``backends.hosts``,
-the roll-out), no webhook client (``urllib.request``), no retry library for steps that
+the roll-out, the host step kinds of ``define.remote``), no PostgreSQL journal code for
+a SQLite journal, no webhook client (``urllib.request``), no retry library for steps that
 do not retry, no ``regex`` without secret patterns, no page renderer: each is imported
 by the code that uses it, when it is used. One fresh interpreter runs the CLI's
 ``main`` in-process and prints what it loaded, so the figure is what a user's run
@@ -37,6 +38,10 @@ NOT_LOADED = (
     "opsbooks.render.catalog",
     "opsbooks.render.dryrun",
     "opsbooks.render.markdown",
+    # round 4: the host step kinds and their checks, the PostgreSQL journal
+    "opsbooks.define.remote",
+    "opsbooks.define.checks_remote",
+    "opsbooks.records.journal.postgres",
 )
 
 PROBE = """

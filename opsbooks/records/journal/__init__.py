@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from opsbooks.records.identity import HostIdentity
 from opsbooks.records.journal.locks import LeaseView, LockHolder
-from opsbooks.records.journal.postgres import open_postgres
 from opsbooks.records.journal.protocol import Journal
 from opsbooks.records.journal.records import (
     ApprovalRecord,
@@ -50,5 +49,8 @@ def open_journal(
     it no lease row is written and another host's holder is always refused.
     """
     if url.startswith(_POSTGRES_SCHEMES):
+        # lazy: a SQLite journal (the default) never needs the PostgreSQL dialect
+        from opsbooks.records.journal.postgres import open_postgres
+
         return open_postgres(url, identity=identity, lease=lease)
     return open_sqlite(sqlite_path(url), identity=identity, lease=lease)

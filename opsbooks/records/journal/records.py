@@ -16,6 +16,8 @@ from opsbooks.plan.state import RunOutcome, StepStatus
 
 @dataclass(frozen=True)
 class RunRecord:
+    """A run as the journal holds it: what ran, for whom, where, and how it ended."""
+
     id: str
     runbook: str
     fingerprint: str
@@ -39,6 +41,8 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class Transition:
+    """One change of a step's status, in journal order (``seq``)."""
+
     seq: int
     run_id: str
     step_id: str
@@ -55,6 +59,8 @@ class Transition:
 
 @dataclass(frozen=True)
 class GateRecord:
+    """A gate's question and the answer it got, journaled as it was given."""
+
     run_id: str
     step_id: str
     mode: str
@@ -107,6 +113,8 @@ class ApprovalRecord:
 
 @dataclass(frozen=True)
 class HostRecord:
+    """One host's result of a remote step."""
+
     run_id: str
     step_id: str
     host: str
