@@ -197,10 +197,6 @@ def own_params(planned: PlannedStep, env: StepEnv) -> Params:
     return env.params if planned.own_params is None else planned.own_params
 
 
-def has_remote_steps(plan: Plan) -> bool:
-    return any(isinstance(p.spec, RemoteSpec) for p in plan.all_steps())
-
-
 class HostJournal(Protocol):
     """What remote steps need of the journal: each host's result, as it finishes.
 
